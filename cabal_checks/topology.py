@@ -1,0 +1,181 @@
+"""The deployment's shape as data: which endpoints exist and what stands behind each.
+
+A topology is a TOML file (built-ins in ``topologies/``; a user may pass their own path). Each
+``[[endpoint]]`` names a probe (the marker), a URL-like spec, what fronts it (``nlb``, ``alb``,
+``cloudfront`` or nothing), the ECS service, target group and security group behind it (as keys of
+the ``[names]`` table), the certificate pipeline that covers it, and the DNS zones that must carry it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .names import DEFAULT_NAMES
+
+BUILTIN_DIR = Path(__file__).parent / "topologies"
+PROBES = ("imap", "smtp_relay", "submission", "admin_app", "api_list", "ntfy")
+SCHEMES = {"imaps": 993, "imap+starttls": 143, "smtp": 25, "smtp+starttls": 587, "smtps": 465, "https": 443}
+FRONTS = ("nlb", "alb", "cloudfront", "none")
+CERTS = ("acm", "letsencrypt", "none")
+ZONES = ("public", "private")
+ENDPOINT_KEYS = {
+    "probe", "url", "backend", "tls_name", "internal", "front", "listener_protocol", "target_group", "service",
+    "security_group", "sg_ports", "cert", "dns",
+}
+TOP_KEYS = {"name", "description", "fail2ban", "extra_services", "extra_target_groups", "endpoint"}
+
+
+class TopologyError(ValueError):
+    """A topology file that cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    probe: str
+    scheme: str
+    host: str
+    port: int
+    path: str = ""
+    tls_name: str = ""
+    internal: bool = False
+    front: str = "none"
+    listener_protocol: str = ""
+    target_group: str = ""  # key of the names table
+    service: str = ""  # key of the names table
+    security_group: str = ""  # key of the names table
+    sg_ports: tuple[int, ...] = ()
+    cert: str = "none"
+    dns: tuple[str, ...] = ()
+    backend: str = ""  # the in-VPC probe target that bypasses the front (default: the same url)
+
+    @property
+    def spec(self) -> str:
+        """The probe spec, as it appears in test ids: ``imaps://imap.example.net:993``."""
+        if self.scheme == "https":
+            port = "" if self.port == 443 else f":{self.port}"
+            return f"https://{self.host}{port}{self.path or '/'}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def verify_name(self) -> str:
+        """The name the certificate must carry (the public name, also when dialling a private one)."""
+        return self.tls_name or self.host
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.scheme != "smtp"
+
+    def __str__(self) -> str:
+        return self.spec
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    description: str
+    fail2ban: bool
+    endpoints: tuple[Endpoint, ...]
+    extra_services: tuple[str, ...] = field(default=())
+    extra_target_groups: tuple[str, ...] = field(default=())
+
+    def services(self) -> list[str]:
+        """Names-table keys of the ECS services, in runbook order, each once."""
+        keys = [e.service for e in self.endpoints if e.service] + list(self.extra_services)
+        return list(dict.fromkeys(keys))
+
+    def probes_of_service(self, key: str) -> list[str]:
+        return sorted({e.probe for e in self.endpoints if e.service == key})
+
+    def target_groups(self) -> list[str]:
+        keys = [e.target_group for e in self.endpoints if e.target_group] + list(self.extra_target_groups)
+        return list(dict.fromkeys(keys))
+
+    def probes_of_target_group(self, key: str) -> list[str]:
+        return sorted({e.probe for e in self.endpoints if e.target_group == key})
+
+
+def load_topology(which: str, control_domain: str) -> Topology:
+    """Load a built-in topology by name (``2026-05``, ``2026-08``) or a TOML file by path."""
+    path = BUILTIN_DIR / f"{which}.toml"
+    if not path.exists():
+        path = Path(which)
+        if not path.is_file():
+            builtins = ", ".join(sorted(p.stem for p in BUILTIN_DIR.glob("*.toml")))
+            raise TopologyError(f"topology {which!r}: not a built-in ({builtins}) and no such file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"topology file {path}: {exc}") from None
+    return parse_topology(data, control_domain or "control-domain.invalid", source=str(path))
+
+
+def parse_topology(data: dict, control_domain: str, source: str = "<topology>") -> Topology:
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise TopologyError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+    raw = data.get("endpoint") or []
+    if not raw:
+        raise TopologyError(f"{source}: no [[endpoint]] entries")
+    endpoints = tuple(_endpoint(e, i, control_domain, source) for i, e in enumerate(raw, 1))
+    for key in list(data.get("extra_services", [])) + list(data.get("extra_target_groups", [])):
+        _name_key(key, f"{source}: extra", key)
+    return Topology(
+        name=str(data.get("name") or Path(source).stem),
+        description=str(data.get("description", "")),
+        fail2ban=bool(data.get("fail2ban", False)),
+        endpoints=endpoints,
+        extra_services=tuple(data.get("extra_services", ())),
+        extra_target_groups=tuple(data.get("extra_target_groups", ())),
+    )
+
+
+def _name_key(key: str, where: str, field_name: str) -> str:
+    if key and key not in DEFAULT_NAMES:
+        raise TopologyError(f"{where}: {field_name} = {key!r} is not a key of the [names] table")
+    return key
+
+
+def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
+    where = f"{source}: endpoint #{index}"
+    unknown = set(e) - ENDPOINT_KEYS
+    if unknown:
+        raise TopologyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if e.get("probe") not in PROBES:
+        raise TopologyError(f"{where}: probe must be one of {', '.join(PROBES)}, not {e.get('probe')!r}")
+    try:
+        url = urlsplit(str(e["url"]).format(control_domain=cd))
+        port = url.port or SCHEMES[url.scheme]
+    except KeyError as exc:
+        raise TopologyError(f"{where}: url missing or scheme not one of {', '.join(SCHEMES)} ({exc})") from None
+    except ValueError as exc:
+        raise TopologyError(f"{where}: bad url {e.get('url')!r} ({exc})") from None
+    if not url.hostname:
+        raise TopologyError(f"{where}: url {e['url']!r} has no host")
+    for key, allowed in (("front", FRONTS), ("cert", CERTS)):
+        if e.get(key, "none") not in allowed:
+            raise TopologyError(f"{where}: {key} must be one of {', '.join(allowed)}")
+    if set(e.get("dns", ())) - set(ZONES):
+        raise TopologyError(f"{where}: dns entries must be among {', '.join(ZONES)}")
+    for key in ("target_group", "service", "security_group"):
+        _name_key(e.get(key, ""), where, key)
+    return Endpoint(
+        probe=e["probe"],
+        scheme=url.scheme,
+        host=url.hostname,
+        port=port,
+        path=url.path + (f"?{url.query}" if url.query else ""),
+        tls_name=str(e.get("tls_name", "")).format(control_domain=cd),
+        internal=bool(e.get("internal", False)),
+        front=e.get("front", "none"),
+        listener_protocol=e.get("listener_protocol", ""),
+        target_group=e.get("target_group", ""),
+        service=e.get("service", ""),
+        security_group=e.get("security_group", ""),
+        sg_ports=tuple(int(p) for p in e.get("sg_ports", ())),
+        cert=e.get("cert", "none"),
+        dns=tuple(e.get("dns", ())),
+        backend=str(e.get("backend", "")).format(control_domain=cd),
+    )
