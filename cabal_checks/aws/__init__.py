@@ -1,0 +1,1 @@
+"""Read-only AWS lookups returning plain data. Every call goes through ``reader.AwsReader``."""

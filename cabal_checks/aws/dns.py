@@ -1,0 +1,35 @@
+"""Route 53: the control domain's public and private zones and their records."""
+
+from __future__ import annotations
+
+from .reader import AwsReader
+
+
+def zones(aws: AwsReader, domain: str) -> dict[str, dict]:
+    """``{"public": zone, "private": zone}`` for the zones named exactly ``domain`` (either may be absent)."""
+    want = domain.rstrip(".") + "."
+    found: dict[str, dict] = {}
+    out = aws.call("route53", "list_hosted_zones_by_name", DNSName=want, MaxItems="100")
+    for zone in out.get("HostedZones", []):
+        if zone["Name"].lower() != want.lower():
+            continue
+        kind = "private" if zone.get("Config", {}).get("PrivateZone") else "public"
+        found.setdefault(kind, zone)
+    return found
+
+
+def records(aws: AwsReader, zone_id: str) -> list[dict]:
+    return aws.pages("route53", "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone_id)
+
+
+def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
+    want = name.rstrip(".").lower() + "."
+    return [r for r in records_ if r["Name"].lower().replace("\\052", "*") == want and r["Type"] in types]
+
+
+def target_of(record: dict) -> str:
+    """Where a record points: the alias DNS name or the first value, lower case, no trailing dot."""
+    if record.get("AliasTarget"):
+        return record["AliasTarget"]["DNSName"].rstrip(".").lower()
+    values = [r["Value"] for r in record.get("ResourceRecords", [])]
+    return values[0].rstrip(".").lower() if values else ""

@@ -1,0 +1,44 @@
+"""CloudWatch Logs: events in a window that contain any of some plain words.
+
+One ``filter_log_events`` call per word, OR-ed here, because moto and AWS disagree on every richer
+filter-pattern syntax (moto-and-tooling-notes section 6). Words must be plain (letters, digits, -_./).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .reader import AwsReader, NotFound
+
+
+def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datetime, end: datetime) -> list[dict] | None:
+    """Events containing any of ``words`` (case-sensitive), oldest first; None when the group does not exist."""
+    seen: dict[str, dict] = {}
+    for word in words:
+        try:
+            events = aws.pages("logs", "filter_log_events", "events", logGroupName=group,
+                               filterPattern=f'"{word}"', startTime=_ms(start), endTime=_ms(end))
+        except NotFound:
+            return None
+        for e in events:
+            if word in e.get("message", ""):
+                seen[e.get("eventId") or f"{e['timestamp']}:{e['message']}"] = e
+    return sorted(seen.values(), key=lambda e: e["timestamp"])
+
+
+def group_exists(aws: AwsReader, group: str) -> bool:
+    groups = aws.pages("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=group)
+    return any(g["logGroupName"] == group for g in groups)
+
+
+def latest_streams(aws: AwsReader, group: str, limit: int = 5) -> list[dict] | None:
+    try:
+        out = aws.call("logs", "describe_log_streams", logGroupName=group, orderBy="LastEventTime",
+                       descending=True, limit=limit)
+    except NotFound:
+        return None
+    return out.get("logStreams", [])
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)

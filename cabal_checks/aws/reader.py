@@ -1,0 +1,152 @@
+"""The one door to AWS: read-only, bounded, each distinct call made once, errors turned into one line.
+
+- Only read operations pass (Describe*, List*, Get*, ...; plus Cognito ``InitiateAuth``, which mints
+  a token and changes nothing). Anything else raises ``ReadOnlyViolation`` before a byte is sent.
+- Each distinct (service, operation, parameters) is called once per run; concurrent askers share it.
+- Timeouts and retries are bounded (botocore standard mode, 3 attempts, known-transient errors only).
+- "Can't tell" errors (no credentials, AccessDenied, throttled after retries, endpoint down) become
+  ``CantTell`` with one line; "not found" errors become ``NotFound`` so a check can go red on them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+from ..verdict import CantTell
+
+READ_PREFIXES = ("Describe", "List", "Get", "Lookup", "Filter", "Search", "BatchGet")
+ALSO_ALLOWED = {("cognito-idp", "InitiateAuth")}
+ACCESS_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
+                "AuthorizationError", "403"}
+CREDENTIAL_CODES = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+                    "SignatureDoesNotMatch", "InvalidSignatureException", "AuthFailure", "InvalidAccessKeyId"}
+THROTTLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+                  "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown",
+                  "ProvisionedThroughputExceededException", "PriorRequestNotComplete"}
+
+
+class NotFound(Exception):
+    """The named resource does not exist (AWS said so). A check decides whether that is red."""
+
+
+class ReadOnlyViolation(RuntimeError):
+    """Code tried a non-read AWS operation. A bug in this suite, never an account problem."""
+
+
+class AwsReader:
+    def __init__(self, region: str | None, timeout: float):
+        per_try = max(min(timeout / 2, 5.0), 0.5)
+        self.config = Config(connect_timeout=per_try, read_timeout=per_try, user_agent_extra="cabal-checks",
+                             retries={"mode": "standard", "max_attempts": 3})
+        self.region = region
+        self._session = None
+        self._clients: dict = {}
+        self._cache: dict = {}
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
+        self.retried: dict[tuple[str, str], int] = {}
+
+    def client(self, service: str):
+        with self._lock:
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = boto3.session.Session(region_name=self.region)
+                try:
+                    self._clients[service] = self._session.client(service, config=self.config)
+                except NoRegionError:
+                    raise CantTell("no AWS region: pass --region, set region in the config file, "
+                                   "or set AWS_DEFAULT_REGION") from None
+            return self._clients[service]
+
+    def operation(self, service: str, method: str) -> str:
+        api = self.client(service).meta.method_to_api_mapping.get(method)
+        if api is None:
+            raise ReadOnlyViolation(f"{service}.{method} is not an AWS operation")
+        if not (api.startswith(READ_PREFIXES) or (service, api) in ALSO_ALLOWED):
+            raise ReadOnlyViolation(f"{service}:{api} is not a read operation; the suite never changes an account")
+        return api
+
+    def call(self, service: str, method: str, **params) -> dict:
+        """One AWS call, memoized: the same call with the same parameters is sent once per run."""
+        return self._once((service, method, _key(params)), lambda: self._send(service, method, params, False))
+
+    def pages(self, service: str, method: str, result_key: str, **params) -> list:
+        """Every item of ``result_key`` across all pages, memoized like ``call``."""
+        return self._once((service, method, "pages:" + result_key, _key(params)),
+                          lambda: self._send(service, method, params, result_key))
+
+    def _once(self, key, fetch):
+        with self._lock:
+            slot = self._cache.get(key)
+            if slot is None:
+                slot = self._cache[key] = {"lock": threading.Lock()}
+        with slot["lock"]:
+            if "value" not in slot and "error" not in slot:
+                try:
+                    slot["value"] = fetch()
+                except (CantTell, NotFound, ReadOnlyViolation) as exc:
+                    slot["error"] = exc
+            if "error" in slot:
+                raise slot["error"]
+            return slot["value"]
+
+    def _send(self, service: str, method: str, params: dict, result_key):
+        api = self.operation(service, method)
+        client = self.client(service)
+        try:
+            with self._lock:
+                self.calls.append((service, api))
+            if result_key:
+                items, retries = [], 0
+                for page in client.get_paginator(method).paginate(**params):
+                    items.extend(page.get(result_key, []))
+                    retries += page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                self._note_retries(service, api, retries)
+                return items
+            response = getattr(client, method)(**params)
+            self._note_retries(service, api, response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+            return response
+        except (NoCredentialsError, PartialCredentialsError):
+            raise CantTell("no AWS credentials: boto3's default chain found none (set AWS_PROFILE, "
+                           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role)") from None
+        except ClientError as exc:
+            raise _translate(exc, service, api) from None
+        except BotoCoreError as exc:
+            raise CantTell(f"AWS {service}:{api} could not be reached: {type(exc).__name__}: {exc}"[:300]) from None
+
+    def _note_retries(self, service: str, api: str, n: int) -> None:
+        if n:
+            self.retried[(service, api)] = self.retried.get((service, api), 0) + n
+
+
+def _translate(exc: ClientError, service: str, api: str) -> Exception:
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = str(err.get("Message", ""))[:200]
+    if code.endswith(("NotFound", "NotFoundException", "NotFoundFault")) or code in {"NoSuchEntity", "NoSuchHostedZone",
+                                                                                  "ParameterNotFound", "InvalidGroup.NotFound"}:
+        return NotFound(f"{service}:{api}: {code}: {message}")
+    if code in CREDENTIAL_CODES:
+        return CantTell(f"AWS rejected the credentials ({code}) calling {service}:{api}: they are invalid or expired")
+    if code in ACCESS_CODES or status == 403:
+        return CantTell(f"AccessDenied: these credentials may not call {service}:{api} "
+                        f"(the read-only policy in iam/readonly-policy.json grants it)")
+    if code in THROTTLE_CODES or status == 429:
+        return CantTell(f"throttled by AWS calling {service}:{api} after 3 attempts ({code}); try again shortly")
+    return CantTell(f"AWS {service}:{api} failed: {code or status}: {message}")
+
+
+def _key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

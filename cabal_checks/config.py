@@ -1,0 +1,188 @@
+"""The suite's settings: command line over TOML file (``--cabal-config`` / ``CABAL_CONFIG``) over defaults.
+
+The option names, TOML keys and environment variables are a public contract (issue #2): extend, never
+rename. ``load_settings`` raises ``ConfigError`` with one line naming the problem and where it is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .names import merge_names
+from .topology import Topology, TopologyError, load_topology
+from .wire import parse_connect_to
+
+# option dest -> TOML key. The first eight are the fixed interface; the rest are extensions.
+KEYS = {
+    "control_domain": "control_domain",
+    "topology": "topology",
+    "region": "region",
+    "connect_to": "connect_to",
+    "ca_bundle": "ca_bundle",
+    "probe_timeout": "probe_timeout",
+    "now": "now",
+    "vpc_host": "vpc_host",
+    # extensions
+    "vpc_connect_to": "vpc_connect_to",
+    "aws_timeout": "aws_timeout",
+}
+TABLES = {"names"}
+DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used. The message is one line and names where the problem is."""
+
+
+class Secret:
+    """A secret value that never prints itself: ``str()`` and ``repr()`` name only its source."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str):
+        self._value, self.source = value, source
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"<secret from {self.source}>"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    control_domain: str
+    topology: Topology
+    region: str | None
+    connect_to: dict
+    ca_bundle: str | None
+    probe_timeout: float
+    now: datetime
+    now_given: bool
+    vpc_host: str | None
+    vpc_connect_to: dict
+    aws_timeout: float
+    names: dict
+    api_token: Secret | None = None
+    probe_username: str | None = None
+    probe_password: Secret | None = None
+    source: str = ""
+    secrets: tuple = field(default=(), repr=False)
+
+    def name(self, key: str) -> str:
+        return self.names[key]
+
+
+def parse_now(text: str, real_now: datetime) -> datetime:
+    """``2026-12-01T00:00:00Z``, ``2026-12-01`` or ``+14d`` / ``-3d`` / ``+12h`` relative to the real clock."""
+    m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip())
+    if m:
+        amount = float(m.group(1))
+        return real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"now = {text!r}: expected an ISO 8601 instant or +Nd / +Nh") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def read_toml(path: str) -> dict:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+    unknown = sorted(set(data) - set(KEYS.values()) - TABLES)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
+    return data
+
+
+def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None = None,
+                  require_domain: bool = True) -> Settings:
+    """Merge ``cli`` (option dest -> value or None) over the TOML file over defaults, and validate."""
+    env = os.environ if env is None else env
+    real_now = real_now or datetime.now(timezone.utc)
+    path = cli.get("cabal_config") or env.get("CABAL_CONFIG")
+    data = read_toml(path) if path else {}
+    where = f"config file {path}" if path else "command line"
+
+    def value(key):
+        given = cli.get(key)
+        if given not in (None, [], ""):
+            return given
+        return data.get(KEYS[key], DEFAULTS.get(key))
+
+    domain = (value("control_domain") or "").strip().rstrip(".").lower()
+    if require_domain and not domain:
+        raise ConfigError("no control domain: pass --control-domain D (or control_domain in --cabal-config / CABAL_CONFIG)")
+    if domain and not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        raise ConfigError(f"control_domain {domain!r} is not a DNS name ({where})")
+    try:
+        topology = load_topology(str(value("topology")), domain)
+    except TopologyError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        connect_to = parse_connect_to(_list(value("connect_to"), "connect_to"))
+        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to"), "vpc_connect_to"))
+    except ValueError as exc:
+        raise ConfigError(f"{exc} ({where})") from None
+    ca_bundle = value("ca_bundle")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise ConfigError(f"ca_bundle {ca_bundle}: no such file ({where})")
+    timeouts = {}
+    for key in ("probe_timeout", "aws_timeout"):
+        try:
+            timeouts[key] = float(value(key))
+            assert 0 < timeouts[key] <= 600
+        except (TypeError, ValueError, AssertionError):
+            raise ConfigError(f"{key} = {value(key)!r}: expected seconds, 0 < s <= 600 ({where})") from None
+    now_text = value("now")
+    now = parse_now(str(now_text), real_now) if now_text else real_now
+    names_table = data.get("names", {})
+    if not isinstance(names_table, dict):
+        raise ConfigError(f"{where}: [names] must be a table")
+    try:
+        names = merge_names(names_table)
+    except KeyError as exc:
+        raise ConfigError(f"{where}: unknown [names] key(s) {exc.args[0]} (see README, 'Resource names')") from None
+    token = env.get("CABAL_API_TOKEN")
+    password = env.get("CABAL_PROBE_PASSWORD")
+    return Settings(
+        control_domain=domain,
+        topology=topology,
+        region=value("region") or None,
+        connect_to=connect_to,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        probe_timeout=timeouts["probe_timeout"],
+        now=now,
+        now_given=bool(now_text),
+        vpc_host=value("vpc_host") or None,
+        vpc_connect_to=vpc_connect_to,
+        aws_timeout=timeouts["aws_timeout"],
+        names=names,
+        api_token=Secret(token, "CABAL_API_TOKEN") if token else None,
+        probe_username=env.get("CABAL_PROBE_USERNAME") or None,
+        probe_password=Secret(password, "CABAL_PROBE_PASSWORD") if password else None,
+        source=where,
+        secrets=tuple(s for s in (token, password) if s),
+    )
+
+
+def _list(v, key: str) -> list:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f"{key} must be a list of strings")
+    return list(v)

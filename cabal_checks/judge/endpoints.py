@@ -1,0 +1,145 @@
+"""Probe-failure step 1: does each endpoint answer as the monitors expect; is each name in DNS."""
+
+from __future__ import annotations
+
+import json
+
+from ..aws import dns
+from ..topology import Endpoint
+from ..verdict import NotApplicable, Verdict, green, red
+from ..wire import ProbeResult
+
+STEP1 = "probe-failure, step 1 (external vs in-VPC)"
+BLACKBOX_CODES = (200, 301, 302, 401)  # blackbox http_2xx valid_status_codes
+
+
+def first_look(ep: Endpoint) -> str:
+    """The runbook's own first command for this endpoint."""
+    if ep.scheme == "https":
+        return f"curl -I {ep.spec}"
+    if ep.scheme in ("imaps", "smtps"):
+        return f"openssl s_client -connect {ep.host}:{ep.port} -servername {ep.verify_name} -brief"
+    starttls = "imap" if ep.scheme.startswith("imap") else "smtp"
+    if ep.scheme == "smtp":
+        return f"nc -zv {ep.host} {ep.port}"
+    return f"openssl s_client -connect {ep.host}:{ep.port} -starttls {starttls} -servername {ep.verify_name} -brief"
+
+
+def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: str, service: str,
+                  inside: ProbeResult | None = None, targets_healthy: bool | None = None) -> Verdict:
+    """The endpoint's dialogue succeeded and its answer is what the monitor accepts."""
+    if not r.ok and ep.internal and r.step == "resolve":
+        raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: "
+                            f"run inside the VPC, pass --connect-to, or use --vpc-host")
+    problem = "" if r.ok else f"failed at {r.step}: {r.error}"
+    if r.ok and ep.scheme == "https":
+        problem = _http_problem(ep, r, with_token)
+    where = f" (connected to {r.address})" if r.address else ""
+    if not problem:
+        return green(f"{ep.spec} answered{where}", *_summary(r), step=STEP1, facts=_facts(r))
+    evidence = [*_summary(r), *(f"transcript: {line}" for line in r.transcript[-6:])]
+    next_ = [first_look(ep)]
+    if inside is not None:
+        if inside.ok:
+            evidence.append("from inside the VPC the same probe PASSES: the fault is at the load balancer or DNS layer")
+        else:
+            evidence.append(f"from inside the VPC it fails too ({inside.step}: {inside.error}): the service itself")
+    if targets_healthy:
+        evidence.append("its target group reports healthy targets: suspect a security-group rule, "
+                        "the listener or DNS, not the service (step 3)")
+    if service:
+        next_.append(f"aws ecs describe-services --cluster {cluster} --services {service} "
+                     "--query 'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
+    return red(f"{ep.spec} {problem}", *evidence, step=STEP1, next=next_, facts=_facts(r))
+
+
+def _http_problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
+    status = r.status
+    if ep.probe == "api_list":
+        if status and 200 <= status < 300:
+            return ""
+        if status == 401 and not with_token:
+            return ""  # unauthenticated reachability, as the current 'API reachable (/list)' monitor accepts
+        if status == 401:
+            return ("answered 401: the token was refused - the seeded JWT has most likely expired "
+                    "(see the escalation check of the token), not the API")
+        if status and status >= 500:
+            return f"answered {status}: API Gateway -> Lambda 'list' failed ({_error_of(r.body)}); the API, not the token"
+        return f"answered {status}"
+    if ep.probe == "ntfy":
+        if status != 200:
+            return f"answered {status}, want 200"
+        try:
+            healthy = json.loads(r.body).get("healthy")
+        except (ValueError, AttributeError):
+            return f"answered 200 with a body that is not JSON: {r.body[:80]!r}"
+        return "" if healthy is True else f"answered 200 but healthy is {healthy!r}, want true"
+    if status in BLACKBOX_CODES:
+        return ""
+    hint = {403: " (CloudFront serves US sources only; or the S3 object is missing)"}.get(status, "")
+    return f"answered {status}, want one of {', '.join(map(str, BLACKBOX_CODES))}{hint}"
+
+
+def _error_of(body: str) -> str:
+    try:
+        return str(json.loads(body).get("Error") or json.loads(body).get("message"))[:120]
+    except (ValueError, AttributeError):
+        return body[:120] or "empty body"
+
+
+def _summary(r: ProbeResult) -> list[str]:
+    out = []
+    if r.tls_version:
+        out.append(f"TLS {r.tls_version}, chain {'verified' if r.verified else 'NOT verified'}"
+                   f"{': ' + r.verify_error if r.verify_error else ''}")
+    if r.status is not None:
+        out.append(f"HTTP {r.status}" + (f" after redirects {' -> '.join(r.redirects)}" if r.redirects else ""))
+    out.append(f"elapsed {r.elapsed:.2f}s")
+    return out
+
+
+def _facts(r: ProbeResult) -> tuple:
+    return (("address", r.address), ("step", r.step or "ok"), ("elapsed", f"{r.elapsed:.3f}"))
+
+
+def in_vpc(ep: Endpoint, inside: ProbeResult, outside: ProbeResult | None, cluster: str, service: str) -> Verdict:
+    """The same probe from inside the VPC. Red here means the service itself is broken."""
+    if inside.ok:
+        also = "" if outside is None or outside.ok else "; the public probe fails: load balancer or DNS layer"
+        return green(f"{ep.spec} answers from inside the VPC{also}", step=STEP1)
+    both = outside is not None and not outside.ok
+    evidence = [f"inside the VPC: {inside.step}: {inside.error}"]
+    if outside is not None:
+        evidence.append(f"from this runner: {'ok' if outside.ok else outside.step + ': ' + outside.error}")
+    next_ = [f"aws ecs execute-command --cluster {cluster} --task <task-id> --interactive --command /bin/sh"] if service else []
+    if service:
+        next_.append(f"aws ecs describe-services --cluster {cluster} --services {service}")
+    return red(f"{ep.spec} fails from inside the VPC too: the service itself" if both else
+               f"{ep.spec} fails from inside the VPC", *evidence, step=STEP1, next=next_)
+
+
+def dns_points_at_front(ep: Endpoint, zone_kind: str, view: dict) -> Verdict:
+    """The endpoint's name exists in the zone and points at its front (NLB, ALB or CloudFront)."""
+    zone = view["zones"].get(zone_kind)
+    if zone is None:
+        return red(f"no {zone_kind} hosted zone named {ep.host.split('.', 1)[1]}",
+                   step=STEP1, next=[f"aws route53 list-hosted-zones-by-name --dns-name {ep.host.split('.', 1)[1]}"])
+    zid = zone["zone"]["Id"].split("/")[-1]
+    found = dns.find(zone["records"], ep.host)
+    want = view["fronts"].get(ep.front)
+    look = f"aws route53 list-resource-record-sets --hosted-zone-id {zid} --query \"ResourceRecordSets[?Name=='{ep.host}.']\""
+    if not found:
+        return red(f"{ep.host} has no A/AAAA/CNAME record in the {zone_kind} zone {zid}",
+                   f"expected it to point at the {ep.front} {want or '(front not found)'}", step=STEP1, next=[look])
+    targets = sorted({_strip(dns.target_of(r)) for r in found})
+    if want and _strip(want) not in targets:
+        return red(f"{ep.host} in the {zone_kind} zone points at {', '.join(targets)}, not at the {ep.front}",
+                   f"{ep.front} DNS name: {want}", step=STEP1, next=[look])
+    if not want:
+        return red(f"{ep.host} points at {', '.join(targets)} but the {ep.front} it should point at was not found",
+                   step=STEP1, next=[look])
+    return green(f"{ep.host} ({zone_kind}) -> {', '.join(targets)}", step=STEP1)
+
+
+def _strip(name: str) -> str:
+    return name.removeprefix("dualstack.").rstrip(".").lower()

@@ -1,0 +1,474 @@
+"""Probe an endpoint the way a mail client, a browser or the blackbox exporter would, and return facts.
+
+Standard library only, on purpose: the in-VPC comparison ships this very file to a host inside the
+VPC and runs it there with ``python3 - SPEC_JSON`` (see ``__main__`` at the bottom).
+
+Every probe has ONE total deadline: connect, TLS handshake and every read share it, so a server that
+drips a byte a second still ends at the deadline. Reads are bounded in size too (a 10 MB banner with
+no line end costs ``MAX_LINE`` bytes of memory, not 10 MB).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import select
+import socket
+import ssl
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+MAX_LINE = 8192  # longest protocol line accepted
+MAX_BODY = 256 * 1024  # longest HTTP body kept
+MAX_LINES = 100  # most lines in one multi-line reply
+MAX_REDIRECTS = 5
+EHLO_NAME = "cabal-checks.invalid"
+SECRET_HEADERS = {"authorization", "cookie"}
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """What to probe. ``headers`` may carry a token: it is sent, never recorded."""
+
+    scheme: str  # imaps | imap+starttls | smtp | smtp+starttls | smtps | https
+    host: str
+    port: int
+    path: str = "/"
+    verify_name: str = ""  # certificate name to verify (default: host)
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Facts seen on the wire. ``ok`` means every step of the dialogue succeeded."""
+
+    spec: str
+    ok: bool
+    step: str  # the step that failed ("" when ok): resolve, connect, tls, greeting, ehlo, starttls, http...
+    error: str  # one line: what went wrong at that step
+    address: str = ""  # where we really connected (after --connect-to)
+    transcript: tuple = ()  # protocol lines seen and sent, secrets left out
+    tls_version: str = ""
+    verified: bool | None = None  # None: no TLS reached
+    verify_error: str = ""
+    chain: tuple = ()  # presented chain, DER, base64 (leaf first)
+    status: int | None = None  # final HTTP status
+    body: str = ""  # HTTP body (first MAX_BODY bytes, decoded leniently)
+    redirects: tuple = ()
+    elapsed: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ProbeResult":
+        data = json.loads(text)
+        for key in ("transcript", "chain", "redirects"):
+            data[key] = tuple(data[key])
+        return cls(**data)
+
+
+class ProbeFailed(Exception):
+    """A step of the dialogue failed; ``step`` names it."""
+
+    def __init__(self, step: str, message: str):
+        super().__init__(message)
+        self.step = step
+
+
+class Conn:
+    """A socket whose every operation shares one deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float, transcript: list):
+        self.sock = sock
+        self.deadline = deadline
+        self.buf = b""
+        self.transcript = transcript
+        sock.setblocking(False)
+
+    def remaining(self, step: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ProbeFailed(step, "no answer before the probe deadline")
+        return left
+
+    def _wait(self, step: str, readable: bool = True) -> None:
+        left = self.remaining(step)
+        r, w, _ = select.select([self.sock] if readable else [], [] if readable else [self.sock], [], left)
+        if not (r or w):
+            raise ProbeFailed(step, f"no answer within the probe deadline ({self._seen()})")
+
+    def _seen(self) -> str:
+        return f"{len(self.buf)} bytes without a line end so far" if self.buf else "nothing received"
+
+    def _recv(self, step: str) -> bytes:
+        while True:
+            if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+                self._wait(step)
+            try:
+                data = self.sock.recv(65536)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                continue
+            except ssl.SSLWantWriteError:
+                self._wait(step, readable=False)
+                continue
+            except ssl.SSLError as exc:
+                raise ProbeFailed(step, f"TLS error: {exc.reason or exc}") from None
+            except OSError as exc:
+                raise ProbeFailed(step, f"connection error: {exc.strerror or exc}") from None
+            return data
+
+    def readline(self, step: str) -> str:
+        while b"\n" not in self.buf:
+            if len(self.buf) > MAX_LINE:
+                raise ProbeFailed(step, f"more than {MAX_LINE} bytes without a line end: not {step} protocol")
+            data = self._recv(step)
+            if not data:
+                got = f", after {self.buf[:60]!r}" if self.buf else ""
+                raise ProbeFailed(step, f"server closed the connection{got}")
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        text = line.rstrip(b"\r").decode("utf-8", "replace")
+        self.transcript.append("S: " + text[:200])
+        return text
+
+    def read_until_close(self, step: str, limit: int) -> bytes:
+        out, self.buf = self.buf, b""
+        while len(out) < limit:
+            data = self._recv(step)
+            if not data:
+                break
+            out += data
+        return out[:limit]
+
+    def read_exact(self, step: str, n: int) -> bytes:
+        while len(self.buf) < n:
+            data = self._recv(step)
+            if not data:
+                raise ProbeFailed(step, "server closed the connection mid-body")
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def send(self, step: str, data: bytes, shown: str | None = None) -> None:
+        self.transcript.append("C: " + (shown if shown is not None else data.decode().rstrip()))
+        view = memoryview(data)
+        while view:
+            self._wait(step, readable=False)
+            try:
+                sent = self.sock.send(view)
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                continue
+            except OSError as exc:
+                raise ProbeFailed(step, f"connection error while sending: {exc.strerror or exc}") from None
+            view = view[sent:]
+
+    def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> None:
+        if self.buf:
+            raise ProbeFailed("tls", "server sent data before the TLS handshake (possible injection)")
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        while True:
+            self.remaining("tls")
+            try:
+                self.sock.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                self._wait("tls")
+            except ssl.SSLWantWriteError:
+                self._wait("tls", readable=False)
+            except ssl.SSLCertVerificationError:
+                raise
+            except ssl.SSLError as exc:
+                raise ProbeFailed("tls", f"TLS handshake failed: {exc.reason or exc}") from None
+            except OSError as exc:
+                raise ProbeFailed("tls", f"TLS handshake failed: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def tls_context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if cafile:
+        ctx.load_verify_locations(cafile=cafile)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _chain_of(sock: ssl.SSLSocket) -> tuple:
+    """The chain as presented (leaf first), DER base64. Python 3.10+ has it privately; else the leaf."""
+    try:
+        ders = [c.public_bytes(ssl._ssl.ENCODING_DER) for c in sock._sslobj.get_unverified_chain()]  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        leaf = sock.getpeercert(binary_form=True)
+        ders = [leaf] if leaf else []
+    return tuple(base64.b64encode(d).decode() for d in ders)
+
+
+def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript: list) -> tuple[Conn, str]:
+    target = connect_to.get(f"{host}:{port}")
+    dial_host, dial_port = (target.rsplit(":", 1)[0], int(target.rsplit(":", 1)[1])) if target else (host, port)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ProbeFailed("connect", "no time left to connect")
+    try:
+        infos = socket.getaddrinfo(dial_host.strip("[]"), dial_port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ProbeFailed("resolve", f"name {dial_host} does not resolve ({exc.strerror})") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+    try:
+        sock.connect(addr)
+    except socket.timeout:
+        sock.close()
+        raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} timed out") from None
+    except OSError as exc:
+        sock.close()
+        raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} failed: {exc.strerror or exc}") from None
+    return Conn(sock, deadline, transcript), f"{addr[0]}:{addr[1]}"
+
+
+# --- dialogues --------------------------------------------------------------------------------------
+
+
+def _imap_tagged(conn: Conn, tag: str, step: str) -> list[str]:
+    lines = []
+    for _ in range(MAX_LINES):
+        line = conn.readline(step)
+        lines.append(line)
+        if line.startswith(tag + " "):
+            return lines
+    raise ProbeFailed(step, f"no tagged {tag} reply within {MAX_LINES} lines")
+
+
+def _imap_greeting(conn: Conn) -> str:
+    line = conn.readline("greeting")
+    if not line.startswith(("* OK", "* PREAUTH")):
+        raise ProbeFailed("greeting", f"IMAP greeting is not '* OK': {line[:120]!r}")
+    return line
+
+
+def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
+    if spec.scheme == "imaps":
+        conn.start_tls(ctx, spec.verify_name or spec.host)
+        _note_tls(facts, conn.sock)
+        _imap_greeting(conn)
+    else:
+        greeting = _imap_greeting(conn)
+        caps = greeting
+        if "[CAPABILITY" not in greeting.upper():
+            conn.send("capability", b"a1 CAPABILITY\r\n")
+            caps = " ".join(_imap_tagged(conn, "a1", "capability"))
+        if "STARTTLS" not in caps.upper():
+            raise ProbeFailed("starttls", "server does not advertise STARTTLS")
+        conn.send("starttls", b"a2 STARTTLS\r\n")
+        reply = _imap_tagged(conn, "a2", "starttls")[-1]
+        if not reply.upper().startswith("A2 OK"):
+            raise ProbeFailed("starttls", f"STARTTLS refused: {reply[:120]!r}")
+        conn.start_tls(ctx, spec.verify_name or spec.host)
+        _note_tls(facts, conn.sock)
+        conn.send("capability", b"a3 CAPABILITY\r\n")
+        reply = _imap_tagged(conn, "a3", "capability")
+        if not reply[-1].upper().startswith("A3 OK"):
+            raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[-1][:120]!r}")
+    conn.send("logout", b"a9 LOGOUT\r\n")
+    try:
+        _imap_tagged(conn, "a9", "logout")
+    except ProbeFailed:
+        pass  # the greeting already proved the backend; a rude goodbye is not a failure
+
+
+def _smtp_reply(conn: Conn, step: str) -> tuple[int, list[str]]:
+    lines = []
+    for _ in range(MAX_LINES):
+        line = conn.readline(step)
+        code = line[:3]
+        if not code.isdigit():
+            raise ProbeFailed(step, f"not an SMTP reply: {line[:120]!r}")
+        lines.append(line[4:])
+        if line[3:4] != "-":
+            return int(code), lines
+    raise ProbeFailed(step, f"SMTP reply longer than {MAX_LINES} lines")
+
+
+def _smtp_expect(conn: Conn, step: str, want: int) -> list[str]:
+    code, lines = _smtp_reply(conn, step)
+    if code != want:
+        raise ProbeFailed(step, f"expected {want}, got {code} {lines[0][:120] if lines else ''}".rstrip())
+    return lines
+
+
+def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
+    if spec.scheme == "smtps":
+        conn.start_tls(ctx, spec.verify_name or spec.host)
+        _note_tls(facts, conn.sock)
+    _smtp_expect(conn, "banner", 220)
+    conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
+    exts = _smtp_expect(conn, "ehlo", 250)
+    if spec.scheme == "smtp+starttls":
+        if not any(e.upper().startswith("STARTTLS") for e in exts):
+            raise ProbeFailed("starttls", "server does not advertise STARTTLS in its EHLO reply")
+        conn.send("starttls", b"STARTTLS\r\n")
+        _smtp_expect(conn, "starttls", 220)
+        conn.start_tls(ctx, spec.verify_name or spec.host)
+        _note_tls(facts, conn.sock)
+        conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
+        _smtp_expect(conn, "ehlo", 250)
+    conn.send("quit", b"QUIT\r\n")
+    try:
+        _smtp_reply(conn, "quit")
+    except ProbeFailed:
+        pass
+
+
+def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, facts: dict) -> tuple[int, dict, bytes]:
+    conn.start_tls(ctx, spec.verify_name or spec.host)
+    _note_tls(facts, conn.sock)
+    host = spec.host if spec.port == 443 else f"{spec.host}:{spec.port}"
+    head = [f"GET {path} HTTP/1.1", f"Host: {host}", "User-Agent: cabal-checks", "Accept: */*", "Connection: close"]
+    shown = list(head)
+    for name, value in spec.headers.items():
+        head.append(f"{name}: {value}")
+        shown.append(f"{name}: <redacted>" if name.lower() in SECRET_HEADERS else f"{name}: {value}")
+    conn.send("http", ("\r\n".join(head) + "\r\n\r\n").encode(), shown=" | ".join(shown))
+    status_line = conn.readline("http")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ProbeFailed("http", f"not an HTTP response: {status_line[:120]!r}")
+    headers: dict[str, str] = {}
+    for _ in range(MAX_LINES):
+        line = conn.readline("http")
+        if not line:
+            break
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    else:
+        raise ProbeFailed("http", f"more than {MAX_LINES} header lines")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b""
+        while len(body) < MAX_BODY:
+            size = int(conn.readline("http").split(";")[0] or "0", 16)
+            if size == 0:
+                break
+            body += conn.read_exact("http", size + 2)[:size]
+    elif "content-length" in headers:
+        body = conn.read_exact("http", min(int(headers["content-length"]), MAX_BODY))
+    else:
+        body = conn.read_until_close("http", MAX_BODY)
+    return int(parts[1]), headers, body
+
+
+def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafile: str | None = None) -> ProbeResult:
+    """Run the dialogue for ``spec`` within ``timeout`` seconds in total. Never raises."""
+    start = time.monotonic()
+    deadline = start + timeout
+    connect_to = connect_to or {}
+    kw = dict(spec=_spec_str(spec))
+    transcript: list[str] = []
+    facts: dict = {}
+    try:
+        try:
+            return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, kw, start)
+        except ssl.SSLCertVerificationError as exc:
+            why = f"certificate verification failed: {exc.verify_message} (code {exc.verify_code})"
+        # The chain is untrusted or misnamed: look again without verifying, only to report what it is.
+        seen: dict = {}
+        try:
+            _run(spec, deadline, connect_to, tls_context(cafile, verify=False), [], seen, {}, start)
+        except (ProbeFailed, ssl.SSLError, OSError):
+            pass
+        return ProbeResult(**kw, ok=False, step="tls", error=why, address=seen.get("address", ""),
+                           transcript=tuple(transcript), verified=False, verify_error=why,
+                           chain=seen.get("chain", ()), tls_version=seen.get("tls_version", ""),
+                           elapsed=time.monotonic() - start)
+    except ProbeFailed as exc:
+        return ProbeResult(**kw, ok=False, step=exc.step, error=str(exc), address=facts.get("address", ""),
+                           transcript=tuple(transcript), verified=facts.get("verified"),
+                           chain=facts.get("chain", ()), tls_version=facts.get("tls_version", ""),
+                           status=facts.get("status"), elapsed=time.monotonic() - start)
+    except Exception as exc:  # noqa: BLE001 - a probe reports, it never crashes the run
+        return ProbeResult(**kw, ok=False, step="probe", error=f"{type(exc).__name__}: {exc}"[:300],
+                           transcript=tuple(transcript), elapsed=time.monotonic() - start)
+
+
+def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start) -> ProbeResult:
+    redirects: list[str] = []
+    path = spec.path or "/"
+    while True:
+        conn, facts["address"] = _connect(spec.host, spec.port, connect_to, deadline, transcript)
+        try:
+            if spec.scheme == "https":
+                status, headers, body = _http_once(conn, spec, path, ctx, facts)
+            elif spec.scheme.startswith("imap"):
+                _imap(conn, spec, ctx, facts)
+                status, body = None, b""
+            else:
+                _smtp(conn, spec, ctx, facts)
+                status, body = None, b""
+        finally:
+            conn.close()
+        if status in (301, 302, 303, 307, 308) and "location" in headers:
+            location = headers["location"]
+            if len(redirects) >= MAX_REDIRECTS:
+                facts["status"] = status
+                raise ProbeFailed("http", f"redirect loop: more than {MAX_REDIRECTS} redirects ({' -> '.join(redirects[-3:])})")
+            redirects.append(location)
+            spec, path = _follow(spec, location)
+            continue
+        return ProbeResult(**kw, ok=True, step="", error="", address=facts["address"], transcript=tuple(transcript),
+                           tls_version=facts.get("tls_version", ""), verified=facts.get("verified"),
+                           chain=facts.get("chain", ()), status=status, body=body.decode("utf-8", "replace"),
+                           redirects=tuple(redirects), elapsed=time.monotonic() - start)
+
+
+def _note_tls(facts: dict, sock: ssl.SSLSocket) -> None:
+    """Record what the TLS handshake showed: chain as presented, version, whether it was verified."""
+    facts["chain"] = _chain_of(sock)
+    facts["tls_version"] = sock.version() or ""
+    facts["verified"] = sock.context.verify_mode == ssl.CERT_REQUIRED
+
+
+def _follow(spec: ProbeSpec, location: str) -> tuple[ProbeSpec, str]:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(location)
+    if not url.netloc:
+        return spec, location
+    if url.scheme != "https":
+        raise ProbeFailed("http", f"redirected away from HTTPS to {location[:120]}")
+    host, port = url.hostname or spec.host, url.port or 443
+    same_name = host == spec.host
+    new = ProbeSpec("https", host, port, url.path or "/", spec.verify_name if same_name else "",
+                    spec.headers if same_name else {})
+    return new, (url.path or "/") + (f"?{url.query}" if url.query else "")
+
+
+def _spec_str(spec: ProbeSpec) -> str:
+    if spec.scheme == "https":
+        return f"https://{spec.host}{'' if spec.port == 443 else f':{spec.port}'}{spec.path or '/'}"
+    return f"{spec.scheme}://{spec.host}:{spec.port}"
+
+
+def parse_connect_to(entries) -> dict:
+    """curl's ``--connect-to H:P:H2:P2`` entries → ``{"H:P": "H2:P2"}``. Raises ValueError naming the bad one."""
+    out = {}
+    for entry in entries or ():
+        parts = entry.split(":")
+        if len(parts) != 4 or not all(parts) or not parts[1].isdigit() or not parts[3].isdigit():
+            raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2")
+        out[f"{parts[0]}:{parts[1]}"] = f"{parts[2]}:{parts[3]}"
+    return out
+
+
+if __name__ == "__main__":
+    # In-VPC use: python3 wire.py '{"spec": {...}, "timeout": 5, "connect_to": {...}}' → one JSON line.
+    args = json.loads(sys.argv[1])
+    result = probe(ProbeSpec(**args["spec"]), args["timeout"], args.get("connect_to"), args.get("cafile"))
+    print(result.to_json())

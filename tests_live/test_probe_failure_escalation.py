@@ -1,0 +1,40 @@
+"""Probe-failure runbook, escalation: seeded token, NACLs, fail2ban, container instances, NAT."""
+
+import pytest
+
+from cabal_checks.judge import escalation as esc
+
+pytestmark = pytest.mark.probe_failure
+
+
+def _nat_addresses(network_facts) -> list[str]:
+    return [i["PublicIpAddress"] for i in network_facts["nat"] if i.get("PublicIpAddress")]
+
+
+def test_seeded_token_not_expired(token_endpoint, settings, expect):
+    if settings.api_token is None:
+        pytest.skip("no seeded token (CABAL_API_TOKEN unset): nothing to expire")
+    expect(esc.token_expiry(settings.api_token.reveal(), settings.api_token.source, settings.now,
+                            settings.control_domain))
+
+
+@pytest.mark.aws
+def test_no_nacl_denies(nacl_endpoint, network_facts, expect):
+    ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
+    expect(esc.nacl_denies(network_facts["nacls"], ports, _nat_addresses(network_facts)))
+
+
+@pytest.mark.aws
+def test_no_fail2ban_ban_of_probe_source(fail2ban_endpoint, fail2ban_facts, network_facts, settings, expect):
+    expect(esc.fail2ban_bans(fail2ban_facts, settings.names["imap_log_group"], _nat_addresses(network_facts),
+                             ran=False))
+
+
+@pytest.mark.aws
+def test_container_instances_connected(cluster, container_instance_facts, expect):
+    expect(esc.container_instances_ok(cluster, container_instance_facts))
+
+
+@pytest.mark.aws
+def test_nat_instances_running(nat_prefix, network_facts, settings, expect):
+    expect(esc.nat_ok(network_facts, nat_prefix, settings.names["private_route_table_prefix"]))
