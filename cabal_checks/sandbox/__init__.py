@@ -1,0 +1,1 @@
+"""A simulated Cabalmail deployment on loopback: sandbox PKI and wire endpoints."""
