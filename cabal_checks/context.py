@@ -23,8 +23,10 @@ class Context:
         return self.settings.names[key]
 
     def budget(self, kind: str) -> float:
-        """Deadline of one fact: wire facts end by themselves at probe_timeout; AWS facts at aws_timeout."""
-        return self.settings.probe_timeout + 1.0 if kind == "wire" else self.settings.aws_timeout
+        """Deadline of one fact: wire facts end by themselves at probe_timeout; in-VPC probes also pay for
+        reaching the host (process start, ssh) and end at probe_timeout + 2 there; AWS facts at aws_timeout."""
+        extra = {"wire": 1.0, "vpc": 5.0}
+        return self.settings.probe_timeout + extra[kind] if kind in extra else self.settings.aws_timeout
 
     def start(self, kind: str, fn, *args):
         return self.gatherer.start(self.budget(kind), fn, self, *args)

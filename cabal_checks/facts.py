@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import wire
-from .aws import cognito, dns, ec2, ecs, elb, logs
+from .aws import acm, certbot, cognito, dns, ec2, ecs, elb, logs
 from .aws.reader import NotFound
+from .certs import pem_facts
 from .config import Secret
 from .context import Context
+from .judge.cert_wire import Served, served
 from .topology import Endpoint
 from .verdict import CantTell, NotApplicable
 
@@ -24,14 +26,14 @@ WIRE_SOURCE = Path(wire.__file__)
 # --- the wire ---------------------------------------------------------------------------------------
 
 
-def probe_spec(ctx: Context, endpoint: Endpoint, url: str = "") -> wire.ProbeSpec:
+def probe_spec(ctx: Context, endpoint: Endpoint, url: str = "", with_token: bool = True) -> wire.ProbeSpec:
     host, port, scheme = endpoint.host, endpoint.port, endpoint.scheme
     if url:
         scheme, _, rest = url.partition("://")
         host, _, port_text = rest.partition(":")
         port = int(port_text.split("/")[0])
     headers = {}
-    if endpoint.probe == "api_list":
+    if endpoint.probe == "api_list" and with_token:
         token = api_token(ctx)
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
@@ -45,13 +47,20 @@ def probe(ctx: Context, endpoint: Endpoint) -> wire.ProbeResult:
 
 
 def probe_in_vpc(ctx: Context, endpoint: Endpoint) -> wire.ProbeResult:
-    """The same probe run on ``--vpc-host`` (testinfra), against the endpoint's backend if it has one."""
+    """The same probe run on ``--vpc-host`` (testinfra), against the endpoint's backend if it has one.
+
+    It never carries a token: a secret must not travel on another host's command line.
+    """
     s = ctx.settings
     if not s.vpc_host:
         raise NotApplicable("no --vpc-host: the in-VPC comparison needs a host inside the VPC")
+    import logging
+
     import testinfra  # imported here: only this fact needs it
 
-    spec = probe_spec(ctx, endpoint, endpoint.backend)
+    logging.getLogger("testinfra").setLevel(logging.WARNING)  # it logs every command (ours is this file)
+
+    spec = probe_spec(ctx, endpoint, endpoint.backend, with_token=False)
     args = {"spec": spec.__dict__, "timeout": s.probe_timeout, "connect_to": s.vpc_connect_to, "cafile": s.ca_bundle}
     host = testinfra.get_host(s.vpc_host)
     try:
@@ -174,3 +183,174 @@ def fail2ban_lines(ctx: Context) -> list[dict] | None:
     """fail2ban lines of the last 24 h in the imap log group (the runbook's ``aws logs tail`` command)."""
     now = ctx.settings.now
     return logs.events_with(ctx.aws, ctx.name("imap_log_group"), ("fail2ban",), now - timedelta(days=1), now)
+
+
+# --- certificates -----------------------------------------------------------------------------------
+
+PUBLIC_CERT_PARAMS = ("ssm_cert", "ssm_chain")  # never "ssm_key": the suite does not read key material
+CERTBOT_LOOKBACK = timedelta(days=95)  # longer than a Let's Encrypt certificate lives
+RATE_LIMIT_WINDOW = timedelta(days=7)
+CERTBOT_FAILURE_WORDS = ("certbot exited with code", "Task timed out")
+CERTBOT_RATE_LIMIT_WORDS = ("rateLimited", "429", "too many certificates")
+
+
+def served_certificates(ctx: Context, endpoint: Endpoint) -> Served:
+    """The chain the endpoint really serves, parsed, from the same probe the other checks use."""
+    return served(ctx.get("wire", probe, endpoint), endpoint)
+
+
+def acm_certificate(ctx: Context) -> dict | None:
+    """The ACM wildcard ``*.<cd>``: ``{"cert": describe, "leaf": CertFacts | None, "others", "why"}``.
+
+    Two may coexist briefly (create_before_destroy): prefer the one tagged Name=<acm_tag_name>, then
+    the one in use, then the newest ISSUED; ``why`` says which was taken and why.
+    """
+    domain = f"*.{ctx.settings.control_domain}"
+    found = []
+    for summary in acm.certificates_named(ctx.aws, domain):
+        desc = acm.describe(ctx.aws, summary["CertificateArn"])
+        if desc is not None:
+            found.append((desc, acm.tags(ctx.aws, desc["CertificateArn"])))
+    if not found:
+        return None
+    tag = ctx.name("acm_tag_name")
+    tagged = [d for d, t in found if t.get("Name") == tag]
+    pool = sorted(tagged or [d for d, _ in found], key=_acm_rank, reverse=True)
+    chosen = pool[0]
+    pem = acm.certificate_pem(ctx.aws, chosen["CertificateArn"]) if chosen.get("Status") == "ISSUED" else None
+    others = [d for d, _ in found if d is not chosen]
+    return {"domain": domain, "cert": chosen, "leaf": facts_of_pem(pem), "others": others,
+            "why": _acm_why(chosen, others, tag, bool(tagged))}
+
+
+def _acm_rank(desc: dict) -> tuple:
+    when = desc.get("NotAfter") or desc.get("IssuedAt") or desc.get("CreatedAt")
+    return (bool(desc.get("InUseBy")), desc.get("Status") == "ISSUED", str(when or ""))
+
+
+def _acm_why(chosen: dict, others: list[dict], tag: str, tagged: bool) -> str:
+    untagged = "" if tagged else f"; none carries tag Name={tag}"
+    if not others:
+        return f"the only certificate named {chosen['DomainName']}{untagged}"
+    reason = (f"in use by {len(chosen['InUseBy'])} resource(s)" if chosen.get("InUseBy")
+              else "the newest ISSUED" if chosen.get("Status") == "ISSUED" else "the newest")
+    rest = ", ".join(f"{d['CertificateArn']} ({d.get('Status')}, in use by {len(d.get('InUseBy') or [])})"
+                     for d in others)
+    return f"{len(others) + 1} certificates named {chosen['DomainName']}: took {chosen['CertificateArn']}, " \
+           f"{reason}; also {rest}{untagged}"
+
+
+def facts_of_pem(pem: str | None):
+    if not pem:
+        return None
+    try:
+        return pem_facts(pem)[0]
+    except ValueError:
+        return None
+
+
+def acm_consumer(ctx: Context, front: str) -> dict:
+    """Which certificate ARN a consumer of the ACM certificate presents (``front``: nlb, alb, cloudfront).
+
+    ``{"front", "name", "arn", "problem", ...}``; ``problem`` says why no ARN could be read.
+    """
+    if front == "cloudfront":
+        return _cloudfront_consumer(ctx)
+    lb_name = ctx.name(front)
+    port = next(443 if e.scheme == "https" else e.port for e in ctx.settings.topology.endpoints
+                if e.front == front and e.cert == "acm")
+    out = {"front": front, "name": f"{lb_name}:{port}", "port": port, "arn": None, "problem": "",
+           "lb_arn": None, "listener_arn": None}
+    lb = load_balancer(ctx, front)
+    if lb is None:
+        return {**out, "problem": f"load balancer {lb_name} not found"}
+    out["lb_arn"] = lb["lb"]["LoadBalancerArn"]
+    listener = next((li for li in lb["listeners"] if li["Port"] == port), None)
+    if listener is None:
+        return {**out, "problem": f"{lb_name} has no listener on port {port}"}
+    certs = listener.get("Certificates") or []
+    out["listener_arn"] = listener["ListenerArn"]
+    if not certs:
+        return {**out, "problem": f"{lb_name} listener {port}/{listener.get('Protocol')} has no certificate"}
+    return {**out, "arn": certs[0]["CertificateArn"]}
+
+
+def _cloudfront_consumer(ctx: Context) -> dict:
+    param = ctx.name("cf_distribution_param")
+    out = {"front": "cloudfront", "name": "CloudFront admin distribution", "arn": None, "problem": "",
+           "param": param, "distribution_id": None}
+    try:
+        dist_id = ctx.aws.call("ssm", "get_parameter", Name=param)["Parameter"]["Value"]
+    except NotFound:
+        return {**out, "problem": f"SSM parameter {param} (the admin distribution's id) not found"}
+    out.update(distribution_id=dist_id, name=f"CloudFront distribution {dist_id}")
+    try:
+        config = ctx.aws.call("cloudfront", "get_distribution_config", Id=dist_id)["DistributionConfig"]
+    except NotFound:
+        return {**out, "problem": f"CloudFront distribution {dist_id} (from SSM {param}) not found"}
+    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn")
+    if not arn:
+        return {**out, "problem": f"CloudFront distribution {dist_id} has no ACM certificate (ViewerCertificate)"}
+    return {**out, "arn": arn}
+
+
+def public_zone(ctx: Context) -> dict | None:
+    """The control domain's public hosted zone and its records, None when there is none."""
+    zone = dns.zones(ctx.aws, ctx.settings.control_domain).get("public")
+    if zone is None:
+        return None
+    return {"zone": zone, "records": dns.records(ctx.aws, zone["Id"])}
+
+
+def certbot_function(ctx: Context) -> dict | None:
+    return certbot.function(ctx.aws, ctx.name("certbot_function"))
+
+
+def certbot_schedule(ctx: Context) -> dict | None:
+    return certbot.schedule(ctx.aws, ctx.name("certbot_schedule"), ctx.name("certbot_schedule_group"))
+
+
+def certbot_activity(ctx: Context) -> dict:
+    """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
+
+    ``streams``: newest log streams (None when the group does not exist); ``invocations``/``errors``:
+    daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same window; ``rate_limits``:
+    rate-limit lines of the last RATE_LIMIT_WINDOW.
+    """
+    now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
+    start = now - CERTBOT_LOOKBACK
+    return {
+        "group": group,
+        "streams": logs.latest_streams(ctx.aws, group),
+        "invocations": certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
+        "errors": certbot.metric_points(ctx.aws, fn, "Errors", start, now),
+        "failures": logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],
+        "rate_limits": logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW, now) or [],
+    }
+
+
+def ssm_certificate(ctx: Context, key: str) -> dict | None:
+    """The certificate (``ssm_cert``) or chain (``ssm_chain``) the certbot Lambda wrote to SSM, as facts.
+
+    The PEM itself is dropped here; the private key parameter is never read.
+    """
+    if key not in PUBLIC_CERT_PARAMS:
+        raise ValueError(f"ssm_certificate reads only {', '.join(PUBLIC_CERT_PARAMS)}, not {key!r}")
+    name = ctx.name(key)
+    param = certbot.parameter(ctx.aws, name)
+    if param is None:
+        return None
+    try:
+        certs, error = pem_facts(param.get("Value") or ""), ""
+    except ValueError:
+        certs, error = [], "the value is not a PEM certificate"
+    return {"key": key, "name": name, "version": param.get("Version"), "modified": param.get("LastModifiedDate"),
+            "certs": certs, "error": error}
+
+
+def running_tasks(ctx: Context, service_key: str) -> list[dict] | None:
+    """The service's RUNNING tasks, newest first; None when the cluster or the service does not exist."""
+    try:
+        return ecs.tasks(ctx.aws, ctx.name("cluster"), ctx.name(service_key), "RUNNING")
+    except NotFound:
+        return None

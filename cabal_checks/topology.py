@@ -148,6 +148,8 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
     try:
         url = urlsplit(str(e["url"]).format(control_domain=cd))
         port = url.port or SCHEMES[url.scheme]
+        if url.scheme not in SCHEMES:
+            raise KeyError(url.scheme)
     except KeyError as exc:
         raise TopologyError(f"{where}: url missing or scheme not one of {', '.join(SCHEMES)} ({exc})") from None
     except ValueError as exc:

@@ -381,7 +381,7 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
         # The chain is untrusted or misnamed: look again without verifying, only to report what it is.
         seen: dict = {}
         try:
-            _run(spec, deadline, connect_to, tls_context(cafile, verify=False), [], seen, {}, start)
+            _run(spec, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start)
         except (ProbeFailed, ssl.SSLError, OSError):
             pass
         return ProbeResult(**kw, ok=False, step="tls", error=why, address=seen.get("address", ""),

@@ -19,7 +19,7 @@ def test_endpoint_answers(endpoint, probe_result, cabal, expect):
     inside = targets = None
     if not probe_result.ok or probe_result.status not in (None, 200):
         if s.vpc_host:
-            inside = cabal.maybe("wire", f.probe_in_vpc, endpoint)
+            inside = cabal.maybe("vpc", f.probe_in_vpc, endpoint)
         if endpoint.target_group:
             tg = cabal.maybe("aws", f.target_group, endpoint.target_group)
             targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg["health"]))

@@ -31,9 +31,8 @@ def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: st
     if not r.ok and ep.internal and r.step == "resolve":
         raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: "
                             f"run inside the VPC, pass --connect-to, or use --vpc-host")
-    problem = "" if r.ok else f"failed at {r.step}: {r.error}"
-    if r.ok and ep.scheme == "https":
-        problem = _http_problem(ep, r, with_token)
+    problem = _problem(ep, r, with_token)
+    problem = f"failed at {problem}" if not r.ok else problem
     where = f" (connected to {r.address})" if r.address else ""
     if not problem:
         return green(f"{ep.spec} answered{where}", *_summary(r), step=STEP1, facts=_facts(r))
@@ -102,20 +101,28 @@ def _facts(r: ProbeResult) -> tuple:
     return (("address", r.address), ("step", r.step or "ok"), ("elapsed", f"{r.elapsed:.3f}"))
 
 
+def _problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
+    if not r.ok:
+        return f"{r.step}: {r.error}"
+    return _http_problem(ep, r, with_token) if ep.scheme == "https" else ""
+
+
 def in_vpc(ep: Endpoint, inside: ProbeResult, outside: ProbeResult | None, cluster: str, service: str) -> Verdict:
-    """The same probe from inside the VPC. Red here means the service itself is broken."""
-    if inside.ok:
-        also = "" if outside is None or outside.ok else "; the public probe fails: load balancer or DNS layer"
+    """The same probe from inside the VPC (never with a token). Red here means the service itself is broken."""
+    problem = _problem(ep, inside, with_token=False)
+    outside_problem = _problem(ep, outside, with_token=False) if outside is not None else ""
+    if not problem:
+        also = "; the public probe fails: load balancer or DNS layer" if outside_problem else ""
         return green(f"{ep.spec} answers from inside the VPC{also}", step=STEP1)
-    both = outside is not None and not outside.ok
-    evidence = [f"inside the VPC: {inside.step}: {inside.error}"]
+    evidence = [f"inside the VPC: {problem}"]
     if outside is not None:
-        evidence.append(f"from this runner: {'ok' if outside.ok else outside.step + ': ' + outside.error}")
-    next_ = [f"aws ecs execute-command --cluster {cluster} --task <task-id> --interactive --command /bin/sh"] if service else []
+        evidence.append(f"from this runner: {outside_problem or 'ok'}")
+    next_ = []
     if service:
-        next_.append(f"aws ecs describe-services --cluster {cluster} --services {service}")
-    return red(f"{ep.spec} fails from inside the VPC too: the service itself" if both else
-               f"{ep.spec} fails from inside the VPC", *evidence, step=STEP1, next=next_)
+        next_ = [f"aws ecs execute-command --cluster {cluster} --task <task-id> --interactive --command /bin/sh",
+                 f"aws ecs describe-services --cluster {cluster} --services {service}"]
+    return red(f"{ep.spec} fails from inside the VPC too: the service itself" if outside_problem else
+               f"{ep.spec} fails from inside the VPC", *evidence, step=STEP1, next=next_ or [first_look(ep)])
 
 
 def dns_points_at_front(ep: Endpoint, zone_kind: str, view: dict) -> Verdict:

@@ -34,25 +34,23 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -> Verdict:
-    """No NACL deny entry (before the default *) covers the endpoint's ports or the probe sources."""
+    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports."""
     hits = []
     for acl in nacls:
         for e in acl.get("Entries", []):
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
                 continue
-            cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""
-            covers_port = e.get("Protocol") == "-1" or any(
-                e.get("PortRange", {}).get("From", 0) <= p <= e.get("PortRange", {}).get("To", 65535) for p in ports)
-            covers_source = any(_in(s, cidr) for s in sources)
-            if covers_port or covers_source:
-                hits.append((acl["NetworkAclId"], e, cidr))
+            span = e.get("PortRange") or {}
+            if e.get("Protocol") == "-1" or any(span.get("From", 0) <= p <= span.get("To", 65535) for p in ports):
+                hits.append((acl["NetworkAclId"], e, e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""))
     if not hits:
-        return green(f"no NACL deny entry covers TCP {', '.join(map(str, ports))} or the probe sources", step=ESC)
+        return green(f"no NACL deny entry covers TCP {', '.join(map(str, ports))}", step=ESC)
     lines = [f"{acl_id} rule {e['RuleNumber']} {'egress' if e.get('Egress') else 'ingress'} deny "
-             f"proto {e.get('Protocol')} ports {e.get('PortRange', {}).get('From', 'all')}-"
-             f"{e.get('PortRange', {}).get('To', 'all')} {cidr}" for acl_id, e, cidr in hits]
+             f"proto {e.get('Protocol')} ports {(e.get('PortRange') or {}).get('From', 'all')}-"
+             f"{(e.get('PortRange') or {}).get('To', 'all')} {cidr}"
+             + "".join(f" (covers probe source {s})" for s in sources if _in(s, cidr)) for acl_id, e, cidr in hits]
     acl_id, e, _ = hits[0]
-    return red(f"NACL deny entr{'y' if len(hits) == 1 else 'ies'} block{'s' if len(hits) == 1 else ''} the probe",
+    return red(f"NACL deny {'entry blocks' if len(hits) == 1 else 'entries block'} TCP {', '.join(map(str, ports))}",
                *lines, f"probe sources (NAT addresses): {', '.join(sources) or 'unknown'}", step=ESC,
                next=[f"aws ec2 describe-network-acls --network-acl-ids {acl_id}",
                      f"aws ec2 delete-network-acl-entry --network-acl-id {acl_id} --rule-number {e['RuleNumber']}"

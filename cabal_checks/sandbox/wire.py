@@ -943,13 +943,16 @@ class WirePlant:
 
     @property
     def vpc_connect_to(self) -> list[str]:
-        """The in-VPC view: public names as from outside (they hairpin through the fronts), and each ``backend``
-        url straight to its backend listener."""
-        rows = [(ep.host, ep.port, self.listener(ep).port) for ep in self.topology.endpoints]
+        """The in-VPC view, as from a shell in a task (the runbook's ``aws ecs execute-command``): each
+        ``backend`` url and each mail name straight to its backend listener (bypassing the NLB); HTTPS names
+        through their fronts (the HTTP backends speak no TLS, as behind CloudFront and the ALB)."""
+        rows = []
         for ep in self.topology.endpoints:
             if ep.backend:
                 url = urlsplit(ep.backend)
                 rows.append((url.hostname, url.port or SCHEMES[url.scheme], self.backend(ep).port))
+            direct = ep.scheme != "https" and not (ep.front == "nlb" and ep.listener_protocol.upper() == "TLS")
+            rows.append((ep.host, ep.port, (self.backend(ep) if direct else self.listener(ep)).port))
         return _dedupe(rows)
 
 

@@ -149,6 +149,8 @@ def test_vpc_connect_to_sends_backend_urls_to_backends(plant):
     if plant.topology.name == "2026-05":
         assert rows[f"imap.{CD}:993"] == plant.front(imap).port  # hairpin through the NLB
         assert plant.front(imap).port != plant.backend(imap).port
+    relay = plant.endpoint("smtp_relay")  # a shell in the task reaches the task, not the NLB
+    assert rows[f"{relay.host}:{relay.port}"] == plant.backend(relay).port != plant.listener(relay).port
 
 
 def test_every_listener_is_on_its_own_port(plant):

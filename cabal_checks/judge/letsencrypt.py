@@ -1,0 +1,280 @@
+"""Cert-expiring runbook, the Let's Encrypt pipeline: certbot Lambda, its schedule and runs, SSM, the tasks.
+
+Real places by default (cabal-infra-facts section 0): the function logs to /cabal/lambda/certbot-renewal
+(not the runbook's /aws/lambda/...), runs on an EventBridge Scheduler schedule at rate(60 days) (not
+daily), and writes /cabal/control_domain_ssl_cert, _ssl_key, _chain_cert (not /cabal/letsencrypt/*).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from ..names import RUNBOOK_SAYS
+from ..topology import Endpoint
+from ..verdict import Verdict, green, red
+from .acm import caa_allows
+from .cert_wire import ALERTS, CRITICAL_DAYS, Served
+
+STEP1 = "cert-expiring, Let's Encrypt step 1 (when did cabal-certbot-renewal last run)"
+STEP1_CAA = "cert-expiring, Let's Encrypt step 1 (CAA allows letsencrypt.org)"
+STEP2_SSM = "cert-expiring, Let's Encrypt step 2 (certificate in SSM)"
+STEP2 = "cert-expiring, Let's Encrypt step 2 (SSM updated, task not redeployed)"
+STEP3 = "cert-expiring, Let's Encrypt step 3 (rate limits)"
+ESC = "cert-expiring, escalation"
+LE_ISSUERS = ("letsencrypt.org",)
+DEFAULT_PERIOD = timedelta(days=60)  # the Terraform schedule's rate(60 days)
+GRACE = timedelta(hours=24)  # the certbot-renewal heartbeat's grace
+RATE_LIMITED = re.compile(r"rateLimited|too many certificates|\b429\b")
+RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
+UNITS = {"minute": "minutes", "hour": "hours", "day": "days"}
+
+
+def _ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+
+
+def _line(e: dict) -> str:
+    return f"{_ms(e['timestamp']):%Y-%m-%d %H:%M}Z {e.get('logStreamName', '')}: {e['message'].strip()[:200]}"
+
+
+def tail_cmd(names: dict, since: str = "7d") -> str:
+    return (f"aws logs tail {names['certbot_log_group']} --since {since}  # not the runbook's "
+            f"{RUNBOOK_SAYS['certbot_log_group']}")
+
+
+def invoke_cmd(names: dict) -> str:
+    return (f"aws lambda invoke --function-name {names['certbot_function']} /tmp/out.json && cat /tmp/out.json"
+            "  # a cold start always issues a new certificate: mind the rate limits")
+
+
+def caa_allows_letsencrypt(zone: dict | None, domain: str) -> Verdict:
+    return caa_allows(zone, domain, LE_ISSUERS, "Let's Encrypt (certbot)", STEP1_CAA)
+
+
+# --- step 1: the Lambda and its runs ---------------------------------------------------------------
+
+
+def function_exists(fn: dict | None, names: dict) -> Verdict:
+    """The certbot Lambda exists (and is not in a Failed state)."""
+    name = names["certbot_function"]
+    if fn is None or fn.get("State") == "Failed":
+        what = "not found" if fn is None else f"in state Failed: {fn.get('StateReason', '')}"
+        return red(f"Lambda {name} {what}: nothing renews the Let's Encrypt certificate", step=STEP1,
+                   next=[f"aws lambda get-function --function-name {name}",
+                         "re-apply the infra stack (terraform apply) to restore it"])
+    group = (fn.get("LoggingConfig") or {}).get("LogGroup")
+    seen = [f"{fn.get('PackageType', '?')} {fn.get('Architectures', [''])[0]}, timeout {fn.get('Timeout')} s, "
+            f"state {fn.get('State', '?')}, last modified {fn.get('LastModified', '?')}"]
+    if group and group != names["certbot_log_group"]:
+        seen.append(f"it logs to {group}, not to the configured {names['certbot_log_group']}: set [names] "
+                    "certbot_log_group so the run checks read the right group")
+    return green(f"Lambda {name} exists", *seen, step=STEP1)
+
+
+def schedule_enabled(sched: dict | None, names: dict) -> Verdict:
+    """The EventBridge Scheduler schedule exists, is ENABLED, and targets the function."""
+    name, group, fn = names["certbot_schedule"], names["certbot_schedule_group"], names["certbot_function"]
+    look = f"aws scheduler get-schedule --name {name} --group-name {group}"
+    if sched is None:
+        return red(f"schedule {name} (group {group}) not found: the certbot Lambda never runs by itself",
+                   "it is an EventBridge Scheduler schedule, not a CloudWatch Events rule", step=STEP1,
+                   next=[f"aws scheduler list-schedules --name-prefix {name}",
+                         "re-apply the infra stack (terraform apply) to restore it"])
+    state, expr = sched.get("State"), sched.get("ScheduleExpression", "?")
+    target = (sched.get("Target") or {}).get("Arn", "")
+    seen = [f"{expr}, state {state}, target {target or 'none'}"]
+    if state != "ENABLED":
+        return red(f"schedule {name} is {state}: the certbot Lambda never runs by itself", *seen, step=STEP1,
+                   next=[look, "re-apply the infra stack (terraform apply), which creates it ENABLED"])
+    if target and not re.search(rf":function:{re.escape(fn)}(:|$)", target):
+        return red(f"schedule {name} targets {target}, not the function {fn}", *seen, step=STEP1,
+                   next=[look, "re-apply the infra stack (terraform apply)"])
+    return green(f"schedule {name} is ENABLED", *seen, step=STEP1)
+
+
+def period_of(expression: str) -> timedelta | None:
+    """``rate(60 days)`` -> 60 days; None for cron() and anything else."""
+    m = RATE.fullmatch((expression or "").strip())
+    if not m:
+        return None
+    unit = m.group(2) if m.group(2).endswith("s") else UNITS[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
+def last_run(activity: dict) -> datetime | None:
+    """The newest sign of a run: the newest log event, or the newest day with Invocations."""
+    times = [_ms(s["lastEventTimestamp"]) for s in activity.get("streams") or [] if s.get("lastEventTimestamp")]
+    times += [p["Timestamp"] for p in activity.get("invocations", []) if p.get("Sum", 0) > 0]
+    return max(times) if times else None
+
+
+def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict) -> Verdict:
+    """The Lambda ran within one schedule period plus the heartbeat's 24 h grace."""
+    fn, group = names["certbot_function"], activity["group"]
+    expr = (sched or {}).get("ScheduleExpression", "")
+    period = period_of(expr)
+    how = f"schedule {expr}" if period else (f"schedule {expr or 'not found'} not a rate(): assumed {DEFAULT_PERIOD.days} days")
+    limit = (period or DEFAULT_PERIOD) + GRACE
+    seen = [how, f"log group {group}: " + ("does not exist" if activity.get("streams") is None else
+                                           f"{len(activity['streams'])} recent stream(s)")]
+    when = last_run(activity)
+    next_ = [tail_cmd(names, "60d"), f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
+             f"{names['certbot_schedule_group']}", invoke_cmd(names)]
+    if when is None:
+        return red(f"no sign that {fn} ran in the last {limit.days} days: no log event in {group} and no Invocations",
+                   *seen, step=STEP1, next=next_)
+    age = now - when
+    if age <= limit:
+        return green(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days before "
+                     f"{now:%Y-%m-%d %H:%M}Z (limit {limit.days} d {limit.seconds // 3600} h)", *seen, step=STEP1)
+    return red(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days ago: more than one "
+               f"period plus {GRACE.total_seconds() / 3600:.0f} h grace", *seen, step=STEP1, next=next_)
+
+
+def last_run_succeeded(activity: dict, names: dict) -> Verdict:
+    """The last run did not fail: no failure line since it started, no Errors on its day or after."""
+    fn, group = names["certbot_function"], activity["group"]
+    streams = activity.get("streams") or []
+    started = _ms(streams[0]["firstEventTimestamp"]) if streams and streams[0].get("firstEventTimestamp") else None
+    lines = [e for e in activity.get("failures", []) if started is None or _ms(e["timestamp"]) >= started]
+    errors = [p for p in activity.get("errors", []) if p.get("Sum", 0) > 0
+              and (started is None or p["Timestamp"] + timedelta(days=1) > started)]
+    since = f"since its last run started {started:%Y-%m-%d %H:%M}Z" if started else "in the window read"
+    if not lines and not errors:
+        return green(f"{fn}: no failure {since} (no 'certbot exited with code', no 'Task timed out', "
+                     "no Errors)", step=STEP1)
+    seen = [_line(e) for e in lines[-5:]]
+    seen += [f"AWS/Lambda Errors {p['Sum']:g} on {p['Timestamp']:%Y-%m-%d}" for p in errors[-3:]]
+    if any("Task timed out" in e["message"] for e in lines):
+        seen.append("the Lambda hit its 300 s timeout: DNS-01 propagation for _acme-challenge is the usual cause")
+    return red(f"the last run of {fn} failed", *seen, step=STEP1, next=[tail_cmd(names), invoke_cmd(names)])
+
+
+def not_rate_limited(activity: dict, now: datetime, names: dict) -> Verdict:
+    """No Let's Encrypt rate limiting (rateLimited, 429, too many certificates) in the last 7 days."""
+    group = activity["group"]
+    since = now - timedelta(days=7)
+    hits = [e for e in activity.get("rate_limits", []) if _ms(e["timestamp"]) >= since and RATE_LIMITED.search(e["message"])]
+    if not hits:
+        return green(f"no rate-limit line in {group} in the 7 days before {now:%Y-%m-%d %H:%M}Z", step=STEP3)
+    return red(f"Let's Encrypt rate-limited the certbot Lambda {len(hits)} time(s) in the last 7 days",
+               *(_line(e) for e in hits[-5:]),
+               "limits: 5 duplicate certificates per identical name set per 7 days; every cold start registers "
+               "a new account and issues a new certificate", step=STEP3,
+               next=[f"aws logs tail {group} --since 7d --filter-pattern rateLimited",
+                     "wait until the 7-day window clears before invoking it again"])
+
+
+# --- step 2: the certificate in SSM and what the tasks serve ----------------------------------------
+
+
+def _ssm_absent(ssm: dict | None, name: str) -> Verdict | None:
+    if ssm is None:
+        return red(f"SSM parameter {name} not found", f"the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist "
+                   "either: the Lambda writes /cabal/control_domain_ssl_cert, _ssl_key and _chain_cert",
+                   step=STEP2_SSM, next=["aws ssm describe-parameters --parameter-filters "
+                                         "Key=Name,Option=BeginsWith,Values=/cabal/control_domain"])
+    if ssm["error"] or not ssm["certs"]:
+        return red(f"SSM parameter {name} (version {ssm['version']}) does not parse: {ssm['error'] or 'no certificate'}",
+                   "its value is not shown", step=STEP2_SSM,
+                   next=[f"aws ssm get-parameter --name {name} --query 'Parameter.{{version:Version,"
+                         "modified:LastModifiedDate}'"])
+    return None
+
+
+def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) -> Verdict:
+    """The SSM parameter holds PEM certificates; the leaf covers every name the endpoints verify."""
+    absent = _ssm_absent(ssm, name)
+    if absent:
+        return absent
+    leaf = ssm["certs"][0]
+    seen = [f"version {ssm['version']}, modified {ssm['modified']}", *(c.short() for c in ssm["certs"])]
+    missing = [n for n in must_cover if not leaf.covers(n)]
+    if missing:
+        return red(f"the certificate in {name} does not cover {', '.join(missing)}", *seen,
+                   f"it names {', '.join(leaf.names)}", step=STEP2_SSM,
+                   next=["the certbot Lambda issues *.<cd> from its CONTROL_DOMAIN environment variable: "
+                         f"check it: aws lambda get-function-configuration --function-name {names['certbot_function']} "
+                         "--query Environment.Variables.CONTROL_DOMAIN"])
+    return green(f"{name} holds {len(ssm['certs'])} certificate(s)", *seen, step=STEP2_SSM)
+
+
+def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict) -> Verdict:
+    """The certificate in SSM has at least ``tier`` days left at ``now``."""
+    absent = _ssm_absent(ssm, name)
+    if absent:
+        return absent
+    leaf = ssm["certs"][0]
+    days = leaf.days_left(now)
+    if days >= tier:
+        return green(f"{name}: {days:.1f} days left (>= {tier})", leaf.short(), step=STEP2_SSM)
+    left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    return red(f"the certificate in {name} has {left} (< {tier}: {ALERTS[tier]}): the certbot Lambda has not "
+               "renewed it", leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}", step=STEP2_SSM,
+               next=[tail_cmd(names), f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
+                                      f"{names['certbot_schedule_group']}"])
+
+
+def _started(task: dict) -> datetime | None:
+    return task.get("startedAt") or task.get("createdAt")
+
+
+def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: Served | None,
+                  cluster: str, service: str, name: str) -> Verdict:
+    """The endpoint serves the certificate in SSM; when the wire can't be read, every task started after SSM changed."""
+    absent = _ssm_absent(ssm, name)
+    if absent:
+        return absent
+    leaf, modified = ssm["certs"][0], ssm["modified"]
+    fix = f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
+    seen = [f"SSM {name} version {ssm['version']} last modified {modified}: {leaf.short()}"]
+    stale = [t for t in tasks or [] if _started(t) and modified and _started(t) < modified]
+    seen += [f"task {t['taskArn'].rsplit('/', 1)[-1]} started {_started(t) or 'at an unknown time'}"
+             + (" - BEFORE the SSM write" if t in stale else "") for t in (tasks or [])[:5]]
+    if s is not None:
+        if s.leaf.sha256 == leaf.sha256:
+            return green(f"{ep.spec} serves the certificate in {name}", *seen, step=STEP2)
+        served_line = f"served on {ep.spec}: {s.leaf.short()}"
+        if leaf.not_after > s.leaf.not_after:
+            return red(f"{ep.spec} serves an older certificate than {name}: SSM was updated, the task was not "
+                       "redeployed (it reads the certificate once, at start)", served_line, *seen, step=STEP2,
+                       next=[fix])
+        return red(f"{ep.spec} serves a certificate that is not the one in {name}", served_line, *seen,
+                   "SSM holds an older or a different certificate: a manual upload, or a partial certbot run",
+                   step=STEP2, next=[f"aws ssm get-parameter --name {name} --query "
+                                     "'Parameter.{version:Version,modified:LastModifiedDate}'", fix])
+    if not tasks:
+        return red(f"no running task of {service}: nothing serves the certificate", *seen, step=STEP2,
+                   next=[f"aws ecs describe-services --cluster {cluster} --services {service}"])
+    if stale:
+        return red(f"{len(stale)} {service} task(s) started before {name} was last written: they still serve the "
+                   "previous certificate", *seen, f"(the wire of {ep.spec} could not be read from here)", step=STEP2,
+                   next=[fix])
+    return green(f"every running {service} task started after {name} was last written", *seen,
+                 f"(the wire of {ep.spec} could not be read from here)", step=STEP2)
+
+
+# --- escalation ------------------------------------------------------------------------------------
+
+
+def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
+    """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
+    name = names["ssm_cert"]
+    leaf = ssm["certs"][0] if ssm and ssm["certs"] else None
+    days = leaf.days_left(now) if leaf else None
+    if days is not None and days >= CRITICAL_DAYS:
+        return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
+    state = "no usable certificate" if days is None else f"{days:.1f} days left"
+    apex = domain.removeprefix("*.")
+    return red(f"the Let's Encrypt certificate in {name} has {state} (< {CRITICAL_DAYS}): renew it by hand",
+               f"upload to the real parameters below; the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist",
+               step=ESC,
+               next=[f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "
+                     f"_acme-challenge.{apex} TXT it asks for in the public zone; files land in "
+                     f"/etc/letsencrypt/live/{apex}/",
+                     f"aws ssm put-parameter --name {names['ssm_cert']} --type SecureString --overwrite --value file://cert.pem",
+                     f"aws ssm put-parameter --name {names['ssm_chain']} --type SecureString --overwrite --value file://chain.pem",
+                     f"aws ssm put-parameter --name {names['ssm_key']} --type SecureString --overwrite --value file://privkey.pem",
+                     *(f"aws ecs update-service --cluster {names['cluster']} --service {svc} --force-new-deployment"
+                       for svc in services)])

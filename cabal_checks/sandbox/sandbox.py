@@ -1,0 +1,163 @@
+"""The embedded sandbox: a moto server and loopback endpoints shaped like Cabalmail, for one topology.
+
+``Sandbox(topology).start()`` runs a ``ThreadedMotoServer`` in this process (so states moto does not
+model can be set on its backends), the wire plant, and seeds the account with the real names. It
+hands the suite only what a real user would: a TOML config (control domain, connect_to, ca_bundle,
+vpc_host...) and environment variables (AWS_ENDPOINT_URL, dummy keys, the probe user). Nothing in
+``tests_live`` knows it is talking to a sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from ..names import DEFAULT_NAMES
+from ..topology import load_topology
+from . import aws_seed
+from .pki import SandboxPKI
+from .wire import WirePlant
+
+CONTROL_DOMAIN = "cabal.example.test"  # RFC 2606: never a real domain
+REGION = "us-east-1"
+
+
+class Sandbox:
+    """One per process at a time: moto keeps its state in process-wide backends."""
+
+    def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0):
+        self.topology = load_topology(topology, control_domain)
+        self.control_domain = control_domain
+        self.probe_timeout = probe_timeout
+        self.names = dict(DEFAULT_NAMES)
+        self.dir = Path(tempfile.mkdtemp(prefix="cabal-sandbox-"))
+        self.faults: list[str] = []
+        self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
+        self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
+        self.moto = self.plant = self.seeded = None
+        self.start_seconds = 0.0
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> "Sandbox":
+        t0 = time.monotonic()
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        from moto.server import ThreadedMotoServer  # imported late: the env above must come first
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        # moto's backends are per process: start from an empty account even if another sandbox ran here.
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+        aws_seed.install_patches()
+        self.plant = WirePlant(self.topology, self.control_domain, SandboxPKI(self.dir))
+        self.plant.start()
+        self._seed()
+        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def _seed(self) -> None:
+        with self.aws_env():
+            self.seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
+                                        acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
+
+    def reset(self) -> None:
+        """Back to healthy: empty moto, reseed, every listener normal, faults forgotten."""
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+        aws_seed.clear_registries()
+        self.plant.reset()
+        self.faults, self.suite_env_extra, self.unresolvable = [], {}, set()
+        self._seed()
+
+    def stop(self) -> None:
+        if self.plant is not None:
+            self.plant.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        aws_seed.remove_patches()
+        for path in sorted(self.dir.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        self.dir.rmdir()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- faults -----------------------------------------------------------------------------------
+
+    def apply(self, *names: str) -> None:
+        from .faults import FAULTS
+
+        for name in names:
+            fault = FAULTS[name]
+            if self.topology.name not in fault.topologies:
+                raise ValueError(f"fault {name} does not apply to topology {self.topology.name}")
+            with self.aws_env():
+                fault.apply(self)
+            self.faults.append(name)
+
+    # --- what the suite is given ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def aws_env(self):
+        """This process's boto3 pointed at the moto server, only for the duration (no leak into other tests)."""
+        saved = {k: os.environ.get(k) for k in self.aws_variables()}
+        os.environ.update(self.aws_variables())
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+    def aws_variables(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+
+    def suite_env(self) -> dict[str, str | None]:
+        """Environment for the suite's process (None = unset)."""
+        env: dict[str, str | None] = {**self.aws_variables(), "AWS_PROFILE": None, "AWS_SESSION_TOKEN": None,
+                                      "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
+                                      "CABAL_PROBE_USERNAME": self.seeded.probe_username,
+                                      "CABAL_PROBE_PASSWORD": self.seeded.probe_password,
+                                      "CABAL_API_TOKEN": None, "CABAL_CONFIG": None}
+        env.update(self.suite_env_extra)
+        return env
+
+    def config(self) -> dict:
+        connect_to = [c for c in self.plant.connect_to if ":".join(c.split(":")[:2]) not in self.unresolvable]
+        return {
+            "control_domain": self.control_domain,
+            "topology": self.topology.name,
+            "region": REGION,
+            "connect_to": connect_to,
+            "vpc_connect_to": self.plant.vpc_connect_to,
+            "ca_bundle": str(self.plant.pki.ca_bundle_path),
+            "probe_timeout": self.probe_timeout,
+            "vpc_host": "local://",
+        }
+
+    def write_config(self, path: Path | None = None) -> Path:
+        path = Path(path or self.dir / "cabal.toml")
+        path.write_text(to_toml(self.config()))
+        return path
+
+
+def to_toml(data: dict) -> str:
+    def value(v):
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    return "".join(f"{k} = {value(v)}\n" for k, v in data.items())
