@@ -12,7 +12,7 @@ import shlex
 import socket
 import ssl
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import trustme
@@ -23,13 +23,14 @@ from cryptography.x509.oid import NameOID
 
 from cabal_checks import wire
 from cabal_checks.certs import chain_facts
-from cabal_checks.judge import acm, cert_wire, letsencrypt as le
+from cabal_checks.judge import acm, cert_wire
+from cabal_checks.judge import letsencrypt as le
 from cabal_checks.names import DEFAULT_NAMES
 from cabal_checks.topology import Endpoint
-from cabal_checks.verdict import CantTell, NotApplicable
+from cabal_checks.verdict import NotApplicable
 
 CD = "cabal.example.test"
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 PUBLIC = Endpoint(probe="submission", scheme="smtps", host=f"smtp-out.{CD}", port=465, front="nlb",
                   service="service_smtp_out", cert="letsencrypt")
 PRIVATE = Endpoint(probe="imap", scheme="imap+starttls", host="imap.cabal.internal", port=143,
@@ -296,9 +297,9 @@ def test_chain_verifies_red_expired(serve, issuer):
     assert not v.ok and "expired" in v.render()
 
 
-def test_served_without_chain_cant_tell_or_skips():
+def test_served_without_chain_skips_pointing_at_the_probe_failure_runbook():
     failed = wire.ProbeResult(spec=PUBLIC.spec, ok=False, step="connect", error="refused")
-    with pytest.raises(CantTell, match="probe-failure runbook"):
+    with pytest.raises(NotApplicable, match="probe-failure runbook applies"):
         cert_wire.served(failed, PUBLIC)
     unresolved = wire.ProbeResult(spec=PRIVATE.spec, ok=False, step="resolve", error="no such name")
     with pytest.raises(NotApplicable, match="VPC-internal"):
@@ -369,3 +370,29 @@ def test_rate_limit_signatures_and_a_lookalike():
     old = {"group": "/g", "rate_limits": [{"timestamp": int((NOW - timedelta(days=8)).timestamp() * 1000),
                                            "message": "rateLimited"}]}
     assert le.not_rate_limited(old, NOW, DEFAULT_NAMES).ok
+
+
+# --- the certificate table -------------------------------------------------------------------------
+
+
+def test_cert_table_title_says_forecast_only_for_a_future_now():
+    from fixtures import cert_table
+
+    assert cert_table.title(NOW, False, NOW).startswith("certificates on the wire")
+    assert "FORECAST" in cert_table.title(NOW + timedelta(days=14), True, NOW)
+    assert "in the past" in cert_table.title(NOW - timedelta(days=3), True, NOW)
+
+
+def test_cert_table_rows_and_verdicts():
+    from fixtures import cert_table
+
+    assert cert_table.verdict_of({"warning": "green", "critical": "green"}) == "ok"
+    assert cert_table.verdict_of({"warning": "red", "critical": "green"}) == "WARNING (<21 d)"
+    assert cert_table.verdict_of({"warning": "red", "critical": "red"}) == "CRITICAL (<7 d)"
+    assert cert_table.verdict_of({"critical": "red"}, "-2.0") == "EXPIRED"
+    assert cert_table.verdict_of({"critical": "can't tell"}) == "can't tell"
+    lines = cert_table.render({PUBLIC.spec: {"endpoint": PUBLIC.spec, "pipeline": "letsencrypt", "serial": "ab",
+                                             "not_after": "2026-12-01 00:00Z", "days": "8.0",
+                                             "tiers": {"warning": "red", "critical": "green"}}})
+    assert lines[0].split() == ["endpoint", "pipeline", "serial", "NotAfter", "days", "left", "verdict"]
+    assert lines[1].split()[:3] == [PUBLIC.spec, "letsencrypt", "ab"] and lines[1].endswith("WARNING (<21 d)")

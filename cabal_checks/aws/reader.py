@@ -34,6 +34,15 @@ CREDENTIAL_CODES = {"ExpiredToken", "ExpiredTokenException", "InvalidClientToken
 THROTTLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
                   "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown",
                   "ProvisionedThroughputExceededException", "PriorRequestNotComplete"}
+EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException"}
+# boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
+IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+
+
+def iam_action(service: str, api: str) -> str:
+    """The IAM action a call needs: ``iam_action("elbv2", "DescribeTargetGroups")`` is
+    ``elasticloadbalancing:DescribeTargetGroups``."""
+    return f"{IAM_PREFIX.get(service, service)}:{api}"
 
 
 class NotFound(Exception):
@@ -123,7 +132,8 @@ class AwsReader:
         except ClientError as exc:
             raise _translate(exc, service, api) from None
         except BotoCoreError as exc:
-            raise CantTell(f"AWS {service}:{api} could not be reached: {type(exc).__name__}: {exc}"[:300]) from None
+            raise CantTell(_one_line(f"AWS {iam_action(service, api)} could not be reached: "
+                                     f"{type(exc).__name__}: {exc}")[:300]) from None
 
     def _note_retries(self, service: str, api: str, n: int) -> None:
         if n:
@@ -132,20 +142,32 @@ class AwsReader:
 
 def _translate(exc: ClientError, service: str, api: str) -> Exception:
     err = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
     code = str(err.get("Code", ""))
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    message = str(err.get("Message", ""))[:200]
+    status = meta.get("HTTPStatusCode")
+    message = _one_line(str(err.get("Message", "")))[:200]
+    action = iam_action(service, api)
     if code.endswith(("NotFound", "NotFoundException", "NotFoundFault")) or code in {"NoSuchEntity", "NoSuchHostedZone",
                                                                                   "ParameterNotFound", "InvalidGroup.NotFound"}:
-        return NotFound(f"{service}:{api}: {code}: {message}")
+        return NotFound(f"{action}: {code}: {message}")
+    if code in EXPIRED_CODES:
+        return CantTell(f"AWS rejected the credentials ({code}) calling {action}: they have expired "
+                        "(refresh them: aws sso login, or new temporary credentials)")
     if code in CREDENTIAL_CODES:
-        return CantTell(f"AWS rejected the credentials ({code}) calling {service}:{api}: they are invalid or expired")
+        return CantTell(f"AWS rejected the credentials ({code}) calling {action}: they are invalid "
+                        "(unknown access key, wrong secret, or a token for another account)")
     if code in ACCESS_CODES or status == 403:
-        return CantTell(f"AccessDenied: these credentials may not call {service}:{api} "
+        return CantTell(f"AccessDenied: these credentials may not call {action} "
                         f"(the read-only policy in iam/readonly-policy.json grants it)")
     if code in THROTTLE_CODES or status == 429:
-        return CantTell(f"throttled by AWS calling {service}:{api} after 3 attempts ({code}); try again shortly")
-    return CantTell(f"AWS {service}:{api} failed: {code or status}: {message}")
+        attempts = meta.get("RetryAttempts", 0) + 1
+        return CantTell(f"throttled by AWS calling {action} after {attempts} attempt(s) ({code}); try again shortly")
+    return CantTell(f"AWS {action} failed: {code or status}: {message}")
+
+
+def _one_line(text: str) -> str:
+    """A can't-tell line must stay one line, whatever the server put in its message (moto: raw XML)."""
+    return " ".join(text.split())
 
 
 def _key(params: dict) -> str:

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..aws import dns
 from ..certs import CertFacts
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
-from .cert_wire import WARNING_DAYS, Served
+from .cert_wire import Served
 from .endpoints import first_look
 
 STEP1 = "cert-expiring, ACM step 1 (describe-certificate)"
@@ -22,7 +22,6 @@ STEP2 = "cert-expiring, ACM step 2 (validation records in the public zone)"
 STEP3 = "cert-expiring, ACM step 3 (every consumer uses the current certificate)"
 ESC = "cert-expiring, escalation"
 ACM_ESCALATION_DAYS = 14
-PENDING_STUCK_AFTER = timedelta(hours=24)  # DNS validation with the CNAME in place takes minutes
 VALIDATION_TTL = 60  # what Terraform gives the validation CNAME
 AMAZON_ISSUERS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 REASONS = {
@@ -50,8 +49,8 @@ def describe_cmd(arn: str) -> str:
 
 def _absent(domain: str, tag: str, step: str) -> Verdict:
     return red(f"no ACM certificate {domain} found (expected tag Name={tag})", step=step,
-               next=[f"aws acm list-certificates --includes keyTypes=RSA_2048,EC_prime256v1 "
-                     f"--query \"CertificateSummaryList[?DomainName=='{domain}']\""])
+               next=[(f"aws acm list-certificates --includes keyTypes=RSA_2048,EC_prime256v1 "
+                      f"--query \"CertificateSummaryList[?DomainName=='{domain}']\"")])
 
 
 def _days(cert: dict, now: datetime) -> float | None:
@@ -103,7 +102,7 @@ def _validations(options: list[dict]) -> list[str]:
 
 
 def renewal_not_stuck(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
-    """RenewalSummary is not FAILED, and not stuck in PENDING_VALIDATION."""
+    """RenewalSummary is not FAILED and not stuck in PENDING_VALIDATION (PENDING_AUTO_RENEWAL, SUCCESS are fine)."""
     if view is None:
         return _absent(domain, tag, STEP1)
     cert = view["cert"]
@@ -119,12 +118,11 @@ def renewal_not_stuck(view: dict | None, domain: str, tag: str, now: datetime) -
     if status == "FAILED":
         explained = REASONS.get(reason, f"{reason or 'no RenewalStatusReason given'}")
         return red(f"ACM renewal of {domain} FAILED: {explained}", *seen, *_about(view, now), step=STEP1, next=next_)
-    days = _days(cert, now)
-    stuck = updated is None or now - updated > PENDING_STUCK_AFTER or (days is not None and days < WARNING_DAYS)
-    if status == "PENDING_VALIDATION" and stuck:
-        return red(f"ACM renewal of {domain} is stuck in PENDING_VALIDATION",
-                   *seen, "ACM cannot see its validation CNAME: a missing or altered record keeps it here, then FAILED",
-                   *_about(view, now), step=STEP1, next=next_)
+    if status == "PENDING_VALIDATION":  # DNS validation with the CNAME in place renews without stopping here
+        since = f" for {(now - updated).total_seconds() / 3600:.0f} h" if updated else ""
+        return red(f"ACM renewal of {domain} is stuck in PENDING_VALIDATION{since}",
+                   *seen, "ACM could not validate by itself: a missing or altered validation CNAME keeps it here, "
+                   "then FAILED", *_about(view, now), step=STEP1, next=next_)
     return green(f"{domain}: renewal {status}", *seen, *_about(view, now), step=STEP1)
 
 
@@ -225,8 +223,8 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
         separators=(",", ":"))
     return red(f"CAA at {apex} does not let {who} issue {domain}: {tag} lists {', '.join(listed) or 'no issuer'}",
                *seen, f"{who} needs one of {', '.join(issuers)} in {tag}", step=step,
-               next=[f"aws route53 change-resource-record-sets --hosted-zone-id {zone_id} --change-batch '{batch}'"
-                     "  # or add it to the DNS stack's CAA records and re-apply"])
+               next=[(f"aws route53 change-resource-record-sets --hosted-zone-id {zone_id} --change-batch '{batch}'"
+                      "  # or add it to the DNS stack's CAA records and re-apply")])
 
 
 def caa_allows_amazon(zone: dict | None, domain: str) -> Verdict:
@@ -262,8 +260,8 @@ def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, ta
            "update the distribution's ViewerCertificate.ACMCertificateArn (terraform apply does it)")
     return red(f"{consumer['name']} is pinned to an old ARN: it presents {consumer['arn']}, not the current "
                f"certificate {current}", view.get("why") or f"current: {domain} {view['cert'].get('Status')}",
-               step=STEP3, next=[look, "re-apply the infra stack (terraform apply) so every consumer takes the "
-                                       "current certificate", fix])
+               step=STEP3, next=[look, ("re-apply the infra stack (terraform apply) so every consumer takes the "
+                                        "current certificate"), fix])
 
 
 def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: str, names: dict) -> Verdict:
@@ -311,5 +309,5 @@ def escalation(view: dict | None, domain: str, tag: str, now: datetime) -> Verdi
                "moved to it (terraform apply), and live traffic is disrupted during the cutover. Do not do it lightly.",
                step=ESC,
                next=[f"aws acm request-certificate --domain-name '{domain}' --validation-method DNS",
-                     "then publish its validation CNAME (describe-certificate), wait for ISSUED, and move every "
-                     "consumer to the new ARN"])
+                     ("then publish its validation CNAME (describe-certificate), wait for ISSUED, and move every "
+                      "consumer to the new ARN")])

@@ -13,7 +13,7 @@ from datetime import datetime
 from ..certs import CertFacts, chain_facts
 from ..names import RUNBOOK_SAYS
 from ..topology import Endpoint
-from ..verdict import CantTell, NotApplicable, Verdict, green, red
+from ..verdict import NotApplicable, Verdict, green, red
 from ..wire import ProbeResult
 from .endpoints import first_look
 
@@ -43,13 +43,17 @@ class Served:
 
 
 def served(result: ProbeResult, ep: Endpoint) -> Served:
-    """Parse a probe's chain. No chain seen: skip (VPC-internal name from outside) or can't tell."""
+    """Parse a probe's chain. No chain seen: nothing to judge here (a skip that says why).
+
+    An endpoint that completes no TLS handshake is the probe-failure runbook's red step
+    (test_endpoint_answers), not a certificate's; these checks skip rather than repeat it.
+    """
     if not result.chain:
         if ep.internal and result.step == "resolve":
             raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: run inside "
                                 "the VPC or pass --connect-to")
-        raise CantTell(f"{ep.spec}: no certificate seen ({result.step}: {result.error}); "
-                       "the probe-failure runbook applies first")
+        raise NotApplicable(f"{ep.spec}: no TLS handshake, no certificate to judge ({result.step}: {result.error}); "
+                            "the probe-failure runbook applies (test_endpoint_answers)")
     return Served(ep.spec, result.address, tuple(chain_facts(result.chain)), bool(result.verified),
                   result.verify_error)
 
@@ -63,14 +67,14 @@ def pipeline_next(pipeline: str, names: dict, domain: str) -> list[str]:
     if pipeline == "acm":
         pick = (f"aws acm list-certificates --includes keyTypes=RSA_2048,EC_prime256v1 --query "
                 f"\"CertificateSummaryList[?DomainName=='*.{domain}'].CertificateArn | [0]\" --output text")
-        return [f"aws acm describe-certificate --certificate-arn \"$({pick})\" --query 'Certificate.{{status:Status,"
-                "renewalStatus:RenewalSummary.RenewalStatus,reason:RenewalSummary.RenewalStatusReason,"
-                "validations:RenewalSummary.DomainValidationOptions}'",
+        return [(f"aws acm describe-certificate --certificate-arn \"$({pick})\" --query 'Certificate.{{status:Status,"
+                 "renewalStatus:RenewalSummary.RenewalStatus,reason:RenewalSummary.RenewalStatusReason,"
+                 "validations:RenewalSummary.DomainValidationOptions}'"),
                 f"pytest -m acm --control-domain {domain}  # the ACM pipeline's steps"]
-    return [f"aws logs tail {names['certbot_log_group']} --since 7d  # the runbook's "
-            f"{RUNBOOK_SAYS['certbot_log_group']} does not exist",
-            f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
-            f"{names['certbot_schedule_group']} --query '{{state:State,expression:ScheduleExpression}}'",
+    return [(f"aws logs tail {names['certbot_log_group']} --since 7d  # the runbook's "
+             f"{RUNBOOK_SAYS['certbot_log_group']} does not exist"),
+            (f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
+             f"{names['certbot_schedule_group']} --query '{{state:State,expression:ScheduleExpression}}'"),
             f"pytest -m letsencrypt --control-domain {domain}  # the Let's Encrypt pipeline's steps"]
 
 
@@ -101,11 +105,11 @@ def chain_earliest(ep: Endpoint, s: Served, now: datetime, tier: int, names: dic
         return green(f"{ep.spec}: earliest NotAfter in the chain is {first.subject}'s, {_when(days)} (>= {tier})",
                      first.short(), step=STEP)
     if ep.cert == "letsencrypt":
-        fix = [f"aws ssm get-parameter --name {names['ssm_chain']} --query "
-               "'Parameter.{version:Version,modified:LastModifiedDate}'  # the chain the container sends"]
+        fix = [(f"aws ssm get-parameter --name {names['ssm_chain']} --query "
+                "'Parameter.{version:Version,modified:LastModifiedDate}'  # the chain the container sends")]
     else:
-        fix = ["the ACM front sends the chain AWS issued with the certificate: a renewed or re-requested "
-               "certificate brings a current one (pytest -m acm)"]
+        fix = [("the ACM front sends the chain AWS issued with the certificate: a renewed or re-requested "
+                "certificate brings a current one (pytest -m acm)")]
     return red(f"{ep.spec} presents {first.subject} with {_when(days)} (< {tier}: {ALERTS[tier]}) although the leaf "
                f"has {_when(leaf.days_left(now))}",
                first.short(), "probe_ssl_earliest_cert_expiry is the earliest NotAfter in the presented chain, "

@@ -38,6 +38,8 @@ def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: st
         return green(f"{ep.spec} answered{where}", *_summary(r), step=STEP1, facts=_facts(r))
     evidence = [*_summary(r), *(f"transcript: {line}" for line in r.transcript[-6:])]
     next_ = [first_look(ep)]
+    if ep.probe == "api_list" and with_token:
+        inside = None  # the in-VPC probe carries no token: its answer says nothing about this one
     if inside is not None:
         if inside.ok:
             evidence.append("from inside the VPC the same probe PASSES: the fault is at the load balancer or DNS layer")

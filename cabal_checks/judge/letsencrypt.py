@@ -8,11 +8,11 @@ daily), and writes /cabal/control_domain_ssl_cert, _ssl_key, _chain_cert (not /c
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..names import RUNBOOK_SAYS
 from ..topology import Endpoint
-from ..verdict import Verdict, green, red
+from ..verdict import NotApplicable, Verdict, green, red
 from .acm import caa_allows
 from .cert_wire import ALERTS, CRITICAL_DAYS, Served
 
@@ -31,7 +31,7 @@ UNITS = {"minute": "minutes", "hour": "hours", "day": "days"}
 
 
 def _ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _line(e: dict) -> str:
@@ -41,6 +41,10 @@ def _line(e: dict) -> str:
 def tail_cmd(names: dict, since: str = "7d") -> str:
     return (f"aws logs tail {names['certbot_log_group']} --since {since}  # not the runbook's "
             f"{RUNBOOK_SAYS['certbot_log_group']}")
+
+
+def schedule_cmd(names: dict) -> str:
+    return f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name {names['certbot_schedule_group']}"
 
 
 def invoke_cmd(names: dict) -> str:
@@ -64,8 +68,8 @@ def function_exists(fn: dict | None, names: dict) -> Verdict:
                    next=[f"aws lambda get-function --function-name {name}",
                          "re-apply the infra stack (terraform apply) to restore it"])
     group = (fn.get("LoggingConfig") or {}).get("LogGroup")
-    seen = [f"{fn.get('PackageType', '?')} {fn.get('Architectures', [''])[0]}, timeout {fn.get('Timeout')} s, "
-            f"state {fn.get('State', '?')}, last modified {fn.get('LastModified', '?')}"]
+    seen = [(f"{fn.get('PackageType', '?')} {fn.get('Architectures', [''])[0]}, timeout {fn.get('Timeout')} s, "
+             f"state {fn.get('State', '?')}, last modified {fn.get('LastModified', '?')}")]
     if group and group != names["certbot_log_group"]:
         seen.append(f"it logs to {group}, not to the configured {names['certbot_log_group']}: set [names] "
                     "certbot_log_group so the run checks read the right group")
@@ -75,7 +79,7 @@ def function_exists(fn: dict | None, names: dict) -> Verdict:
 def schedule_enabled(sched: dict | None, names: dict) -> Verdict:
     """The EventBridge Scheduler schedule exists, is ENABLED, and targets the function."""
     name, group, fn = names["certbot_schedule"], names["certbot_schedule_group"], names["certbot_function"]
-    look = f"aws scheduler get-schedule --name {name} --group-name {group}"
+    look = schedule_cmd(names)
     if sched is None:
         return red(f"schedule {name} (group {group}) not found: the certbot Lambda never runs by itself",
                    "it is an EventBridge Scheduler schedule, not a CloudWatch Events rule", step=STEP1,
@@ -105,7 +109,7 @@ def period_of(expression: str) -> timedelta | None:
 def last_run(activity: dict) -> datetime | None:
     """The newest sign of a run: the newest log event, or the newest day with Invocations."""
     times = [_ms(s["lastEventTimestamp"]) for s in activity.get("streams") or [] if s.get("lastEventTimestamp")]
-    times += [p["Timestamp"] for p in activity.get("invocations", []) if p.get("Sum", 0) > 0]
+    times += [p["Timestamp"].astimezone(UTC) for p in activity.get("invocations", []) if p.get("Sum", 0) > 0]
     return max(times) if times else None
 
 
@@ -119,10 +123,9 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
     seen = [how, f"log group {group}: " + ("does not exist" if activity.get("streams") is None else
                                            f"{len(activity['streams'])} recent stream(s)")]
     when = last_run(activity)
-    next_ = [tail_cmd(names, "60d"), f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
-             f"{names['certbot_schedule_group']}", invoke_cmd(names)]
+    next_ = [tail_cmd(names, "60d"), schedule_cmd(names), invoke_cmd(names)]
     if when is None:
-        return red(f"no sign that {fn} ran in the last {limit.days} days: no log event in {group} and no Invocations",
+        return red(f"no sign that {fn} ran lately: no log event in {group}, no Invocations metric",
                    *seen, step=STEP1, next=next_)
     age = now - when
     if age <= limit:
@@ -134,7 +137,7 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
 
 def last_run_succeeded(activity: dict, names: dict) -> Verdict:
     """The last run did not fail: no failure line since it started, no Errors on its day or after."""
-    fn, group = names["certbot_function"], activity["group"]
+    fn = names["certbot_function"]
     streams = activity.get("streams") or []
     started = _ms(streams[0]["firstEventTimestamp"]) if streams and streams[0].get("firstEventTimestamp") else None
     lines = [e for e in activity.get("failures", []) if started is None or _ms(e["timestamp"]) >= started]
@@ -145,7 +148,7 @@ def last_run_succeeded(activity: dict, names: dict) -> Verdict:
         return green(f"{fn}: no failure {since} (no 'certbot exited with code', no 'Task timed out', "
                      "no Errors)", step=STEP1)
     seen = [_line(e) for e in lines[-5:]]
-    seen += [f"AWS/Lambda Errors {p['Sum']:g} on {p['Timestamp']:%Y-%m-%d}" for p in errors[-3:]]
+    seen += [f"AWS/Lambda Errors {p['Sum']:g} on {p['Timestamp'].astimezone(UTC):%Y-%m-%d}" for p in errors[-3:]]
     if any("Task timed out" in e["message"] for e in lines):
         seen.append("the Lambda hit its 300 s timeout: DNS-01 propagation for _acme-challenge is the usual cause")
     return red(f"the last run of {fn} failed", *seen, step=STEP1, next=[tail_cmd(names), invoke_cmd(names)])
@@ -173,13 +176,13 @@ def _ssm_absent(ssm: dict | None, name: str) -> Verdict | None:
     if ssm is None:
         return red(f"SSM parameter {name} not found", f"the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist "
                    "either: the Lambda writes /cabal/control_domain_ssl_cert, _ssl_key and _chain_cert",
-                   step=STEP2_SSM, next=["aws ssm describe-parameters --parameter-filters "
-                                         "Key=Name,Option=BeginsWith,Values=/cabal/control_domain"])
+                   step=STEP2_SSM, next=[("aws ssm describe-parameters --parameter-filters "
+                                          f"Key=Name,Option=BeginsWith,Values={name.rsplit('/', 1)[0]}/")])
     if ssm["error"] or not ssm["certs"]:
         return red(f"SSM parameter {name} (version {ssm['version']}) does not parse: {ssm['error'] or 'no certificate'}",
                    "its value is not shown", step=STEP2_SSM,
-                   next=[f"aws ssm get-parameter --name {name} --query 'Parameter.{{version:Version,"
-                         "modified:LastModifiedDate}'"])
+                   next=[(f"aws ssm get-parameter --name {name} --query 'Parameter.{{version:Version,"
+                          "modified:LastModifiedDate}'")])
     return None
 
 
@@ -194,9 +197,9 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
     if missing:
         return red(f"the certificate in {name} does not cover {', '.join(missing)}", *seen,
                    f"it names {', '.join(leaf.names)}", step=STEP2_SSM,
-                   next=["the certbot Lambda issues *.<cd> from its CONTROL_DOMAIN environment variable: "
-                         f"check it: aws lambda get-function-configuration --function-name {names['certbot_function']} "
-                         "--query Environment.Variables.CONTROL_DOMAIN"])
+                   next=[("the certbot Lambda issues *.<cd> from its CONTROL_DOMAIN environment variable: "
+                          f"check it: aws lambda get-function-configuration --function-name {names['certbot_function']} "
+                          "--query Environment.Variables.CONTROL_DOMAIN")])
     return green(f"{name} holds {len(ssm['certs'])} certificate(s)", *seen, step=STEP2_SSM)
 
 
@@ -212,8 +215,7 @@ def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: 
     left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
     return red(f"the certificate in {name} has {left} (< {tier}: {ALERTS[tier]}): the certbot Lambda has not "
                "renewed it", leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}", step=STEP2_SSM,
-               next=[tail_cmd(names), f"aws scheduler get-schedule --name {names['certbot_schedule']} --group-name "
-                                      f"{names['certbot_schedule_group']}"])
+               next=[tail_cmd(names), schedule_cmd(names)])
 
 
 def _started(task: dict) -> datetime | None:
@@ -222,7 +224,10 @@ def _started(task: dict) -> datetime | None:
 
 def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: Served | None,
                   cluster: str, service: str, name: str) -> Verdict:
-    """The endpoint serves the certificate in SSM; when the wire can't be read, every task started after SSM changed."""
+    """The endpoint serves the certificate in SSM; when the wire can't be read, every task started after SSM changed.
+
+    With neither a handshake nor a running task there is nothing to compare: a skip (probe-failure's red step).
+    """
     absent = _ssm_absent(ssm, name)
     if absent:
         return absent
@@ -242,11 +247,11 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
                        next=[fix])
         return red(f"{ep.spec} serves a certificate that is not the one in {name}", served_line, *seen,
                    "SSM holds an older or a different certificate: a manual upload, or a partial certbot run",
-                   step=STEP2, next=[f"aws ssm get-parameter --name {name} --query "
-                                     "'Parameter.{version:Version,modified:LastModifiedDate}'", fix])
+                   step=STEP2, next=[(f"aws ssm get-parameter --name {name} --query "
+                                      "'Parameter.{version:Version,modified:LastModifiedDate}'"), fix])
     if not tasks:
-        return red(f"no running task of {service}: nothing serves the certificate", *seen, step=STEP2,
-                   next=[f"aws ecs describe-services --cluster {cluster} --services {service}"])
+        raise NotApplicable(f"no running task of {service} and no handshake with {ep.spec}: nothing serves a "
+                            "certificate; the probe-failure runbook applies (test_ecs_service_running)")
     if stale:
         return red(f"{len(stale)} {service} task(s) started before {name} was last written: they still serve the "
                    "previous certificate", *seen, f"(the wire of {ep.spec} could not be read from here)", step=STEP2,
@@ -270,9 +275,9 @@ def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, servic
     return red(f"the Let's Encrypt certificate in {name} has {state} (< {CRITICAL_DAYS}): renew it by hand",
                f"upload to the real parameters below; the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist",
                step=ESC,
-               next=[f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "
-                     f"_acme-challenge.{apex} TXT it asks for in the public zone; files land in "
-                     f"/etc/letsencrypt/live/{apex}/",
+               next=[(f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "
+                      f"_acme-challenge.{apex} TXT it asks for in the public zone; files land in "
+                      f"/etc/letsencrypt/live/{apex}/"),
                      f"aws ssm put-parameter --name {names['ssm_cert']} --type SecureString --overwrite --value file://cert.pem",
                      f"aws ssm put-parameter --name {names['ssm_chain']} --type SecureString --overwrite --value file://chain.pem",
                      f"aws ssm put-parameter --name {names['ssm_key']} --type SecureString --overwrite --value file://privkey.pem",

@@ -1,0 +1,44 @@
+"""The Let's Encrypt pipeline: the certbot Lambda, its schedule, its metrics, and the SSM certificate.
+
+Plain lookups. ``parameter`` is for the public certificate parameters only (the certificate and its
+chain): the fact layer never asks it for the private key parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .reader import AwsReader, NotFound
+
+
+def function(aws: AwsReader, name: str) -> dict | None:
+    """The function's configuration (``get_function``), None when it does not exist."""
+    try:
+        return aws.call("lambda", "get_function", FunctionName=name).get("Configuration", {})
+    except NotFound:
+        return None
+
+
+def schedule(aws: AwsReader, name: str, group: str) -> dict | None:
+    """The EventBridge Scheduler schedule, None when it does not exist."""
+    try:
+        return aws.call("scheduler", "get_schedule", Name=name, GroupName=group)
+    except NotFound:
+        return None
+
+
+def metric_points(aws: AwsReader, function_name: str, metric: str, start: datetime, end: datetime,
+                  period: int = 86400) -> list[dict]:
+    """Daily ``Sum`` datapoints of an AWS/Lambda metric of the function, oldest first."""
+    out = aws.call("cloudwatch", "get_metric_statistics", Namespace="AWS/Lambda", MetricName=metric,
+                   Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+                   StartTime=start, EndTime=end, Period=period, Statistics=["Sum"])
+    return sorted(out.get("Datapoints", []), key=lambda p: p["Timestamp"])
+
+
+def parameter(aws: AwsReader, name: str) -> dict | None:
+    """An SSM parameter, decrypted (``get_parameter``), None when it does not exist."""
+    try:
+        return aws.call("ssm", "get_parameter", Name=name, WithDecryption=True)["Parameter"]
+    except NotFound:
+        return None

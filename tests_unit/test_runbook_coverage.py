@@ -1,0 +1,45 @@
+"""Runbook step <-> live test <-> fault, checked both ways, and the generated table is current."""
+
+import ast
+from pathlib import Path
+
+from cabal_checks.runbooks import STEPS, faults_by_test, table
+from cabal_checks.sandbox.faults import FAULTS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def live_tests() -> set[str]:
+    names = set()
+    for path in (REPO / "tests_live").glob("test_*.py"):
+        names |= {n.name for n in ast.parse(path.read_text()).body
+                  if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+    return names
+
+
+def test_every_checking_step_has_a_test_that_exists():
+    existing = live_tests()
+    for step in STEPS:
+        assert set(step.tests) <= existing, f"{step.key}: no such live test {set(step.tests) - existing}"
+
+
+def test_every_live_test_belongs_to_a_step():
+    mapped = {t for s in STEPS for t in s.tests}
+    assert live_tests() <= mapped, f"live tests on no runbook step: {live_tests() - mapped}"
+
+
+def test_every_live_test_has_a_fault_that_turns_it_red():
+    assert not live_tests() - set(faults_by_test()), f"no fault turns these red: {live_tests() - set(faults_by_test())}"
+
+
+def test_every_fault_names_red_tests_that_exist():
+    existing = live_tests()
+    for fault in FAULTS.values():
+        named = {t.split("[")[0] for ids in fault.red.values() for t in ids}
+        assert named, f"fault {fault.name} turns nothing red"
+        assert named <= existing, f"fault {fault.name} names unknown tests {named - existing}"
+
+
+def test_generated_table_is_current():
+    assert (REPO / "docs" / "runbook-coverage.md").read_text() == table(), \
+        "regenerate: python -m cabal_checks.runbooks > docs/runbook-coverage.md"
