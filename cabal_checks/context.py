@@ -23,10 +23,13 @@ class Context:
         return self.settings.names[key]
 
     def budget(self, kind: str) -> float:
-        """Deadline of one fact: wire facts end by themselves at probe_timeout; in-VPC probes also pay for
-        reaching the host (process start, ssh) and end at probe_timeout + 2 there; AWS facts at aws_timeout."""
-        extra = {"wire": 1.0, "vpc": 5.0}
-        return self.settings.probe_timeout + extra[kind] if kind in extra else self.settings.aws_timeout
+        """Safety-net deadline of one fact. Probes end by themselves at probe_timeout (the /list probe may
+        first mint a token); in-VPC probes also pay for reaching the host and end at probe_timeout + 2
+        there; AWS facts end at aws_timeout."""
+        s = self.settings
+        if kind == "wire":  # the /list probe may first mint its token (an AWS call)
+            return s.probe_timeout + 1.0 + (s.aws_timeout if s.probe_username else 0.0)
+        return s.probe_timeout + 5.0 if kind == "vpc" else s.aws_timeout
 
     def start(self, kind: str, fn, *args):
         return self.gatherer.start(self.budget(kind), fn, self, *args)

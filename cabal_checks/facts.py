@@ -102,11 +102,17 @@ def minted_token(ctx: Context) -> Secret:
 def ecs_services(ctx: Context) -> dict[str, dict | None]:
     """Every ECS service of the topology, one describe_services call."""
     names = tuple(ctx.name(k) for k in ctx.settings.topology.services())
-    return ecs.services(ctx.aws, ctx.name("cluster"), names)
+    try:
+        return ecs.services(ctx.aws, ctx.name("cluster"), names)
+    except NotFound:  # no cluster: every service is missing, each a red step
+        return {n: None for n in names}
 
 
 def stopped_tasks(ctx: Context, service_key: str) -> list[dict]:
-    return ecs.tasks(ctx.aws, ctx.name("cluster"), ctx.name(service_key), "STOPPED")
+    try:
+        return ecs.tasks(ctx.aws, ctx.name("cluster"), ctx.name(service_key), "STOPPED")
+    except NotFound:
+        return []
 
 
 def container_instances(ctx: Context) -> list[dict]:

@@ -16,6 +16,7 @@ import select
 import socket
 import ssl
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -90,17 +91,20 @@ class Conn:
     def remaining(self, step: str) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise ProbeFailed(step, "no answer before the probe deadline")
+            raise self._late(step)
         return left
 
     def _wait(self, step: str, readable: bool = True) -> None:
         left = self.remaining(step)
         r, w, _ = select.select([self.sock] if readable else [], [] if readable else [self.sock], [], left)
         if not (r or w):
-            raise ProbeFailed(step, f"no answer within the probe deadline ({self._seen()})")
+            raise self._late(step)
 
-    def _seen(self) -> str:
-        return f"{len(self.buf)} bytes without a line end so far" if self.buf else "nothing received"
+    def _late(self, step: str) -> ProbeFailed:
+        if self.buf:  # bytes came, but not a whole answer: a server dripping, or stopped mid-line
+            return ProbeFailed(step, f"answer still incomplete at the probe deadline ({len(self.buf)} bytes so far, "
+                                     "no line end: the server sends very slowly or stopped mid-line)")
+        return ProbeFailed(step, "no answer within the probe deadline (nothing received)")
 
     def _recv(self, step: str) -> bytes:
         while True:
@@ -113,8 +117,9 @@ class Conn:
             except ssl.SSLWantWriteError:
                 self._wait(step, readable=False)
                 continue
-            except ssl.SSLError as exc:
-                raise ProbeFailed(step, f"TLS error: {exc.reason or exc}") from None
+            except ssl.SSLError as exc:  # an alert after the handshake (TLS 1.3: client certificate required)
+                why = _tls_why(exc)
+                raise ProbeFailed("tls", f"TLS error after the handshake, waiting for the {step}: {why}") from None
             except OSError as exc:
                 raise ProbeFailed(step, f"connection error: {exc.strerror or exc}") from None
             return data
@@ -122,7 +127,7 @@ class Conn:
     def readline(self, step: str) -> str:
         while b"\n" not in self.buf:
             if len(self.buf) > MAX_LINE:
-                raise ProbeFailed(step, f"more than {MAX_LINE} bytes without a line end: not {step} protocol")
+                raise ProbeFailed(step, f"more than {MAX_LINE} bytes without a line end: not the expected protocol")
             data = self._recv(step)
             if not data:
                 got = f", after {self.buf[:60]!r}" if self.buf else ""
@@ -160,9 +165,22 @@ class Conn:
                 sent = self.sock.send(view)
             except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
                 continue
+            except ssl.SSLError as exc:  # TLS 1.3 servers reject after the client's handshake: the alert may wait
+                why = _tls_why(self._pending_alert() or exc)
+                raise ProbeFailed("tls", f"TLS error after the handshake, sending the {step}: {why}") from None
             except OSError as exc:
                 raise ProbeFailed(step, f"connection error while sending: {exc.strerror or exc}") from None
             view = view[sent:]
+
+    def _pending_alert(self) -> ssl.SSLError | None:
+        """The TLS alert the server sent before it closed, if it is still waiting unread."""
+        try:
+            self.sock.recv(1)
+        except ssl.SSLError as exc:
+            return exc if "_ALERT_" in (exc.reason or "") else None
+        except OSError:
+            pass
+        return None
 
     def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> None:
         if self.buf:
@@ -179,16 +197,38 @@ class Conn:
                 self._wait("tls", readable=False)
             except ssl.SSLCertVerificationError:
                 raise
-            except ssl.SSLError as exc:
-                raise ProbeFailed("tls", f"TLS handshake failed: {exc.reason or exc}") from None
-            except OSError as exc:
-                raise ProbeFailed("tls", f"TLS handshake failed: {exc.strerror or exc}") from None
+            except OSError as exc:  # ssl.SSLError included
+                raise ProbeFailed("tls", f"TLS handshake failed: {_tls_why(exc)}") from None
 
     def close(self) -> None:
         try:
             self.sock.close()
         except OSError:
             pass
+
+
+_ALERT_HINTS = {
+    "handshake_failure": "no TLS version or cipher in common, or it requires a client certificate",
+    "certificate_required": "it requires a client certificate",
+    "protocol_version": "no TLS version in common",
+    "unrecognized_name": "it serves no certificate for the name we asked for (SNI)",
+}
+
+
+def _tls_why(exc: OSError) -> str:
+    """A TLS failure in words: the server closed or reset the connection, spoke no TLS, or sent an alert."""
+    reason = getattr(exc, "reason", None) or ""
+    if isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+        return "the server closed the connection"
+    if isinstance(exc, ConnectionResetError):
+        return "the server closed the connection with a reset (RST)"
+    if reason == "WRONG_VERSION_NUMBER":
+        return "the server's answer is not TLS (WRONG_VERSION_NUMBER: plaintext on a TLS port?)"
+    if "_ALERT_" in reason:  # OpenSSL names a received alert SSLV3_ALERT_X / TLSV1_ALERT_X / TLSV13_ALERT_X
+        alert = reason.split("_ALERT_", 1)[1].lower()
+        hint = _ALERT_HINTS.get(alert)
+        return f"the server sent TLS alert {alert}" + (f" ({hint})" if hint else "")
+    return reason or getattr(exc, "strerror", None) or str(exc)
 
 
 def tls_context(cafile: str | None, verify: bool) -> ssl.SSLContext:
@@ -217,11 +257,7 @@ def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript
     left = deadline - time.monotonic()
     if left <= 0:
         raise ProbeFailed("connect", "no time left to connect")
-    try:
-        infos = socket.getaddrinfo(dial_host.strip("[]"), dial_port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ProbeFailed("resolve", f"name {dial_host} does not resolve ({exc.strerror})") from None
-    family, _, _, _, addr = infos[0]
+    family, _, _, _, addr = _resolve(dial_host.strip("[]"), dial_port, deadline)[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(max(deadline - time.monotonic(), 0.001))
     try:
@@ -233,6 +269,28 @@ def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript
         sock.close()
         raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} failed: {exc.strerror or exc}") from None
     return Conn(sock, deadline, transcript), f"{addr[0]}:{addr[1]}"
+
+
+def _resolve(host: str, port: int, deadline: float) -> list:
+    """getaddrinfo within the deadline: it blocks and takes no timeout, so it runs in a daemon thread that a
+    resolver which never answers may keep; the probe ends at its deadline all the same."""
+    found: list = []
+
+    def look() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            found.append(exc)
+
+    worker = threading.Thread(target=look, name=f"cabal-checks resolve {host}", daemon=True)
+    worker.start()
+    worker.join(max(deadline - time.monotonic(), 0))
+    if not found:
+        raise ProbeFailed("resolve", f"name {host}: no answer from the resolver within the probe deadline")
+    if isinstance(found[0], Exception):
+        why = getattr(found[0], "strerror", None) or found[0]
+        raise ProbeFailed("resolve", f"name {host} does not resolve ({why})")
+    return found[0]
 
 
 # --- dialogues --------------------------------------------------------------------------------------
@@ -278,11 +336,11 @@ def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
         reply = _imap_tagged(conn, "a3", "capability")
         if not reply[-1].upper().startswith("A3 OK"):
             raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[-1][:120]!r}")
-    conn.send("logout", b"a9 LOGOUT\r\n")
     try:
+        conn.send("logout", b"a9 LOGOUT\r\n")
         _imap_tagged(conn, "a9", "logout")
     except ProbeFailed:
-        pass  # the greeting already proved the backend; a rude goodbye is not a failure
+        pass  # the dialogue already proved the backend; a rude or late goodbye is not a failure
 
 
 def _smtp_reply(conn: Conn, step: str) -> tuple[int, list[str]]:
@@ -321,11 +379,11 @@ def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
         _note_tls(facts, conn.sock)
         conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
         _smtp_expect(conn, "ehlo", 250)
-    conn.send("quit", b"QUIT\r\n")
     try:
+        conn.send("quit", b"QUIT\r\n")
         _smtp_reply(conn, "quit")
     except ProbeFailed:
-        pass
+        pass  # as for IMAP LOGOUT
 
 
 def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, facts: dict) -> tuple[int, dict, bytes]:

@@ -39,7 +39,7 @@ def sandbox_for(sandboxes, topology: str) -> Sandbox:
     if topology not in sandboxes:
         for other in list(sandboxes):
             sandboxes.pop(other).stop()
-        sandboxes[topology] = Sandbox(topology, probe_timeout=2.0).start()
+        sandboxes[topology] = Sandbox(topology, probe_timeout=5.0).start()
     return sandboxes[topology]
 
 

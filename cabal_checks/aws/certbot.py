@@ -12,9 +12,10 @@ from .reader import AwsReader, NotFound
 
 
 def function(aws: AwsReader, name: str) -> dict | None:
-    """The function's configuration (``get_function``), None when it does not exist."""
+    """The function's configuration (``get_function_configuration``: not ``get_function``, whose answer
+    also carries a pre-signed URL to the code), None when it does not exist."""
     try:
-        return aws.call("lambda", "get_function", FunctionName=name).get("Configuration", {})
+        return aws.call("lambda", "get_function_configuration", FunctionName=name)
     except NotFound:
         return None
 

@@ -26,11 +26,6 @@ def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datet
     return sorted(seen.values(), key=lambda e: e["timestamp"])
 
 
-def group_exists(aws: AwsReader, group: str) -> bool:
-    groups = aws.pages("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=group)
-    return any(g["logGroupName"] == group for g in groups)
-
-
 def latest_streams(aws: AwsReader, group: str, limit: int = 5) -> list[dict] | None:
     try:
         out = aws.call("logs", "describe_log_streams", logGroupName=group, orderBy="LastEventTime",

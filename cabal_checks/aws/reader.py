@@ -35,6 +35,7 @@ THROTTLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "Re
                   "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown",
                   "ProvisionedThroughputExceededException", "PriorRequestNotComplete"}
 EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException"}
+ATTEMPTS = 3  # per distinct call, the first try included
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 
@@ -57,7 +58,9 @@ class AwsReader:
     def __init__(self, region: str | None, timeout: float):
         per_try = max(min(timeout / 2, 5.0), 0.5)
         self.config = Config(connect_timeout=per_try, read_timeout=per_try, user_agent_extra="cabal-checks",
-                             retries={"mode": "standard", "max_attempts": 3})
+                             # total_max_attempts counts the first try; botocore's "max_attempts" counts
+                             # retries only, and would make 4 attempts
+                             retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
         self.region = region
         self._session = None
         self._clients: dict = {}
@@ -65,6 +68,7 @@ class AwsReader:
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
         self.retried: dict[tuple[str, str], int] = {}
+        self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
 
     def client(self, service: str):
         with self._lock:
@@ -138,6 +142,7 @@ class AwsReader:
     def _note_retries(self, service: str, api: str, n: int) -> None:
         if n:
             self.retried[(service, api)] = self.retried.get((service, api), 0) + n
+            self.retried_by.setdefault(threading.current_thread().name, []).append(f"{iam_action(service, api)} x{n}")
 
 
 def _translate(exc: ClientError, service: str, api: str) -> Exception:

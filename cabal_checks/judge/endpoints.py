@@ -71,10 +71,13 @@ def _http_problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
         if status != 200:
             return f"answered {status}, want 200"
         try:
-            healthy = json.loads(r.body).get("healthy")
-        except (ValueError, AttributeError):
+            data = json.loads(r.body)
+        except ValueError:
             return f"answered 200 with a body that is not JSON: {r.body[:80]!r}"
-        return "" if healthy is True else f"answered 200 but healthy is {healthy!r}, want true"
+        healthy = data.get("healthy") if isinstance(data, dict) else None
+        if healthy is True:
+            return ""
+        return f"answered 200 but \"healthy\" is {json.dumps(healthy)}, want true: {r.body[:80]!r}"
     if status in BLACKBOX_CODES:
         return ""
     hint = {403: " (CloudFront serves US sources only; or the S3 object is missing)"}.get(status, "")

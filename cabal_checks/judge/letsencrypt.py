@@ -186,6 +186,13 @@ def _ssm_absent(ssm: dict | None, name: str) -> Verdict | None:
     return None
 
 
+def _require_ssm(ssm: dict | None, name: str) -> None:
+    """Checks built on the SSM certificate skip when it is missing or unreadable: that is
+    test_ssm_certificate_parses' red step, not theirs to repeat."""
+    if ssm is None or ssm["error"] or not ssm["certs"]:
+        raise NotApplicable(f"no usable certificate in SSM {name}: see test_ssm_certificate_parses")
+
+
 def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) -> Verdict:
     """The SSM parameter holds PEM certificates; the leaf covers every name the endpoints verify."""
     absent = _ssm_absent(ssm, name)
@@ -205,9 +212,7 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
 
 def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict) -> Verdict:
     """The certificate in SSM has at least ``tier`` days left at ``now``."""
-    absent = _ssm_absent(ssm, name)
-    if absent:
-        return absent
+    _require_ssm(ssm, name)
     leaf = ssm["certs"][0]
     days = leaf.days_left(now)
     if days >= tier:
@@ -228,9 +233,7 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
 
     With neither a handshake nor a running task there is nothing to compare: a skip (probe-failure's red step).
     """
-    absent = _ssm_absent(ssm, name)
-    if absent:
-        return absent
+    _require_ssm(ssm, name)
     leaf, modified = ssm["certs"][0], ssm["modified"]
     fix = f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
     seen = [f"SSM {name} version {ssm['version']} last modified {modified}: {leaf.short()}"]
@@ -266,7 +269,8 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
 def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
     """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
     name = names["ssm_cert"]
-    leaf = ssm["certs"][0] if ssm and ssm["certs"] else None
+    _require_ssm(ssm, name)
+    leaf = ssm["certs"][0]
     days = leaf.days_left(now) if leaf else None
     if days is not None and days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)

@@ -429,6 +429,11 @@ def certbot_last_run_long_ago(seeded: Seeded, days: float = 75, *, keep_events: 
                 st.creation_time -= timedelta(milliseconds=shift)
                 if st.last_ingestion_time:
                     st.last_ingestion_time -= timedelta(milliseconds=shift)
+    # The Lambda's metrics (Invocations, Errors, Duration) move with the logs: the run really was that long ago.
+    for datum in backend("cloudwatch", seeded).metric_data:
+        target = newest_target if datum.timestamp.tzinfo else newest_target.replace(tzinfo=None)  # moto: naive UTC
+        if datum.namespace == "AWS/Lambda" and datum.timestamp > target:
+            datum.timestamp = target
     seeded.certbot_run_at = newest_target - timedelta(seconds=42)
     if shift_ssm:
         ssm = backend("ssm", seeded)

@@ -185,3 +185,246 @@ def _agent(sb):
        ("test_nat_instances_running[cabal-nat-*]",), runbook="probe-failure escalation")
 def _nat(sb):
     aws.nat_instance_stopped(sb.seeded, 0)
+
+
+# --- cert-expiring runbook ----------------------------------------------------------------------------
+
+LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], "smtps://smtp-out.{cd}:465"),
+               "2026-08": (SUB587["2026-08"], "smtps://smtp-out.cabal.internal:465", IMAP["2026-08"])}
+ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}
+CERT = "/cabal/control_domain_ssl_cert"
+WILDCARD = "*.{cd}"
+
+
+def days(n: float):
+    from datetime import datetime, timedelta, timezone
+
+    return datetime.now(timezone.utc) + timedelta(days=n)
+
+
+def serve_le(sb, cert, send_chain: bool = True) -> None:
+    """The certbot pipeline produced ``cert``: in SSM (as of the last run, before the tasks started) and on the wire."""
+    from datetime import datetime, timezone
+
+    hours = (datetime.now(timezone.utc) - sb.seeded.ssm_cert_modified_at).total_seconds() / 3600
+    aws.ssm_cert_rotated_not_served(sb.seeded, cert, hours_ago=hours)
+    sb.plant.serve_cert("le", cert, send_chain)
+
+
+def le_ids(topology: str, *tests: str) -> tuple[str, ...]:
+    return tuple(f"{t}[{spec}]" for spec in LE_RED_WIRE[topology] for t in tests)
+
+
+def le_handshake_ids(topology: str) -> tuple[str, ...]:
+    """A Let's Encrypt cert that fails verification: every handshake that serves it fails, including,
+    in 2026-05, the in-VPC IMAP probe (Dovecot on 143 behind the NLB serves the container's cert)."""
+    ids = le_ids(topology, "test_endpoint_answers", "test_endpoint_answers_from_inside_vpc",
+                 "test_chain_verifies_for_public_name")
+    return ids + ((f"test_endpoint_answers_from_inside_vpc[{IMAP['2026-05']}]",) if topology == "2026-05" else ())
+
+
+def per_topology(fn) -> dict:
+    return {t: fn(t) for t in BOTH}
+
+
+@fault("le-cert-in-warning-window", "certbot renewal stuck: the Let's Encrypt cert has 15 days left (SSM and wire)",
+       per_topology(lambda t: le_ids(t, "test_cert_days_left_warning")
+                    + (f"test_ssm_certificate_days_left_warning[{CERT}]",)), runbook="cert-expiring LE")
+def _le_warning(sb):
+    serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(15)))
+
+
+@fault("le-cert-in-critical-window", "the Let's Encrypt cert has 5 days left: critical, manual renewal path",
+       per_topology(lambda t: le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
+                    + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
+                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation")
+def _le_critical(sb):
+    serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(5)))
+
+
+@fault("le-cert-expired", "the Let's Encrypt cert expired yesterday: submission TLS handshakes fail",
+       per_topology(lambda t: le_handshake_ids(t) + le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
+                    + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
+                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation")
+def _le_expired(sb):
+    serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(-1), not_before=days(-91)))
+
+
+@fault("le-cert-wrong-name", "certbot produced (SSM) and the mail tiers serve a certificate for another name",
+       per_topology(lambda t: le_handshake_ids(t) + (f"test_ssm_certificate_parses[{CERT}]",)), runbook="cert-expiring")
+def _le_wrong_name(sb):
+    serve_le(sb, sb.plant.pki.issue("mail.other.example", issuer="le"))
+
+
+@fault("le-missing-intermediate", "the mail tiers send the leaf without its intermediate",
+       per_topology(le_handshake_ids), runbook="cert-expiring")
+def _le_no_chain(sb):
+    sb.plant.serve_cert("le", sb.plant.le_cert, send_chain=False)
+
+
+@fault("le-intermediate-expires-first", "the chain's intermediate expires in 5 days, before the leaf",
+       per_topology(lambda t: le_ids(t, "test_chain_earliest_expiry_warning", "test_chain_earliest_expiry_critical")),
+       runbook="cert-expiring")
+def _le_intermediate(sb):
+    serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", intermediate_not_after=days(5)))
+
+
+@fault("acm-untrusted-chain", "the ACM endpoints serve a chain from an untrusted root",
+       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_WIRE[t] for x in (
+           "test_endpoint_answers", "test_chain_verifies_for_public_name", "test_acm_certificate_served"))
+           # in-VPC, IMAP reaches Dovecot (Let's Encrypt) behind the NLB: unaffected
+           + tuple(f"test_endpoint_answers_from_inside_vpc[{spec}]" for spec in ACM_WIRE[t] if spec != IMAP["2026-05"])
+           + (f"test_endpoint_answers[{LIST}]", f"test_endpoint_answers_from_inside_vpc[{LIST}]")),
+       runbook="cert-expiring ACM step 3")
+def _acm_untrusted(sb):
+    sb.plant.serve_cert("acm", sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, untrusted=True))
+
+
+@fault("acm-cert-in-warning-window", "the ACM wildcard has 16 days left: inside the 21-day warning, not yet escalation",
+       per_topology(lambda t: tuple(f"test_cert_days_left_warning[{spec}]" for spec in ACM_WIRE[t])),
+       runbook="cert-expiring ACM")
+def _acm_warning(sb):
+    cert = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(16))
+    sb.seeded.client("acm").import_certificate(CertificateArn=sb.seeded.acm_arn, Certificate=cert.cert_pem,
+                                               PrivateKey=cert.key_pem, CertificateChain=cert.chain_pem)
+    sb.plant.serve_cert("acm", cert)
+
+
+@fault("acm-renewal-stuck-near-expiry", "ACM renewal FAILED (DOMAIN_VALIDATION_DENIED) and 10 days left: escalate",
+       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_WIRE[t] for x in ("test_cert_days_left_warning",))
+                    + (f"test_acm_renewal_not_stuck[{WILDCARD}]", f"test_acm_escalation_not_needed[{WILDCARD}]")),
+       runbook="cert-expiring ACM escalation")
+def _acm_stuck(sb):
+    cert = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(10))
+    sb.seeded.client("acm").import_certificate(CertificateArn=sb.seeded.acm_arn, Certificate=cert.cert_pem,
+                                               PrivateKey=cert.key_pem, CertificateChain=cert.chain_pem)
+    sb.plant.serve_cert("acm", cert)
+    aws.acm_renewal_failed(sb.seeded, "DOMAIN_VALIDATION_DENIED")
+
+
+ACM_REASONS = ("CAA_ERROR", "DOMAIN_VALIDATION_DENIED", "NO_AVAILABLE_CONTACTS", "ADDITIONAL_VERIFICATION_REQUIRED",
+               "DOMAIN_NOT_ALLOWED", "INVALID_PUBLIC_DOMAIN", "SLR_NOT_FOUND", "OTHER")
+for _reason in ACM_REASONS:
+    fault(f"acm-renewal-failed-{_reason.lower().replace('_', '-')}",
+          f"ACM managed renewal FAILED with RenewalStatusReason {_reason}",
+          (f"test_acm_renewal_not_stuck[{WILDCARD}]",),
+          topologies=BOTH if _reason == "CAA_ERROR" else MAY, runbook="cert-expiring ACM step 1")(
+        lambda sb, r=_reason: aws.acm_renewal_failed(sb.seeded, r))
+
+
+@fault("acm-pending-validation", "ACM renewal stuck in PENDING_VALIDATION (the validation CNAME is not answered)",
+       (f"test_acm_renewal_not_stuck[{WILDCARD}]",), runbook="cert-expiring ACM step 1")
+def _acm_pending(sb):
+    aws.acm_renewal_pending_validation(sb.seeded)
+
+
+@fault("acm-validation-cname-missing", "the ACM validation CNAME was deleted from the public zone",
+       (f"test_acm_validation_records_present[{WILDCARD}]",), runbook="cert-expiring ACM step 2")
+def _acm_cname(sb):
+    aws.acm_validation_cname_deleted(sb.seeded)
+
+
+@fault("caa-forbids-amazon", "the apex CAA records allow only letsencrypt.org: ACM may not issue",
+       (f"test_caa_allows_acm[{WILDCARD}]",), runbook="cert-expiring ACM step 1")
+def _caa_amazon(sb):
+    aws.caa_forbids_amazon(sb.seeded)
+
+
+@fault("caa-forbids-letsencrypt", "the apex CAA records allow only Amazon: certbot may not issue",
+       (f"test_caa_allows_letsencrypt[{WILDCARD}]",), runbook="cert-expiring LE step 3")
+def _caa_le(sb):
+    aws.caa_forbids_letsencrypt(sb.seeded)
+
+
+@fault("alb-listener-pinned-old-cert", "the ALB 443 listener is pinned to an old ACM certificate (5 days left)",
+       (f"test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
+        f"test_cert_days_left_warning[{NTFY}]", f"test_cert_days_left_critical[{NTFY}]"),
+       runbook="cert-expiring ACM step 3")
+def _alb_old(sb):
+    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
+    aws.listener_on_old_cert(sb.seeded, 443, old)
+    sb.plant.front(ep(sb, "ntfy")).ssl_context = sb.plant.pki.server_context(old)
+
+
+@fault("nlb-listener-pinned-old-cert", "the NLB 993 listener is pinned to an old ACM certificate (5 days left)",
+       {"2026-05": ("test_acm_consumer_uses_certificate[cabal-nlb:993]", f"test_acm_certificate_served[{IMAP['2026-05']}]",
+                    f"test_cert_days_left_warning[{IMAP['2026-05']}]", f"test_cert_days_left_critical[{IMAP['2026-05']}]")},
+       topologies=MAY, runbook="cert-expiring ACM step 3")
+def _nlb_old(sb):
+    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
+    aws.listener_on_old_cert(sb.seeded, 993, old)
+    sb.plant.front(ep(sb, "imap")).ssl_context = sb.plant.pki.server_context(old)
+
+
+@fault("cloudfront-pinned-old-cert", "the admin CloudFront distribution is pinned to an old ACM certificate",
+       ("test_acm_consumer_uses_certificate[cloudfront:admin.{cd}]", f"test_acm_certificate_served[{ADMIN}]",
+        f"test_cert_days_left_warning[{ADMIN}]", f"test_cert_days_left_critical[{ADMIN}]"),
+       runbook="cert-expiring ACM step 3")
+def _cf_old(sb):
+    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
+    aws.cloudfront_on_old_cert(sb.seeded, old)
+    sb.plant.front(ep(sb, "admin_app")).ssl_context = sb.plant.pki.server_context(old)
+
+
+@fault("certbot-schedule-disabled", "the EventBridge schedule cabal-certbot-renewal is DISABLED",
+       ("test_certbot_schedule_enabled[cabal-certbot-renewal]",), runbook="cert-expiring LE step 1")
+def _sched(sb):
+    aws.certbot_schedule_disabled(sb.seeded)
+
+
+@fault("certbot-not-run", "certbot last ran 75 days ago (period 60 days + 24 h grace)",
+       ("test_certbot_ran_within_period[cabal-certbot-renewal]",), runbook="cert-expiring LE step 1")
+def _not_run(sb):
+    aws.certbot_last_run_long_ago(sb.seeded, 75)
+
+
+@fault("certbot-failing", "the last certbot runs failed: exited with code 1, then timed out after 300 s",
+       ("test_certbot_last_run_succeeded[cabal-certbot-renewal]",), runbook="cert-expiring LE step 1")
+def _failing(sb):
+    aws.certbot_failing(sb.seeded)
+
+
+@fault("letsencrypt-rate-limited", "Let's Encrypt answered 429 rateLimited: too many certificates already issued",
+       ("test_certbot_last_run_succeeded[cabal-certbot-renewal]",
+        "test_certbot_not_rate_limited[/cabal/lambda/certbot-renewal]"), runbook="cert-expiring LE step 3")
+def _rate(sb):
+    aws.certbot_rate_limited(sb.seeded)
+
+
+@fault("ssm-cert-rotated-not-served", "certbot wrote a new cert to SSM but smtp-out was not redeployed",
+       per_topology(lambda t: tuple(f"test_ssm_certificate_served[{spec}]" for spec in LE_RED_WIRE[t])),
+       runbook="cert-expiring LE step 2")
+def _rotated(sb):
+    aws.ssm_cert_rotated_not_served(sb.seeded, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le"))
+
+
+def _acm_override(sb, **keys) -> None:
+    from .aws_seed import ACM_OVERRIDES
+
+    ACM_OVERRIDES.setdefault(sb.seeded.acm_arn, {}).update(keys)
+
+
+@fault("acm-certificate-revoked", "the ACM wildcard's Status is REVOKED (and the endpoints still serve it)",
+       per_topology(lambda t: (f"test_acm_certificate_issued[{WILDCARD}]",)
+                    + tuple(f"test_acm_certificate_served[{spec}]" for spec in ACM_WIRE[t])),
+       runbook="cert-expiring ACM step 1")
+def _revoked(sb):
+    _acm_override(sb, Status="REVOKED")
+
+
+@fault("acm-renewal-ineligible", "ACM says RenewalEligibility INELIGIBLE (the certificate looks unused)",
+       (f"test_acm_renewal_eligible[{WILDCARD}]",), runbook="cert-expiring ACM step 1")
+def _ineligible(sb):
+    _acm_override(sb, RenewalEligibility="INELIGIBLE")
+
+
+@fault("certbot-function-missing", "the Lambda cabal-certbot-renewal does not exist",
+       ("test_certbot_function_exists[cabal-certbot-renewal]",), runbook="cert-expiring LE step 1")
+def _no_function(sb):
+    sb.seeded.client("lambda").delete_function(FunctionName=sb.names["certbot_function"])
+
+
+@fault("ssm-cert-missing", "the SSM parameter /cabal/control_domain_ssl_cert is gone: new mail tasks cannot start",
+       (f"test_ssm_certificate_parses[{CERT}]",), runbook="cert-expiring LE step 2")
+def _ssm_missing(sb):
+    aws.ssm_cert_missing(sb.seeded)

@@ -896,9 +896,8 @@ class WirePlant:
             if listener.mode != "normal":
                 listener.mode = "normal"
             listener.reset()
-        for pipeline, cert in self._initial.items():
-            if getattr(self, f"{pipeline}_cert") is not cert:
-                self.serve_cert(pipeline, cert)
+        for pipeline, cert in self._initial.items():  # also undoes per-listener swaps (a pinned old cert)
+            self.serve_cert(pipeline, cert)
 
     def serve_cert(self, pipeline: str, cert: IssuedCert, send_chain: bool = True) -> None:
         """Serve ``cert`` on every listener of ``pipeline`` (``acm`` or ``le``), for new connections."""

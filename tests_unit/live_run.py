@@ -1,0 +1,111 @@
+"""Run the unchanged live suite in a subprocess against a sandbox, and record what it did.
+
+Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m pytest tests_live`` with the
+sandbox's config and environment (plus overrides), loads this module in the child as a plugin
+(``-p tests_unit.live_run``), and returns a ``LiveRun``: each test's outcome and message from the JUnit
+report, each test's markers, and every AWS call the run made.
+
+Child side (the plugin hooks below): every AWS call is recorded twice, so that nothing slips past: the
+reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
+client in the process (``BaseClient._make_api_call``), as ``[service, Operation]`` pairs. At the end of the
+session they are written, with each test's marker names and the reader's ``retried``, to ``CABAL_RECORD_TO``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.client import BaseClient
+
+REPO = Path(__file__).resolve().parents[1]
+
+# --- parent side ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveRun:
+    results: dict  # nodeid -> (outcome: passed|failure|error|skipped, text)
+    markers: dict  # nodeid -> [marker names]
+    reader_calls: set  # {(service, Operation)}
+    botocore_calls: set
+    retried: list
+    stdout: str
+
+    def outcomes(self, outcome: str) -> dict:
+        return {n: t for n, (o, t) in self.results.items() if o == outcome}
+
+
+def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (), options: tuple = (),
+             timeout: float = 180) -> LiveRun:
+    config, junit, record = (sandbox.write_config(tmp_path / "cabal.toml"), tmp_path / "junit.xml",
+                             tmp_path / "record.json")
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
+    child_env.update({k: v for k, v in sandbox.suite_env().items() if v is not None})
+    child_env.update(env or {})
+    child_env["CABAL_RECORD_TO"] = str(record)
+    proc = subprocess.run([sys.executable, "-m", "pytest", *(args or ("tests_live",)), f"--cabal-config={config}",
+                           *options, "-q", f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
+                          cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    rec = json.loads(record.read_text())
+    return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout)
+
+
+def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
+    """{nodeid: (outcome, text)} from a JUnit file (classname + name mapped back to a pytest node id)."""
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        nodeid = f"{case.get('classname').replace('.', '/')}.py::{case.get('name')}"
+        outcome, text = "passed", ""
+        for kind in ("failure", "error", "skipped"):
+            node = case.find(kind)
+            if node is not None:
+                outcome, text = kind, (node.text or node.get("message") or "")
+                break
+        out[nodeid] = (outcome, text)
+    return out
+
+
+# --- child side: the plugin -----------------------------------------------------------------------
+
+_botocore_calls: list[tuple[str, str]] = []
+_markers: dict[str, list[str]] = {}
+_lock = threading.Lock()
+_original = BaseClient._make_api_call
+
+
+def _recording_make_api_call(self, operation_name, api_params):
+    with _lock:
+        _botocore_calls.append((self.meta.service_model.service_name, operation_name))
+    return _original(self, operation_name, api_params)
+
+
+def pytest_configure(config):
+    BaseClient._make_api_call = _recording_make_api_call
+
+
+def pytest_collection_finish(session):
+    for item in session.items:
+        _markers[item.nodeid] = sorted({m.name for m in item.iter_markers()})
+
+
+def pytest_sessionfinish(session):
+    BaseClient._make_api_call = _original
+    target = os.environ.get("CABAL_RECORD_TO")
+    if not target:
+        return
+    ctx = getattr(session.config, "cabal_context", None)
+    with _lock:
+        botocore_calls = sorted(set(_botocore_calls))
+    with open(target, "w") as out:
+        json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
+                   "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
+                   "markers": _markers}, out, indent=1)

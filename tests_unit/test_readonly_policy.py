@@ -1,0 +1,272 @@
+"""Read-only, proven: iam/readonly-policy.json grants exactly the reads the suite makes, and they suffice.
+
+(a) Every (service, Operation) the code can send (read from its source) and every one a full sandbox run
+    sends (recorded in the run, by the reader and by botocore itself) is a read operation the policy grants;
+    the policy grants nothing the code never calls.
+(b) The unchanged live suite, run against the sandbox's moto with IAM enforced and credentials of a user
+    holding only (a Resource-"*" copy of) the policy, is entirely green: no AccessDenied anywhere. The same
+    policy without ecs:DescribeServices turns test_ecs_service_running into "can't tell: AccessDenied ...
+    ecs:DescribeServices" ERRORs, and nothing red.
+Cognito ``InitiateAuth`` (minting the /list probe's token) is absent from the policy on purpose: it is an
+unauthenticated operation that IAM policies do not govern (the botocore model says so; checked below).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import boto3
+import botocore.session
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from cabal_checks.aws.reader import ALSO_ALLOWED, READ_PREFIXES, iam_action
+
+from .live_run import run_live
+
+REPO = Path(__file__).resolve().parents[1]
+POLICY_PATH = REPO / "iam" / "readonly-policy.json"
+CODE = REPO / "cabal_checks"
+NO_IAM = {("cognito-idp", "InitiateAuth")}  # operations IAM does not govern (unauthenticated)
+# Services the sandbox's moto enforces IAM on (with the signature check bypassed, see moto notes section 10).
+ENFORCED = {"acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
+            "scheduler", "ssm"}
+# A read each service refuses under the policy: proof that enforcement is on for it.
+UNGRANTED = {"acm": ("get_account_configuration", {}), "cloudfront": ("list_distributions", {}),
+             "cloudwatch": ("list_metrics", {}), "cognito-idp": ("describe_user_pool", {"UserPoolId": "us-east-1_x"}),
+             "ec2": ("describe_regions", {}), "ecs": ("list_clusters", {}), "elbv2": ("describe_account_limits", {}),
+             "lambda": ("list_functions", {}), "logs": ("describe_destinations", {}),
+             "route53": ("list_hosted_zones", {}), "scheduler": ("list_schedules", {}),
+             "ssm": ("describe_parameters", {})}
+
+
+def load_policy() -> dict:
+    return json.loads(POLICY_PATH.read_text())
+
+
+def _actions(statement: dict) -> list[str]:
+    a = statement["Action"]
+    return [a] if isinstance(a, str) else list(a)
+
+
+def granted(policy: dict, action: str) -> bool:
+    """IAM's verdict for ``action`` on Resource "*": some Allow matches, no Deny does (case-insensitive)."""
+    def matches(st):
+        return any(fnmatchcase(action.lower(), pattern.lower()) for pattern in _actions(st))
+
+    applies = [st for st in policy["Statement"] if matches(st)]
+    if any(st["Effect"] == "Deny" and st["Resource"] == "*" for st in applies):
+        return False
+    return any(st["Effect"] == "Allow" and st["Resource"] == "*" for st in applies)
+
+
+def is_read(service: str, api: str) -> bool:
+    return api.startswith(READ_PREFIXES) or (service, api) in ALSO_ALLOWED
+
+
+_models: dict = {}
+
+
+def api_name(service: str, method: str) -> str:
+    """boto3 method name -> API operation name, from the installed botocore model."""
+    if service not in _models:
+        model = botocore.session.get_session().get_service_model(service)
+        _models[service] = {botocore.xform_name(op): op for op in model.operation_names}
+    return _models[service][method]
+
+
+def calls_in_source() -> tuple[set[tuple[str, str]], list[str]]:
+    """Every ``<...>aws.call/pages("service", "method", ...)`` in cabal_checks (the sandbox excluded: it
+    builds the fake account). Returns the (service, Operation) set and the calls whose names are not literals."""
+    found, opaque = set(), []
+    for path in sorted(CODE.rglob("*.py")):
+        if "sandbox" in path.relative_to(CODE).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("call", "pages")):
+                continue
+            receiver = node.func.value
+            if not ((isinstance(receiver, ast.Name) and receiver.id == "aws")
+                    or (isinstance(receiver, ast.Attribute) and receiver.attr == "aws")):
+                continue
+            args = node.args[:2]
+            if len(args) == 2 and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+                found.add((args[0].value, api_name(args[0].value, args[1].value)))
+            else:
+                opaque.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    return found, opaque
+
+
+# --- the policy itself ---------------------------------------------------------------------------------
+
+
+def test_policy_is_plain_least_privilege_json():
+    policy = load_policy()
+    assert policy["Version"] == "2012-10-17" and set(policy) == {"Version", "Statement"}
+    for st in policy["Statement"]:
+        assert set(st) <= {"Sid", "Effect", "Action", "Resource"}, f"{st.get('Sid')}: no NotAction/Condition/Principal"
+        actions = _actions(st)
+        assert actions == sorted(set(actions)), f"{st['Sid']}: actions sorted, once each"
+        if st["Effect"] == "Allow":
+            assert st["Resource"] == "*"
+            for action in actions:
+                prefix, _, api = action.partition(":")
+                assert "*" not in action and "?" not in action, f"{action}: no wildcards, name each read"
+                assert api.startswith(READ_PREFIXES), f"{action} is not a read"
+                assert all(action.startswith(prefix + ":") for action in actions), f"{st['Sid']}: one service"
+        else:
+            assert st["Effect"] == "Deny"
+
+
+def test_code_calls_exactly_what_the_policy_grants():
+    """Static half of (a): each read the code can send is granted, and the policy grants nothing else."""
+    calls, opaque = calls_in_source()
+    assert not opaque, f"AWS calls whose service/method is not a literal cannot be audited: {opaque}"
+    assert len(calls) >= 20, calls  # the scan found the suite's calls, not nothing
+    policy = load_policy()
+    for service, api in sorted(calls):
+        assert is_read(service, api), f"{service}:{api} is not a read"
+        if (service, api) not in NO_IAM:
+            assert granted(policy, iam_action(service, api)), f"{iam_action(service, api)} is missing from the policy"
+    needed = {iam_action(s, a) for s, a in calls if (s, a) not in NO_IAM}
+    allowed = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in _actions(st)}
+    assert allowed == needed, f"granted but never called: {sorted(allowed - needed)}"
+
+
+def test_the_tls_private_key_parameter_is_denied():
+    policy = load_policy()
+    deny = [st for st in policy["Statement"] if st["Effect"] == "Deny"]
+    assert any("ssm:GetParameter" in _actions(st) and st["Resource"].endswith(":parameter/cabal/control_domain_ssl_key")
+               for st in deny)
+
+
+def test_initiate_auth_needs_no_iam_permission():
+    """Cognito InitiateAuth is unauthenticated: AWS documents that IAM policies are not evaluated for it
+    and cannot grant it (the same text ships in botocore's model, which also marks it noAuth)."""
+    op = botocore.session.get_session().get_service_model("cognito-idp").operation_model("InitiateAuth")
+    assert op.auth == ["smithy.api#noAuth"]
+    assert "doesn't evaluate Identity and Access Management (IAM) policies" in op.documentation
+    assert "you can't grant IAM permissions in policies" in op.documentation
+    assert not granted(load_policy(), "cognito-idp:InitiateAuth")
+
+
+# --- (a) and (b): full runs against moto with IAM enforced --------------------------------------------
+
+
+def moto_copy(policy: dict, drop: tuple[str, ...] = ()) -> dict:
+    """The policy as moto can evaluate it: every Resource "*" (moto checks no ARNs), moto's cloudwatch alias
+    (it checks ``monitoring:<Op>``), and ``drop`` removed."""
+    out = copy.deepcopy(policy)
+    for st in out["Statement"]:
+        st["Resource"] = "*"
+        st["Action"] = [a for a in _actions(st) if a not in drop]
+        st["Action"] += [a.replace("cloudwatch:", "monitoring:") for a in st["Action"] if a.startswith("cloudwatch:")]
+    out["Statement"] = [st for st in out["Statement"] if st["Action"] and st["Effect"] == "Allow"]
+    return out
+
+
+class Enforced:
+    """The sandbox with a moto IAM user ``auditor`` and IAM enforcement switched on."""
+
+    def __init__(self, sb):
+        self.sb = sb
+        with sb.aws_env():
+            iam = boto3.client("iam")
+            iam.create_user(UserName="auditor")
+            key = iam.create_access_key(UserName="auditor")["AccessKey"]
+        self.keys = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        self.session = boto3.session.Session(aws_access_key_id=key["AccessKeyId"],
+                                             aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1")
+
+    def auth(self, on: bool) -> None:
+        requests.post(f"{self.sb.endpoint_url}/moto-api/reset-auth", data=b"0" if on else b"inf", timeout=10)
+
+    def grant(self, policy: dict) -> None:
+        self.auth(False)
+        with self.sb.aws_env():
+            boto3.client("iam").put_user_policy(UserName="auditor", PolicyName="cabal-checks-readonly",
+                                                PolicyDocument=json.dumps(policy))
+        self.auth(True)
+
+    def run(self, tmp_path: Path, policy: dict):
+        self.grant(policy)
+        return run_live(self.sb, tmp_path, env=self.keys)
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.sb.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def enforced():
+    import moto.iam.access_control
+    import moto.settings
+
+    from cabal_checks.sandbox.sandbox import Sandbox
+
+    before = moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
+    sb = Sandbox("2026-05", probe_timeout=2.0).start()
+    with pytest.MonkeyPatch.context() as mp:
+        # moto recomputes the signature of bodiless GETs wrongly (lambda, route53, cloudfront, scheduler):
+        # authorize by action alone (moto-and-tooling-notes section 10).
+        mp.setattr(moto.iam.access_control.IAMRequest, "check_signature", lambda self: None)
+        try:
+            yield Enforced(sb)
+        finally:
+            requests.post(f"{sb.endpoint_url}/moto-api/reset-auth", data=str(before).encode(), timeout=10)
+            sb.stop()
+
+
+@pytest.fixture(scope="module")
+def full_run(enforced, tmp_path_factory):
+    """One full live run, every call recorded, under the shipped policy with IAM enforced."""
+    return enforced.run(tmp_path_factory.mktemp("full"), moto_copy(load_policy()))
+
+
+def test_every_call_of_a_full_run_is_a_read_the_policy_grants(full_run):
+    """Dynamic half of (a)."""
+    assert full_run.reader_calls == full_run.botocore_calls, (
+        f"AWS calls that bypassed the reader: {sorted(full_run.botocore_calls - full_run.reader_calls)}")
+    policy = load_policy()
+    for service, api in sorted(full_run.botocore_calls):
+        assert is_read(service, api), f"{service}:{api} is not a read"
+        assert granted(policy, iam_action(service, api)) or (service, api) in NO_IAM, (
+            f"{iam_action(service, api)} is called but missing from iam/readonly-policy.json")
+    static, _ = calls_in_source()
+    assert full_run.botocore_calls <= static, "the source scan must see every call a run makes"
+    assert {s for s, _ in full_run.botocore_calls} >= ENFORCED, "the run must exercise every enforced service"
+    assert ("cognito-idp", "InitiateAuth") in full_run.botocore_calls  # minted a token with no IAM permission
+
+
+def test_enforcement_is_real(enforced, full_run):
+    """Under the same user and policy, one read per service that the policy does not grant is refused."""
+    for service, (method, params) in sorted(UNGRANTED.items()):
+        with pytest.raises(ClientError) as info:
+            getattr(enforced.client(service), method)(**params)
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403, service
+
+
+def test_live_suite_under_the_policy_never_errors(full_run):
+    """(b): with only the policy's permissions, the healthy sandbox is all green: no AccessDenied, no red."""
+    assert full_run.results
+    assert not full_run.outcomes("error"), full_run.outcomes("error")
+    assert not full_run.outcomes("failure"), full_run.outcomes("failure")
+    aws_tests = [n for n, m in full_run.markers.items() if "aws" in m and full_run.results[n][0] == "passed"]
+    assert len(aws_tests) > 30, "the AWS tests ran and passed"
+
+
+def test_without_describe_services_the_ecs_step_cant_tell(enforced, full_run, tmp_path):
+    """(b), narrowed: drop ecs:DescribeServices; exactly test_ecs_service_running becomes ERROR naming it."""
+    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=("ecs:DescribeServices",)))
+    assert not run.outcomes("failure"), f"a missing permission turned red: {run.outcomes('failure')}"
+    errors = run.outcomes("error")
+    ecs_running = {n for n in run.results if "::test_ecs_service_running[" in n}
+    assert ecs_running and set(errors) == ecs_running, sorted(errors)
+    for nodeid, text in errors.items():
+        assert text.strip() == ("can't tell: AccessDenied: these credentials may not call ecs:DescribeServices "
+                                "(the read-only policy in iam/readonly-policy.json grants it)"), (nodeid, text)

@@ -1,0 +1,380 @@
+"""Hostile endpoints (issue #5): every way a server can misbehave ends as ONE red line, never a hang or a traceback.
+
+Each case puts one fault on a real loopback server of the 2026-05 wire plant, runs the real probe
+(``cabal_checks.wire.probe``) through ``--connect-to``, and judges it with the runbook's own judge
+(``judge.endpoints.probe_answers``). The probe must name the step that failed; the verdict must be red with a
+one-line summary carrying a word the person on call recognises. Hang cases are bounded only by the probe's own
+deadline (1 s): no sleeps, no timing assertions. Every green check has its red twin here: the same families
+answer green before any fault (``test_each_family_is_green_without_a_fault``).
+
+The ``imap+starttls`` family is the IMAP backend (Dovecot on 143, behind the NLB in 2026-05), probed as the
+in-VPC comparison and the 2026-08 topology do: ``imap+starttls://imap.cabal.internal:143`` verified for the
+public name.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from cabal_checks import wire
+from cabal_checks.certs import chain_facts
+from cabal_checks.judge.endpoints import STEP1, probe_answers
+from cabal_checks.sandbox.pki import IssuedCert, SandboxPKI
+from cabal_checks.sandbox.wire import WirePlant
+from cabal_checks.topology import Endpoint, load_topology
+from cabal_checks.verdict import NotApplicable
+
+CD = "cabal.example.test"
+HANG_TIMEOUT = 1.0  # the probe deadline where the server never finishes: the only bound on those cases
+TIMEOUT = 5.0  # the probe deadline everywhere else: generous, so a slow runner never turns a case into a deadline
+MEMORY_BOUND = 1024 * 1024  # bytes: the 10 MiB banner must cost a small fraction of itself
+FAMILIES = ("imaps", "imap+starttls", "smtp", "smtp+starttls", "smtps", "https")
+TLS_FAMILIES = ("imaps", "imap+starttls", "smtp+starttls", "smtps", "https")
+IMPLICIT_TLS = ("imaps", "smtps", "https")  # TLS from the first byte
+SERVER_FIRST_STEP = {"imaps": "greeting", "imap+starttls": "greeting", "smtp": "banner", "smtp+starttls": "banner",
+                     "smtps": "banner", "https": "http"}  # the first protocol line the probe waits for
+
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> SandboxPKI:
+    return SandboxPKI(tmp_path_factory.mktemp("hostile-pki"))
+
+
+@pytest.fixture(scope="module")
+def started_plant(pki):
+    # aiosmtpd logs a traceback for every STARTTLS handshake the probe rejects (bad certificate): server noise,
+    # not the probe's; kept out of failure reports.
+    mail_log = logging.getLogger("mail.log")
+    level = mail_log.level
+    mail_log.setLevel(logging.CRITICAL)
+    plant = WirePlant(load_topology("2026-05", CD), CD, pki)
+    plant.start()
+    yield plant
+    plant.stop()
+    mail_log.setLevel(level)
+
+
+@pytest.fixture
+def plant(started_plant):
+    """The module's plant, reset after each test (modes, knobs, certificates)."""
+    yield started_plant
+    started_plant.reset()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scheme family on the plant: the endpoint as judged, what the probe dials, what speaks the protocol."""
+
+    endpoint: Endpoint
+    reached: object  # the listener the probe's TCP connection lands on (front, or backend without one)
+    speaker: object  # the listener that speaks the protocol (a TLS-terminating front, else the backend)
+    backend: object  # the service itself (the ECS task's listener): where the protocol knobs are
+    pipeline: str  # the certificate pipeline the speaker serves: acm or le
+
+
+def target(plant: WirePlant, family: str, probe: str = "") -> Target:
+    if family == "imap+starttls":
+        public = plant.endpoint("imap")
+        url = urlsplit(public.backend)
+        ep = replace(public, scheme=url.scheme, host=url.hostname, port=url.port, tls_name=public.verify_name,
+                     front="none", internal=True, backend="")
+        backend = plant.backend(public)
+        return Target(ep, backend, backend, backend, "le")
+    ep = next(e for e in plant.topology.endpoints if e.scheme == family and (e.probe == probe or not probe))
+    front = plant.front(ep)
+    tls_front = front is not None and front.implicit_tls
+    backend = plant.backend(ep)
+    return Target(ep, plant.listener(ep), front if tls_front else backend, backend, "acm" if tls_front else "le")
+
+
+def connect_to(plant: WirePlant) -> dict:
+    """Public names to their fronts; the backend's Cloud Map name to the backend."""
+    return {**wire.parse_connect_to(plant.vpc_connect_to), **wire.parse_connect_to(plant.connect_to)}
+
+
+def probe(plant: WirePlant, pki: SandboxPKI, ep: Endpoint, timeout: float, dial: bool = True) -> wire.ProbeResult:
+    spec = wire.ProbeSpec(ep.scheme, ep.host, ep.port, ep.path or "/", ep.verify_name)
+    return wire.probe(spec, timeout, connect_to(plant) if dial else {}, str(pki.ca_bundle_path))
+
+
+def judge(ep: Endpoint, result: wire.ProbeResult):
+    return probe_answers(ep, result, with_token=False, cluster="cabal-cluster", service="cabal-svc")
+
+
+def self_signed(name: str) -> IssuedCert:
+    """A leaf that signs itself (what a hand-made or default-install certificate looks like)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return IssuedCert(cert.public_bytes(serialization.Encoding.PEM), b"", key_pem, cert.serial_number,
+                      cert.not_valid_after_utc, cert.fingerprint(hashes.SHA256()).hex())
+
+
+# ------------------------------------------------------------------------------------------------- faults
+
+
+@dataclass
+class Env:
+    plant: WirePlant
+    pki: SandboxPKI
+    monkeypatch: pytest.MonkeyPatch
+    target: Target
+    release: threading.Event  # set at teardown: frees anything a case left blocked
+
+
+def mode(name: str, on: str = "reached") -> Callable[[Env], None]:
+    def apply(env: Env) -> None:
+        getattr(env.target, on).mode = name
+    return apply
+
+
+def knobs(**values) -> Callable[[Env], None]:
+    """The backend's protocol knobs (SMTP banner and STARTTLS, IMAP STARTTLS, HTTP status/body/redirect)."""
+    def apply(env: Env) -> None:
+        for name, value in values.items():
+            setattr(env.target.backend, name, value)
+    return apply
+
+
+def imap_hides_starttls(env: Env) -> None:
+    """Dovecot with ``ssl = no``: neither the greeting nor CAPABILITY offers STARTTLS."""
+    backend = env.target.backend
+    env.monkeypatch.setattr(backend, "GREETING", b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] Cabal sandbox ready\r\n")
+    env.monkeypatch.setattr(backend, "CAPS", {False: "IMAP4rev1 LOGINDISABLED", True: "IMAP4rev1"})
+
+
+def certificate(make: Callable[[SandboxPKI, str], IssuedCert], send_chain: bool = True) -> Callable[[Env], None]:
+    def apply(env: Env) -> None:
+        env.plant.serve_cert(env.target.pipeline, make(env.pki, env.target.pipeline), send_chain=send_chain)
+    return apply
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+CERTS = {
+    "wrong-name": (certificate(lambda pki, i: pki.issue("*.wrong.example.test", issuer=i)), "mismatch"),
+    "expired": (certificate(lambda pki, i: pki.issue(f"*.{CD}", issuer=i, not_before=_now() - timedelta(days=90),
+                                                     not_after=_now() - timedelta(days=1))), "expired"),
+    "not-yet-valid": (certificate(lambda pki, i: pki.issue(f"*.{CD}", issuer=i, not_before=_now() + timedelta(days=1))),
+                      "not yet valid"),
+    "self-signed": (certificate(lambda pki, i: self_signed(f"*.{CD}")), "self-signed"),
+    "untrusted-ca": (certificate(lambda pki, i: pki.issue(f"*.{CD}", issuer=i, untrusted=True)),
+                     "unable to get local issuer"),
+    "missing-intermediate": (certificate(lambda pki, i: pki.issue(f"*.{CD}", issuer=i), send_chain=False),
+                             "unable to get local issuer"),
+}
+
+
+def tls_server(tweak: Callable[[ssl.SSLContext, SandboxPKI], None]) -> Callable[[Env], None]:
+    """The speaker serves its usual certificate from a context changed by ``tweak`` (restored at teardown)."""
+    def apply(env: Env) -> None:
+        cert = getattr(env.plant, f"{env.target.pipeline}_cert")
+        ctx = env.pki.server_context(cert)
+        tweak(ctx, env.pki)
+        env.monkeypatch.setattr(env.target.speaker, "ssl_context", ctx)
+    return apply
+
+
+def sha1_ciphers_only(ctx: ssl.SSLContext, pki: SandboxPKI) -> None:
+    """TLS 1.2 with a SHA-1 cipher suite only: the probe's client context (Python's default) offers none."""
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-ECDSA-AES128-SHA")
+
+
+def client_certificate_required(ctx: ssl.SSLContext, pki: SandboxPKI) -> None:
+    """Mutual TLS: in TLS 1.3 the server's alert comes after the client thinks the handshake is done."""
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=str(pki.ca_bundle_path))
+
+
+def resolver_never_answers(env: Env) -> None:
+    """A resolver that takes the query and never answers (blocked until the test ends)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if str(host).endswith(".invalid"):
+            env.release.wait()
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    env.monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    fault: str
+    apply: Callable[[Env], None]
+    step: str  # the step the probe must name ("" = the dialogue completed; the judge finds the answer wrong)
+    word: str  # what the one-line diagnosis must say
+    hang: bool = False  # the server never finishes: only the probe's deadline ends it
+    probe: str = ""  # which endpoint of the family (https: admin_app, api_list, ntfy)
+    resolve: bool = False  # the real resolver and a .invalid name, no --connect-to
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}-{self.fault}"
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for f in FAMILIES:
+        tls = f in IMPLICIT_TLS
+        first = SERVER_FIRST_STEP[f]
+        cases += [
+            Case(f, "refused", mode("refuse"), "connect", "refused"),
+            Case(f, "silent", mode("silent"), "tls" if tls else first, "no answer within the probe deadline",
+                 hang=True),
+            Case(f, "close", mode("close"), "tls" if tls else first, "closed the connection"),
+            Case(f, "drip", mode("drip", on="speaker"), first, "incomplete at the probe deadline", hang=True),
+            Case(f, "huge-banner", mode("huge_banner", on="speaker"), first, "without a line end"),
+            Case(f, "garbage", mode("garbage"), "tls" if tls else first,
+                 "not TLS" if tls else ("not an SMTP reply" if f.startswith("smtp") else "greeting is not")),
+        ]
+    for f in IMPLICIT_TLS:
+        cases += [
+            Case(f, "rst-mid-tls-handshake", mode("rst"), "tls", "reset"),
+            Case(f, "tls-handshake-never-completes", mode("tls_stall"), "tls", "no answer within the probe deadline",
+                 hang=True),
+        ]
+    for f in ("smtp", "smtp+starttls", "smtps"):
+        cases.append(Case(f, "554-banner", knobs(banner_code=554, banner_text="5.7.1 Access denied"), "banner",
+                          "got 554"))
+    cases += [
+        Case("smtp+starttls", "starttls-not-advertised", knobs(advertise_starttls=False), "starttls", "not advertise"),
+        Case("imap+starttls", "starttls-not-advertised", imap_hides_starttls, "starttls", "not advertise"),
+        Case("smtp+starttls", "starttls-error", knobs(starttls_error="454 4.7.0 TLS not available"), "starttls",
+             "got 454"),
+        Case("imap+starttls", "starttls-error", knobs(starttls_error="NO [UNAVAILABLE] TLS not available"),
+             "starttls", "STARTTLS refused"),
+    ]
+    # aiosmtpd (asyncio) drops the connection without sending its alert: the SMTP families would show "closed".
+    for f in ("imaps", "imap+starttls", "https"):
+        cases += [
+            Case(f, "tls-alert-no-common-cipher", tls_server(sha1_ciphers_only), "tls", "alert handshake_failure"),
+            Case(f, "tls-alert-client-cert-required", tls_server(client_certificate_required), "tls",
+                 "alert certificate_required"),
+        ]
+    for f in TLS_FAMILIES:
+        cases += [Case(f, kind, apply, "tls", word) for kind, (apply, word) in CERTS.items()]
+    cases += [
+        Case("https", "admin-500", knobs(status=500), "", "answered 500", probe="admin_app"),
+        Case("https", "admin-503", knobs(status=503), "", "answered 503", probe="admin_app"),
+        Case("https", "list-500", knobs(status=500), "", "answered 500", probe="api_list"),
+        Case("https", "list-503", knobs(status=503), "", "answered 503", probe="api_list"),
+        Case("https", "ntfy-500", knobs(status=500), "", "answered 500", probe="ntfy"),
+        Case("https", "ntfy-503", knobs(status=503), "", "answered 503", probe="ntfy"),
+        Case("https", "ntfy-invalid-json", knobs(body=b"{not json"), "", "not JSON", probe="ntfy"),
+        Case("https", "ntfy-healthy-false", knobs(body=b'{"healthy":false}'), "",
+             '"healthy" is false', probe="ntfy"),
+        Case("https", "ntfy-json-not-an-object", knobs(body=b"[]"), "", '"healthy" is null',
+             probe="ntfy"),
+        Case("https", "admin-redirect-loop", knobs(redirect_loop=True), "http", "redirect loop",
+             probe="admin_app"),
+    ]
+    cases += [Case(f, "name-does-not-resolve", lambda env: None, "resolve", "does not resolve", resolve=True)
+              for f in ("imaps", "smtp", "smtp+starttls", "smtps", "https")]
+    cases.append(Case("imaps", "resolver-never-answers", resolver_never_answers, "resolve",
+                      "no answer from the resolver within the probe deadline", hang=True, resolve=True))
+    return cases
+
+
+CASES = _cases()
+
+
+def unresolvable(ep: Endpoint) -> Endpoint:
+    """The endpoint under a name that cannot exist (RFC 6761 ``.invalid``), as a public name."""
+    return replace(ep, host=f"{ep.host.split('.')[0]}.cabal-checks.invalid", tls_name="", internal=False)
+
+
+# -------------------------------------------------------------------------------------------------- tests
+
+
+@pytest.fixture
+def release():
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_endpoint_is_red_with_one_line(plant, pki, monkeypatch, release, case):
+    tgt = target(plant, case.family, case.probe)
+    case.apply(Env(plant, pki, monkeypatch, tgt, release))
+    ep = unresolvable(tgt.endpoint) if case.resolve else tgt.endpoint
+
+    tracemalloc.start()
+    try:
+        result = probe(plant, pki, ep, HANG_TIMEOUT if case.hang else TIMEOUT, dial=not case.resolve)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    verdict = judge(ep, result)
+
+    assert result.step != "probe", f"the probe crashed instead of naming a step: {result.error}"
+    assert (result.step, result.ok) == (case.step, not case.step), f"{result.step}: {result.error}"
+    assert not verdict.ok, verdict.render()
+    assert case.word in verdict.summary, verdict.summary
+    assert "\n" not in verdict.summary and len(verdict.summary) < 400 and "Traceback" not in verdict.render()
+    assert verdict.summary.startswith(ep.spec) and verdict.step == STEP1 and verdict.next
+    assert peak < MEMORY_BOUND, f"the probe peaked at {peak} bytes"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_is_green_without_a_fault(plant, pki, family):
+    """The red cases' twin: the same endpoint, probe and judge, no fault."""
+    ep = target(plant, family).endpoint
+    result = probe(plant, pki, ep, TIMEOUT)
+    assert (result.ok, result.step, result.error) == (True, "", "")
+    assert judge(ep, result).ok
+    assert result.verified is (family != "smtp" or None)
+
+
+@pytest.mark.parametrize("family", TLS_FAMILIES)
+def test_an_intermediate_expiring_before_its_leaf_still_verifies_but_the_facts_show_it(plant, pki, family):
+    """Verification passes today; the facts must carry the intermediate's earlier NotAfter for the cert checks."""
+    tgt = target(plant, family)
+    soon = _now() + timedelta(days=3)
+    plant.serve_cert(tgt.pipeline, pki.issue(f"*.{CD}", issuer=tgt.pipeline, intermediate_not_after=soon))
+    result = probe(plant, pki, tgt.endpoint, TIMEOUT)
+    assert result.ok and result.verified, f"{result.step}: {result.error}"
+    assert judge(tgt.endpoint, result).ok
+    leaf, intermediate = chain_facts(result.chain)
+    assert intermediate.not_after < leaf.not_after
+    assert abs(intermediate.not_after - soon) < timedelta(seconds=1)
+
+
+def test_an_internal_name_that_does_not_resolve_here_is_not_red(plant, pki):
+    """The red case's twin: a VPC-internal name is expected not to resolve outside the VPC: a skip, not red."""
+    tgt = target(plant, "imap+starttls")
+    ep = replace(unresolvable(tgt.endpoint), internal=True)
+    result = probe(plant, pki, ep, TIMEOUT, dial=False)
+    assert result.step == "resolve"
+    with pytest.raises(NotApplicable, match="VPC-internal"):
+        judge(ep, result)
