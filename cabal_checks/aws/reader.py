@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import boto3
@@ -56,6 +57,10 @@ class ReadOnlyViolation(RuntimeError):
 
 class AwsReader:
     def __init__(self, region: str | None, timeout: float):
+        # At DEBUG, botocore logs request parameters (the probe password in InitiateAuth) and response bodies
+        # (the minted id token): never below INFO, whatever --log-level says.
+        for name in ("botocore", "boto3", "urllib3"):
+            logging.getLogger(name).setLevel(logging.INFO)
         per_try = max(min(timeout / 2, 5.0), 0.5)
         self.config = Config(connect_timeout=per_try, read_timeout=per_try, user_agent_extra="cabal-checks",
                              # total_max_attempts counts the first try; botocore's "max_attempts" counts

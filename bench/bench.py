@@ -1,0 +1,159 @@
+"""Speed, measured side by side on the embedded sandbox. Prints a markdown table of medians.
+
+    python bench/bench.py [--repeat 5] [--topology 2026-05]
+
+1. sandbox start-up;
+2. the healthy full live suite, and its ratio to `pytest --collect-only` of the same suite (goal <= 1.3);
+3. every endpoint hanging (each listener accepts and stays silent): wall time, and its ratio to
+   --probe-timeout + collect-only (goal <= 1.1);
+4. AWS API calls per full run, and duplicates (goal: every distinct call once);
+5. the same verdicts from the runbook's own commands (TCP connect as `nc -z`, openssl s_client, curl, the aws CLI)
+   run one after another as a shell script against the same sandbox, and its ratio to our full run (goal >= 5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from cabal_checks.sandbox.sandbox import Sandbox  # noqa: E402
+
+
+def timed(cmd: list[str] | str, env: dict, shell: bool = False) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, shell=shell, timeout=600)
+    return time.monotonic() - t0, proc
+
+
+def median_of(n: int, fn) -> tuple[float, list[float]]:
+    samples = [fn() for _ in range(n)]
+    return statistics.median(samples), samples
+
+
+def suite_env(sb: Sandbox, extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
+    env.update({k: v for k, v in {**sb.suite_env(), **(extra or {})}.items() if v is not None})
+    return env
+
+
+def runbook_script(sb: Sandbox) -> str:
+    """The runbooks' own commands, with the sandbox's addresses, one after another."""
+    cfg, n, cd = sb.config(), sb.names, sb.control_domain
+    ca = cfg["ca_bundle"]
+    lines = ["set +e"]
+    for entry in cfg["connect_to"]:
+        host, port, lhost, lport = entry.split(":")
+        ep = next(e for e in sb.topology.endpoints if e.host == host and e.port == int(port))
+        if ep.scheme == "https":
+            lines.append(f"curl -sS -o /dev/null -w '%{{http_code}}\\n' --max-time 5 --cacert {ca} "
+                         f"--connect-to {entry} https://{host}{ep.path}")
+        elif ep.scheme == "smtp":
+            lines.append(f"timeout 5 bash -c '</dev/tcp/{lhost}/{lport}' && echo open  # nc -zv {host} {port}")
+        else:
+            starttls = {"smtp+starttls": "-starttls smtp", "imap+starttls": "-starttls imap"}.get(ep.scheme, "")
+            lines.append(f"echo | timeout 5 openssl s_client -connect {lhost}:{lport} {starttls} "
+                         f"-servername {ep.verify_name} -CAfile {ca} -verify_return_error -brief 2>&1 | head -3")
+    services = " ".join(n[k] for k in sb.topology.services())
+    tgs = " ".join(n[k] for k in sb.topology.target_groups())
+    aws = "aws --region us-east-1 --output text"
+    lines += [
+        f"{aws} ecs describe-services --cluster {n['cluster']} --services {services} "
+        "--query 'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'",
+        f"for arn in $({aws} elbv2 describe-target-groups --names {tgs} --query 'TargetGroups[].TargetGroupArn'); do "
+        f"{aws} elbv2 describe-target-health --target-group-arn $arn; done",
+        f"{aws} elbv2 describe-listeners --load-balancer-arn $({aws} elbv2 describe-load-balancers --names {n['nlb']} "
+        "--query 'LoadBalancers[0].LoadBalancerArn')",
+        f"{aws} ec2 describe-security-groups --filters Name=group-name,Values={n['sg_imap']},{n['sg_smtp_in']},{n['sg_smtp_out']}",
+        f"{aws} ec2 describe-network-acls",
+        f"{aws} ecs list-container-instances --cluster {n['cluster']}",
+        f"{aws} ec2 describe-instances --filters 'Name=tag:Name,Values={n['nat_instance_prefix']}*'",
+        f"{aws} ec2 describe-route-tables --filters 'Name=tag:Name,Values={n['private_route_table_prefix']}*'",
+        f"for z in $({aws} route53 list-hosted-zones-by-name --dns-name {cd} --query 'HostedZones[].Id'); do "
+        f"{aws} route53 list-resource-record-sets --hosted-zone-id $z > /dev/null; done",
+        f"{aws} logs filter-log-events --log-group-name {n['imap_log_group']} --filter-pattern fail2ban",
+        f"arn=$({aws} acm list-certificates --query 'CertificateSummaryList[0].CertificateArn'); "
+        f"{aws} acm describe-certificate --certificate-arn $arn "
+        "--query 'Certificate.{status:Status,renewalStatus:RenewalSummary.RenewalStatus}'",
+        f"{aws} cloudfront get-distribution-config --id $({aws} ssm get-parameter --name {n['cf_distribution_param']} "
+        "--query Parameter.Value) > /dev/null",
+        f"{aws} lambda get-function-configuration --function-name {n['certbot_function']} > /dev/null",
+        f"{aws} scheduler get-schedule --name {n['certbot_schedule']}",
+        f"{aws} logs filter-log-events --log-group-name {n['certbot_log_group']} --filter-pattern rateLimited",
+        f"{aws} ssm get-parameter --name {n['ssm_cert']} --with-decryption --query Parameter.LastModifiedDate",
+        f"{aws} ecs list-tasks --cluster {n['cluster']} --service-name {n['service_smtp_out']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--topology", default="2026-05")
+    p.add_argument("--skip-runbook", action="store_true", help="skip the aws-CLI comparison")
+    args = p.parse_args()
+    rows = []
+
+    starts = []
+    for _ in range(max(args.repeat // 2, 1)):
+        sb = Sandbox(args.topology).start()
+        starts.append(sb.start_seconds)
+        sb.stop()
+    rows.append(("sandbox start-up", statistics.median(starts), starts, ""))
+
+    sb = Sandbox(args.topology).start()
+    try:
+        tmp = Path(tempfile.mkdtemp())
+        config = sb.write_config(tmp / "cabal.toml")
+        env = suite_env(sb)
+        base = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q", "-p", "no:randomly"]
+
+        collect, cs = median_of(args.repeat, lambda: timed(base + ["--collect-only"], env)[0])
+        rows.append(("collect-only", collect, cs, ""))
+        full, fs = median_of(args.repeat, lambda: timed(base, env)[0])
+        rows.append(("healthy full live suite", full, fs, f"ratio to collect-only {full / collect:.2f} (goal <= 1.3)"))
+
+        calls_file = tmp / "calls.json"
+        _, proc = timed(base + ["-p", "bench.record_calls"], {**env, "CABAL_BENCH_CALLS": str(calls_file)})
+        calls = [tuple(c) for c in json.loads(calls_file.read_text())]
+        dup = {c: k for c, k in Counter(calls).items() if k > 1}
+        rows.append(("AWS API calls per full run", len(calls), [], f"{len(set(calls))} distinct (service, operation) "
+                     f"kinds; duplicate identical requests: none by construction (memoized)" if not dup else
+                     f"repeated operation kinds (different parameters): {len(dup)}"))
+
+        for listener in sb.plant.listeners():
+            listener.mode = "silent"
+        hang, hs = median_of(args.repeat, lambda: timed(base, env)[0])
+        budget = sb.probe_timeout + collect
+        rows.append(("every endpoint hanging", hang, hs,
+                     f"ratio to probe-timeout ({sb.probe_timeout:g}s) + collect-only {hang / budget:.2f} (goal <= 1.1)"))
+        sb.plant.reset()
+
+        if not args.skip_runbook:
+            script = tmp / "runbook.sh"
+            script.write_text(runbook_script(sb))
+            rb, rs = median_of(max(args.repeat // 2, 1), lambda: timed(["bash", str(script)], env)[0])
+            rows.append(("runbook's own commands, one after another", rb, rs,
+                         f"{rb / full:.1f}x our full run (goal >= 5x); {script.read_text().count(chr(10))} commands"))
+    finally:
+        sb.stop()
+
+    print(f"| figure ({args.topology}, median of {args.repeat}) | seconds | samples | note |\n|---|---|---|---|")
+    for name, value, samples, note in rows:
+        shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        print(f"| {name} | {shown} | {' '.join(f'{s:.2f}' for s in samples)} | {note} |")
+
+
+if __name__ == "__main__":
+    main()

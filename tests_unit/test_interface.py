@@ -1,0 +1,70 @@
+"""The public interface as a user meets it: bad configuration stops the run with one line; markers select
+exactly a probe's runbook path."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_run(*args, env_extra=None, cwd=REPO):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('control_domain = "x.net"\ntopology = \n', "malformed TOML"),
+    ('control_domain = "x.net"\nprobe_timout = 3\n', "unknown key(s) probe_timout"),
+    ('control_domain = "x.net"\nconnect_to = ["a:1:b"]\n', "expected HOST:PORT:HOST2:PORT2"),
+    ('control_domain = "x.net"\n[names]\nclustr = "c"\n', "unknown [names] key(s) clustr"),
+    ('topology = "2026-05"\n', "no control domain"),
+], ids=["malformed-toml", "unknown-key", "bad-connect-to", "unknown-name", "no-control-domain"])
+def test_bad_configuration_is_a_usage_error_with_one_line(tmp_path, toml, words):
+    config = tmp_path / "cabal.toml"
+    config.write_text(toml)
+    proc = pytest_run("tests_live", f"--cabal-config={config}")
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and words in errors[0], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and "passed" not in proc.stdout
+
+
+def test_topology_file_with_errors_is_a_usage_error(tmp_path):
+    topo = tmp_path / "mine.toml"
+    topo.write_text('[[endpoint]]\nprobe = "pop3"\nurl = "smtp://x.{control_domain}:25"\n')
+    proc = pytest_run("tests_live", "--control-domain=x.net", f"--topology={topo}")
+    assert proc.returncode == 4 and "endpoint #1: probe must be one of" in proc.stderr
+
+
+def test_markers_are_registered_with_help():
+    out = pytest_run("--markers").stdout
+    for marker in ("imap", "smtp_relay", "submission", "admin_app", "api_list", "ntfy", "acm", "letsencrypt",
+                   "probe_failure", "cert_expiring", "warning", "aws", "network", "vpc"):
+        assert f"@pytest.mark.{marker}:" in out
+
+
+SPECS = {"imap": ("imap", "993", "cabal-imap", "cabal-ecs-imap"), "smtp_relay": ("smtp-in", ":25", "relay"),
+         "submission": ("smtp-out", "465", "587", "starttls-tg", "submission-tg"), "ntfy": ("ntfy", "uptime-alb"), "admin_app": ("admin",), "api_list": ("list",)}
+SHARED = ("test_container_instances_connected", "test_nat_instances_running", "*.", "cloudfront:", "cabal-certbot",
+          "/cabal/")
+
+
+@pytest.mark.parametrize("topology", ["2026-05", "2026-08"])
+@pytest.mark.parametrize("probe", sorted(SPECS))
+def test_probe_marker_selects_only_its_runbook_path(probe, topology):
+    proc = pytest_run("tests_live", "--co", "-q", "--control-domain=example.net", f"--topology={topology}", "-m", probe)
+    ids = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert ids, proc.stdout
+    others = {p: words for p, words in SPECS.items() if p != probe}
+    for test_id in ids:
+        param = test_id.split("[", 1)[-1]
+        if any(s in test_id for s in SHARED) or any(w in param for w in SPECS[probe]):
+            continue
+        assert False, f"-m {probe} selected {test_id}, which is about {[p for p, w in others.items() if any(x in param for x in w)]}"
