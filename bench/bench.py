@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -140,7 +140,10 @@ def main() -> None:
                      f"ratio to probe-timeout ({sb.probe_timeout:g}s) + collect-only {hang / budget:.2f} (goal <= 1.1)"))
         sb.plant.reset()
 
-        if not args.skip_runbook:
+        if shutil.which("aws") is None and not args.skip_runbook:
+            rows.append(("runbook's own commands", 0.0, [], "skipped: no `aws` CLI on PATH (pip install awscli in "
+                         "a separate venv: it pins its own botocore)"))
+        elif not args.skip_runbook:
             script = tmp / "runbook.sh"
             script.write_text(runbook_script(sb))
             rb, rs = median_of(max(args.repeat // 2, 1), lambda: timed(["bash", str(script)], env)[0])
