@@ -75,7 +75,8 @@ def runbook_script(sb: Sandbox) -> str:
         f"{aws} elbv2 describe-target-health --target-group-arn $arn; done",
         f"{aws} elbv2 describe-listeners --load-balancer-arn $({aws} elbv2 describe-load-balancers --names {n['nlb']} "
         "--query 'LoadBalancers[0].LoadBalancerArn')",
-        f"{aws} ec2 describe-security-groups --filters Name=group-name,Values={n['sg_imap']},{n['sg_smtp_in']},{n['sg_smtp_out']}",
+        f"{aws} ec2 describe-security-groups --filters "
+        f"Name=group-name,Values={n['sg_imap']},{n['sg_smtp_in']},{n['sg_smtp_out']}",
         f"{aws} ec2 describe-network-acls",
         f"{aws} ecs list-container-instances --cluster {n['cluster']}",
         f"{aws} ec2 describe-instances --filters 'Name=tag:Name,Values={n['nat_instance_prefix']}*'",

@@ -63,7 +63,7 @@ class ProbeResult:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "ProbeResult":
+    def from_json(cls, text: str) -> ProbeResult:
         data = json.loads(text)
         for key in ("transcript", "chain", "redirects"):
             data[key] = tuple(data[key])
@@ -262,7 +262,7 @@ def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript
     sock.settimeout(max(deadline - time.monotonic(), 0.001))
     try:
         sock.connect(addr)
-    except socket.timeout:
+    except TimeoutError:
         sock.close()
         raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} timed out") from None
     except OSError as exc:

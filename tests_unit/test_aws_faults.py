@@ -28,7 +28,7 @@ import pytest
 
 from cabal_checks import facts
 from cabal_checks.aws import dns, ecs, elb, logs
-from cabal_checks.aws.reader import AwsReader, NotFound
+from cabal_checks.aws.reader import AwsReader
 from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import ecs as ecs_judge
@@ -310,7 +310,8 @@ def test_rejected_credentials_say_so(aws_env, proto, code, status, says):
                                          status)) as fake:
         pointed_at(aws_env, fake.url)
         message = cant_tell(AwsReader(REGION, 10.0).call, service, method, **params)
-        assert message.startswith(f"AWS rejected the credentials ({code}) calling {action}: they {'have' if says == 'expired' else 'are'} {says}"), message
+        verb = "have" if says == "expired" else "are"
+        assert message.startswith(f"AWS rejected the credentials ({code}) calling {action}: they {verb} {says}"), message
         assert fake.attempts() == [1]
 
 
@@ -345,7 +346,7 @@ def test_moto_enforcing_iam_denies_with_the_iam_action(aws_env, monkeypatch):
         # moto recomputes bodiless rest-xml signatures wrongly (notes section 10): authorize by action alone
         monkeypatch.setattr(moto.iam.access_control.IAMRequest, "check_signature", lambda self: None)
         reader = AwsReader(REGION, 10.0)
-        for service, method, params, action, proto in CALLS:
+        for service, method, params, action, _proto in CALLS:
             message = cant_tell(reader.call, service, method, **params)
             assert message.startswith(f"AccessDenied: these credentials may not call {action} "), message
 

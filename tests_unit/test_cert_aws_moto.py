@@ -550,7 +550,8 @@ def le_cert(ca, days: float):
 def put_ssm(ca, days: float = 80, key: str = KEY_SENTINEL) -> str:
     pem = le_cert(ca, days)
     ssm = client("ssm")
-    for name, value in (("/cabal/control_domain_ssl_cert", pem), ("/cabal/control_domain_chain_cert", ca.cert_pem.bytes().decode()),
+    for name, value in (("/cabal/control_domain_ssl_cert", pem),
+                        ("/cabal/control_domain_chain_cert", ca.cert_pem.bytes().decode()),
                         ("/cabal/control_domain_ssl_key", key)):
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     return pem

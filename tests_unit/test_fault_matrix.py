@@ -8,7 +8,6 @@ next command, and nothing else red (no collateral).
 
 from __future__ import annotations
 
-
 import pytest
 
 from cabal_checks.sandbox.faults import FAULTS

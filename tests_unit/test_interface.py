@@ -51,7 +51,8 @@ def test_markers_are_registered_with_help():
 
 
 SPECS = {"imap": ("imap", "993", "cabal-imap", "cabal-ecs-imap"), "smtp_relay": ("smtp-in", ":25", "relay"),
-         "submission": ("smtp-out", "465", "587", "starttls-tg", "submission-tg"), "ntfy": ("ntfy", "uptime-alb"), "admin_app": ("admin",), "api_list": ("list",)}
+         "submission": ("smtp-out", "465", "587", "starttls-tg", "submission-tg"), "ntfy": ("ntfy", "uptime-alb"),
+         "admin_app": ("admin",), "api_list": ("list",)}
 SHARED = ("test_container_instances_connected", "test_nat_instances_running", "*.", "cloudfront:", "cabal-certbot",
           "/cabal/")
 
@@ -67,4 +68,5 @@ def test_probe_marker_selects_only_its_runbook_path(probe, topology):
         param = test_id.split("[", 1)[-1]
         if any(s in test_id for s in SHARED) or any(w in param for w in SPECS[probe]):
             continue
-        assert False, f"-m {probe} selected {test_id}, which is about {[p for p, w in others.items() if any(x in param for x in w)]}"
+        about = [p for p, w in others.items() if any(x in param for x in w)]
+        raise AssertionError(f"-m {probe} selected {test_id}, which is about {about}")

@@ -162,9 +162,10 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
     wanted = validation_records(cert)
     apex = domain.removeprefix("*.")
     if not wanted:
+        methods = sorted({o.get("ValidationMethod", "?") for o in cert.get("DomainValidationOptions") or []})
         return red(f"{domain} lists no DNS validation record: ACM cannot renew it by DNS",
                    f"Type {cert.get('Type')}, validation "
-                   f"{', '.join(sorted({o.get('ValidationMethod', '?') for o in cert.get('DomainValidationOptions') or []})) or 'none'}",
+                   f"{', '.join(methods) or 'none'}",
                    step=STEP2, next=[describe_cmd(cert["CertificateArn"])])
     if zone is None:
         return red(f"no public hosted zone {apex}: the validation records have nowhere to live", step=STEP2,

@@ -113,8 +113,8 @@ def nat_ok(net: dict, prefix: str, rt_prefix: str) -> Verdict:
     for t in tables:
         for r in t.get("Routes", []):
             if r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("State") != "active":
-                bad_routes.append(f"{tag(t, 'Name')} {t['RouteTableId']}: 0.0.0.0/0 -> "
-                                  f"{r.get('InstanceId') or r.get('NetworkInterfaceId') or r.get('NatGatewayId')} {r.get('State')}")
+                target = r.get("InstanceId") or r.get("NetworkInterfaceId") or r.get("NatGatewayId")
+                bad_routes.append(f"{tag(t, 'Name')} {t['RouteTableId']}: 0.0.0.0/0 -> {target} {r.get('State')}")
     if not nats:
         return red(f"no NAT instance named {prefix}*: private subnets have no way out", step=ESC,
                    next=[f"aws ec2 describe-instances --filters Name=tag:Name,Values='{prefix}*'"])

@@ -205,7 +205,9 @@ def sg_ingress_revoked(seeded: Seeded, sg_key: str, port: int, cidrs: tuple[str,
 
 def nacl_deny(seeded: Seeded, port: int | None = None, cidr: str = "0.0.0.0/0", *, rule_number: int = 90,
               subnets: str = "public", extra_cidrs: tuple[str, ...] = ()) -> str:
-    """A new NACL on the public (or private) subnets: ingress deny ``port`` (None = all) from ``cidr``, else allow; returns its id."""
+    """A new NACL on the public (or private) subnets: ingress deny ``port`` (None = all) from ``cidr``, else allow.
+
+    Returns its id."""
     ec2 = seeded.client("ec2")
     nacl = ec2.create_network_acl(VpcId=seeded.vpc_id, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [
         {"Key": "Name", "Value": "cabal-manual-block"}]}])["NetworkAcl"]["NetworkAclId"]
@@ -409,7 +411,9 @@ def certbot_schedule_disabled(seeded: Seeded) -> None:
 
 def certbot_last_run_long_ago(seeded: Seeded, days: float = 75, *, keep_events: bool = True,
                               shift_ssm: bool = True) -> None:
-    """Newest certbot log event ``days`` old (backend timestamps; SSM dates follow), or no streams at all (``keep_events=False``)."""
+    """Newest certbot log event ``days`` old (backend timestamps; SSM dates follow).
+
+    With ``keep_events=False``, no streams at all."""
     # moto refuses events older than 14 days through the API, so the stored timestamps are moved on the backend.
     group_name = seeded.names["certbot_log_group"]
     group = backend("logs", seeded).groups[group_name]

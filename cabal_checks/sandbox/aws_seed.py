@@ -139,7 +139,7 @@ def session(region: str = "us-east-1") -> boto3.session.Session:
     return boto3.session.Session(botocore_session=bs, region_name=region)
 
 
-def backend(service: str, seeded: "Seeded"):
+def backend(service: str, seeded: Seeded):
     """moto's backend object for ``service`` in the seeded account and region (in-process only)."""
     from moto.backends import get_backend
 
@@ -245,9 +245,11 @@ class Seeded:
 
 # Per ECS service: container name, container ports, log stream prefix, extra SSM secrets.
 SERVICE_SPECS: dict[str, dict[str, Any]] = {
-    "service_imap": {"container": "imap", "ports": [143, 993, 25], "extra_secrets": {"MASTER_PASSWORD": "/cabal/master_password"}},
+    "service_imap": {"container": "imap", "ports": [143, 993, 25],
+                     "extra_secrets": {"MASTER_PASSWORD": "/cabal/master_password"}},
     "service_smtp_in": {"container": "smtp-in", "ports": [25], "extra_secrets": {}},
-    "service_smtp_out": {"container": "smtp-out", "ports": [465, 587], "extra_secrets": {"DKIM_PRIVATE_KEY": "/cabal/dkim_private_key"}},
+    "service_smtp_out": {"container": "smtp-out", "ports": [465, 587],
+                         "extra_secrets": {"DKIM_PRIVATE_KEY": "/cabal/dkim_private_key"}},
     "service_uptime_kuma": {"container": "uptime-kuma", "ports": [3001], "extra_secrets": None},
     "service_ntfy": {"container": "ntfy", "ports": [80], "extra_secrets": None},
 }
@@ -694,7 +696,8 @@ def _ecs(s: Seeded) -> None:
         logs.put_retention_policy(logGroupName=group, retentionInDays=30)
         ports = imap_ports if key == "service_imap" else spec["ports"]
         container: dict[str, Any] = {
-            "name": spec["container"], "image": f"{s.account_id}.dkr.ecr.{s.region}.amazonaws.com/cabal/{spec['container']}:sandbox",
+            "name": spec["container"],
+            "image": f"{s.account_id}.dkr.ecr.{s.region}.amazonaws.com/cabal/{spec['container']}:sandbox",
             "essential": True, "cpu": 128, "memory": 512,
             "portMappings": [{"containerPort": p, "protocol": "tcp"} for p in ports],
             "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -728,7 +731,8 @@ def _ecs(s: Seeded) -> None:
     sd = s.client("servicediscovery") if s.cloudmap_service_arns else None
     for i, key in enumerate(s.topology.services()):
         mail = key in MAIL_SERVICES
-        started_at = (s.certbot_run_at + timedelta(minutes=2, seconds=20 + 25 * i)) if mail else s.now - timedelta(days=20, hours=i)
+        started_at = ((s.certbot_run_at + timedelta(minutes=2, seconds=20 + 25 * i)) if mail
+                      else s.now - timedelta(days=20, hours=i))
         arn, ip = place_task(s, key, started_at, index=i)
         s.task_arns[key], s.task_ips[key] = arn, ip
         if sd and key in s.cloudmap_service_arns:
@@ -743,7 +747,8 @@ def _ecs(s: Seeded) -> None:
         task_id = arn.rsplit("/", 1)[1]
         service_event(s, key, f"has started 1 tasks: (task {task_id}).", started_at - timedelta(seconds=40))
         for tg_key, _port in s.service_tgs.get(key, []):
-            service_event(s, key, f"registered 1 targets in (target-group {s.tg_arns[tg_key]})", started_at + timedelta(seconds=10))
+            service_event(s, key, f"registered 1 targets in (target-group {s.tg_arns[tg_key]})",
+                          started_at + timedelta(seconds=10))
         service_event(s, key, "has reached a steady state.", started_at + timedelta(minutes=3))
         service_event(s, key, "has reached a steady state.", s.now - timedelta(hours=2, minutes=7 * i))
 
@@ -778,9 +783,10 @@ def _cognito_and_api(s: Seeded) -> None:
                                 Permanent=True)
 
     lam = s.client("lambda")
+    list_src = "def handler(event, context):\n    return {'statusCode': 200, 'body': '{\"Items\": []}'}\n"
     list_fn = lam.create_function(FunctionName="list", Runtime="python3.13",
                                   Role=f"arn:aws:iam::{s.account_id}:role/cabal-lambda-list", Handler="function.handler",
-                                  Code={"ZipFile": _zip({"function.py": "def handler(event, context):\n    return {'statusCode': 200, 'body': '{\"Items\": []}'}\n"})},
+                                  Code={"ZipFile": _zip({"function.py": list_src})},
                                   Timeout=30, MemorySize=128, Architectures=["arm64"])["FunctionArn"]
     LAMBDA_CONFIG[list_fn] = {"LoggingConfig": {"LogGroup": "/cabal/lambda/list", "LogFormat": "Text"}}
     api = s.client("apigateway")
@@ -950,7 +956,7 @@ def certbot_success_lines(s: Seeded, at: datetime) -> list[tuple[datetime, str]]
         "Max Memory Used: 188 MB\tInit Duration: 912.40 ms",
     ]
     offsets = [0, 0.2, 1.1, 2.5, 3.0, 14.0, 35.5, 35.6, 35.7, 38.0, 38.2, 38.4, 39.1, 39.6, 40.2, 41.5, 41.8, 41.9]
-    return [(at + timedelta(seconds=o), m) for o, m in zip(offsets, msgs)]
+    return [(at + timedelta(seconds=o), m) for o, m in zip(offsets, msgs, strict=True)]
 
 
 def _certbot(s: Seeded) -> None:
@@ -998,10 +1004,13 @@ def _imap_logs(s: Seeded) -> None:
     start = s.now - timedelta(hours=3)
     dovecot = [
         "master: Info: Dovecot v2.3.21 (47349e2482) starting up for imap, lmtp, submission (core dumps disabled)",
-        f"imap-login: Info: Login: user=<alice@{s.control_domain}>, method=PLAIN, rip={nlb_ip}, lip={lip}, mpid=211, secured, session=<kP3x1Q8hAK0KAGUl>",
-        f"imap(alice@{s.control_domain})<211><kP3x1Q8hAK0KAGUl>: Info: Logged out in=412 out=9231 deleted=0 expunged=0 trashed=0 hdr_count=12 hdr_bytes=4221 body_count=2 body_bytes=6012",
+        f"imap-login: Info: Login: user=<alice@{s.control_domain}>, method=PLAIN, rip={nlb_ip}, lip={lip}, mpid=211, secured, "
+        "session=<kP3x1Q8hAK0KAGUl>",
+        f"imap(alice@{s.control_domain})<211><kP3x1Q8hAK0KAGUl>: Info: Logged out in=412 out=9231 deleted=0 expunged=0 trashed=0 "
+        "hdr_count=12 hdr_bytes=4221 body_count=2 body_bytes=6012",
         f"lmtp(bob@{s.control_domain})<230><mC2aLBUiFGbmAAAA8H1d3g>: Info: msgid=<20260520.1@example.org>: saved mail to INBOX",
-        f"imap-login: Info: Login: user=<bob@{s.control_domain}>, method=PLAIN, rip={nlb_ip}, lip={lip}, mpid=244, secured, session=<d1Q2bQ8hBq4KAGUl>",
+        f"imap-login: Info: Login: user=<bob@{s.control_domain}>, method=PLAIN, rip={nlb_ip}, lip={lip}, mpid=244, secured, "
+        "session=<d1Q2bQ8hBq4KAGUl>",
         f"imap(bob@{s.control_domain})<244><d1Q2bQ8hBq4KAGUl>: Info: Disconnected: Logged out in=98 out=1290",
     ]
     for i, msg in enumerate(dovecot):

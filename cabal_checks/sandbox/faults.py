@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from . import aws_faults as aws
 
@@ -196,16 +197,12 @@ CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
 
 
-def days(n: float):
-    from datetime import datetime, timedelta, timezone
-
+def days(n: float) -> datetime:
     return datetime.now(timezone.utc) + timedelta(days=n)
 
 
 def serve_le(sb, cert, send_chain: bool = True) -> None:
     """The certbot pipeline produced ``cert``: in SSM (as of the last run, before the tasks started) and on the wire."""
-    from datetime import datetime, timezone
-
     hours = (datetime.now(timezone.utc) - sb.seeded.ssm_cert_modified_at).total_seconds() / 3600
     aws.ssm_cert_rotated_not_served(sb.seeded, cert, hours_ago=hours)
     sb.plant.serve_cert("le", cert, send_chain)
@@ -280,14 +277,26 @@ def _acm_untrusted(sb):
     sb.plant.serve_cert("acm", sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, untrusted=True))
 
 
+def reimport_acm(sb, left_days: float) -> None:
+    """ACM's certificate (same ARN) and what the ACM endpoints serve now expire in ``left_days``."""
+    cert = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(left_days))
+    sb.seeded.client("acm").import_certificate(CertificateArn=sb.seeded.acm_arn, Certificate=cert.cert_pem,
+                                               PrivateKey=cert.key_pem, CertificateChain=cert.chain_pem)
+    sb.plant.serve_cert("acm", cert)
+
+
+def pin_old_cert(sb, probe: str, attach) -> None:
+    """One ACM consumer (``attach(seeded, old_cert)``) and its front are left on an old certificate (5 days)."""
+    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
+    attach(sb.seeded, old)
+    sb.plant.front(ep(sb, probe)).ssl_context = sb.plant.pki.server_context(old)
+
+
 @fault("acm-cert-in-warning-window", "the ACM wildcard has 16 days left: inside the 21-day warning, not yet escalation",
        per_topology(lambda t: tuple(f"test_cert_days_left_warning[{spec}]" for spec in ACM_WIRE[t])),
        runbook="cert-expiring ACM")
 def _acm_warning(sb):
-    cert = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(16))
-    sb.seeded.client("acm").import_certificate(CertificateArn=sb.seeded.acm_arn, Certificate=cert.cert_pem,
-                                               PrivateKey=cert.key_pem, CertificateChain=cert.chain_pem)
-    sb.plant.serve_cert("acm", cert)
+    reimport_acm(sb, 16)
 
 
 @fault("acm-renewal-stuck-near-expiry", "ACM renewal FAILED (DOMAIN_VALIDATION_DENIED) and 10 days left: escalate",
@@ -295,10 +304,7 @@ def _acm_warning(sb):
                     + (f"test_acm_renewal_not_stuck[{WILDCARD}]", f"test_acm_escalation_not_needed[{WILDCARD}]")),
        runbook="cert-expiring ACM escalation")
 def _acm_stuck(sb):
-    cert = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(10))
-    sb.seeded.client("acm").import_certificate(CertificateArn=sb.seeded.acm_arn, Certificate=cert.cert_pem,
-                                               PrivateKey=cert.key_pem, CertificateChain=cert.chain_pem)
-    sb.plant.serve_cert("acm", cert)
+    reimport_acm(sb, 10)
     aws.acm_renewal_failed(sb.seeded, "DOMAIN_VALIDATION_DENIED")
 
 
@@ -337,13 +343,11 @@ def _caa_le(sb):
 
 
 @fault("alb-listener-pinned-old-cert", "the ALB 443 listener is pinned to an old ACM certificate (5 days left)",
-       (f"test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
+       ("test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
         f"test_cert_days_left_warning[{NTFY}]", f"test_cert_days_left_critical[{NTFY}]"),
        runbook="cert-expiring ACM step 3")
 def _alb_old(sb):
-    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
-    aws.listener_on_old_cert(sb.seeded, 443, old)
-    sb.plant.front(ep(sb, "ntfy")).ssl_context = sb.plant.pki.server_context(old)
+    pin_old_cert(sb, "ntfy", lambda seeded, old: aws.listener_on_old_cert(seeded, 443, old))
 
 
 @fault("nlb-listener-pinned-old-cert", "the NLB 993 listener is pinned to an old ACM certificate (5 days left)",
@@ -351,9 +355,7 @@ def _alb_old(sb):
                     f"test_cert_days_left_warning[{IMAP['2026-05']}]", f"test_cert_days_left_critical[{IMAP['2026-05']}]")},
        topologies=MAY, runbook="cert-expiring ACM step 3")
 def _nlb_old(sb):
-    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
-    aws.listener_on_old_cert(sb.seeded, 993, old)
-    sb.plant.front(ep(sb, "imap")).ssl_context = sb.plant.pki.server_context(old)
+    pin_old_cert(sb, "imap", lambda seeded, old: aws.listener_on_old_cert(seeded, 993, old))
 
 
 @fault("cloudfront-pinned-old-cert", "the admin CloudFront distribution is pinned to an old ACM certificate",
@@ -361,9 +363,7 @@ def _nlb_old(sb):
         f"test_cert_days_left_warning[{ADMIN}]", f"test_cert_days_left_critical[{ADMIN}]"),
        runbook="cert-expiring ACM step 3")
 def _cf_old(sb):
-    old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
-    aws.cloudfront_on_old_cert(sb.seeded, old)
-    sb.plant.front(ep(sb, "admin_app")).ssl_context = sb.plant.pki.server_context(old)
+    pin_old_cert(sb, "admin_app", aws.cloudfront_on_old_cert)
 
 
 @fault("certbot-schedule-disabled", "the EventBridge schedule cabal-certbot-renewal is DISABLED",

@@ -45,7 +45,7 @@ class Sandbox:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         t0 = time.monotonic()
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         from moto.server import ThreadedMotoServer  # imported late: the env above must come first
@@ -87,7 +87,7 @@ class Sandbox:
             path.unlink() if path.is_file() else path.rmdir()
         self.dir.rmdir()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:

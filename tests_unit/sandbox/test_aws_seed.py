@@ -133,7 +133,7 @@ class Reader:
 
     def listeners(self, lb):
         arn = self.elbv2.describe_load_balancers(Names=[lb])["LoadBalancers"][0]["LoadBalancerArn"]
-        return {l["Port"]: l for l in self.elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]}
+        return {ls["Port"]: ls for ls in self.elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]}
 
     def sg(self, name):
         return self.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0]
@@ -266,7 +266,7 @@ def test_seeded_account_reads_back_by_name(topology, certs):
         nlb = r.elbv2.describe_load_balancers(Names=["cabal-nlb"])["LoadBalancers"][0]
         assert (nlb["Type"], nlb["Scheme"], nlb["State"]["Code"]) == ("network", "internet-facing", "active")
         listeners = r.listeners("cabal-nlb")
-        assert {p: l["Protocol"] for p, l in listeners.items()} == exp["nlb_ports"]
+        assert {p: ls["Protocol"] for p, ls in listeners.items()} == exp["nlb_ports"]
         if 993 in listeners:
             assert listeners[993]["Certificates"][0]["CertificateArn"] == s.acm_arn
             assert r.elbv2.describe_target_groups(TargetGroupArns=[listeners[993]["DefaultActions"][0]["TargetGroupArn"]])[
@@ -458,7 +458,8 @@ def test_fault_restart_loop_and_agent_disconnected(sb05):
 def test_fault_targets_and_listeners(sb05):
     s, r = sb05, Reader()
     F.target_unhealthy(s, "tg_imap")
-    F.target_unhealthy(s, "tg_ntfy", reason="Target.ResponseCodeMismatch", description="Health checks failed with these codes: [502]")
+    F.target_unhealthy(s, "tg_ntfy", reason="Target.ResponseCodeMismatch",
+                       description="Health checks failed with these codes: [502]")
     F.target_group_empty(s, "tg_relay")
     F.listener_deleted(s, 587)
     h = r.health("cabal-ecs-imap-tg")[0]["TargetHealth"]
@@ -593,7 +594,7 @@ def test_fault_ssm_rotated_not_served_and_fail2ban(sb05, certs):
     bans = F.fail2ban_bans(s)
     lines = r.log_lines("/ecs/cabal-imap", "fail2ban")
     assert [ln for ln in lines if " Ban " in ln] == bans
-    for ip, line in zip(s.nat_eips, bans):
+    for ip, line in zip(s.nat_eips, bans, strict=True):
         assert line.endswith(f"fail2ban.actions [1]: NOTICE [dovecot] Ban {ip}")
         assert line[:23][19] == ","
     F.ssm_cert_missing(s)
