@@ -169,20 +169,22 @@ def dns_view(ctx: Context) -> dict:
 
 
 def cloudfront_domain(ctx: Context) -> str | None:
-    dist = cloudfront_distribution(ctx)
+    dist, _ = cloudfront_distribution(ctx)
     return dist["DomainName"].rstrip(".").lower() if dist else None
 
 
-def cloudfront_distribution(ctx: Context) -> dict | None:
-    """The admin distribution, found by the id the deployment stores in SSM."""
+def cloudfront_distribution(ctx: Context) -> tuple[dict | None, str]:
+    """The admin distribution (with its config), found by the id the deployment stores in SSM;
+    ``(None, why)`` when it cannot be found."""
+    param = ctx.name("cf_distribution_param")
     try:
-        param = ctx.aws.call("ssm", "get_parameter", Name=ctx.name("cf_distribution_param"))
+        dist_id = ctx.aws.call("ssm", "get_parameter", Name=param)["Parameter"]["Value"]
     except NotFound:
-        return None
+        return None, f"SSM parameter {param} (the admin distribution's id) not found"
     try:
-        return ctx.aws.call("cloudfront", "get_distribution", Id=param["Parameter"]["Value"])["Distribution"]
+        return ctx.aws.call("cloudfront", "get_distribution", Id=dist_id)["Distribution"], ""
     except NotFound:
-        return None
+        return None, f"CloudFront distribution {dist_id} (from SSM {param}) not found"
 
 
 def fail2ban_lines(ctx: Context) -> list[dict] | None:
@@ -282,19 +284,14 @@ def acm_consumer(ctx: Context, front: str) -> dict:
 
 
 def _cloudfront_consumer(ctx: Context) -> dict:
-    param = ctx.name("cf_distribution_param")
     out = {"front": "cloudfront", "name": "CloudFront admin distribution", "arn": None, "problem": "",
-           "param": param, "distribution_id": None}
-    try:
-        dist_id = ctx.aws.call("ssm", "get_parameter", Name=param)["Parameter"]["Value"]
-    except NotFound:
-        return {**out, "problem": f"SSM parameter {param} (the admin distribution's id) not found"}
+           "param": ctx.name("cf_distribution_param"), "distribution_id": None}
+    dist, problem = cloudfront_distribution(ctx)  # the same request the DNS check makes: sent once
+    if dist is None:
+        return {**out, "problem": problem}
+    dist_id = dist["Id"]
     out.update(distribution_id=dist_id, name=f"CloudFront distribution {dist_id}")
-    try:
-        config = ctx.aws.call("cloudfront", "get_distribution_config", Id=dist_id)["DistributionConfig"]
-    except NotFound:
-        return {**out, "problem": f"CloudFront distribution {dist_id} (from SSM {param}) not found"}
-    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn")
+    arn = (dist["DistributionConfig"].get("ViewerCertificate") or {}).get("ACMCertificateArn")
     if not arn:
         return {**out, "problem": f"CloudFront distribution {dist_id} has no ACM certificate (ViewerCertificate)"}
     return {**out, "arn": arn}
