@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from .aws.reader import AwsReader
 from .config import Settings
 from .gather import Gatherer
+from .verdict import CantTell, NotApplicable
 
 
-@dataclass
+@dataclass(eq=False)  # identity hash and equality: facts are memoized on (fn, ctx, args)
 class Context:
     settings: Settings
     aws: AwsReader = None  # type: ignore[assignment]
@@ -39,15 +40,7 @@ class Context:
 
     def maybe(self, kind: str, fn, *args):
         """The fact, or None when it cannot be had (for optional evidence in a red message)."""
-        from .verdict import CantTell, NotApplicable
-
         try:
             return self.get(kind, fn, *args)
         except (CantTell, NotApplicable):
             return None
-
-    def __hash__(self) -> int:  # facts are memoized on (fn, ctx, args)
-        return id(self)
-
-    def __eq__(self, other) -> bool:
-        return self is other
