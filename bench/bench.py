@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -40,12 +39,6 @@ def timed(cmd: list[str] | str, env: dict, shell: bool = False) -> tuple[float, 
 def median_of(n: int, fn) -> tuple[float, list[float]]:
     samples = [fn() for _ in range(n)]
     return statistics.median(samples), samples
-
-
-def suite_env(sb: Sandbox, extra: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
-    env.update({k: v for k, v in {**sb.suite_env(), **(extra or {})}.items() if v is not None})
-    return env
 
 
 def runbook_script(sb: Sandbox) -> str:
@@ -117,7 +110,7 @@ def main() -> None:
     try:
         tmp = Path(tempfile.mkdtemp())
         config = sb.write_config(tmp / "cabal.toml")
-        env = suite_env(sb)
+        env = sb.process_env()
         base = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q", "-p", "no:randomly"]
 
         collect, cs = median_of(args.repeat, lambda: timed(base + ["--collect-only"], env)[0])

@@ -46,10 +46,7 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
              timeout: float = 180) -> LiveRun:
     config, junit, record = (sandbox.write_config(tmp_path / "cabal.toml"), tmp_path / "junit.xml",
                              tmp_path / "record.json")
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
-    child_env.update({k: v for k, v in sandbox.suite_env().items() if v is not None})
-    child_env.update(env or {})
-    child_env["CABAL_RECORD_TO"] = str(record)
+    child_env = sandbox.process_env({**(env or {}), "CABAL_RECORD_TO": str(record)})
     proc = subprocess.run([sys.executable, "-m", "pytest", *(args or ("tests_live",)), f"--cabal-config={config}",
                            *options, "-q", f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
                           cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from cabal_checks.sandbox.sandbox import clean_environ
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def pytest_run(*args, env_extra=None, cwd=REPO):
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=clean_environ(env_extra),
+                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("toml, words", [
@@ -70,3 +68,17 @@ def test_probe_marker_selects_only_its_runbook_path(probe, topology):
             continue
         about = [p for p, w in others.items() if any(x in param for x in w)]
         raise AssertionError(f"-m {probe} selected {test_id}, which is about {about}")
+
+
+def test_sandbox_command_ignores_the_callers_aws_environment():
+    """A profile, config file or per-service endpoint of the caller's must reach neither the sandbox's moto nor
+    the suite it runs: the run judges the sandbox, exactly as without them."""
+    hostile = {"AWS_PROFILE": "nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+               "AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "AKIA-not-the-sandbox"}
+    env = {**clean_environ(), **hostile}
+    proc = subprocess.run([sys.executable, "-m", "cabal_checks.sandbox", "--fault", "ssm-cert-missing", "--",
+                           "-q", "-m", "letsencrypt", "-p", "no:cacheprovider"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 1 and "1 failed" in summary and "error" not in summary, proc.stdout[-1500:]
+    assert "FAILED tests_live/test_cert_expiring_letsencrypt.py::test_ssm_certificate_parses" in proc.stdout

@@ -7,7 +7,6 @@ is searched for each secret.
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import time
@@ -36,8 +35,7 @@ def sandbox():
 def run(sb: Sandbox, tmp_path: Path, env_extra: dict) -> str:
     """Everything the run wrote: stdout, stderr, JUnit XML, the runbook report."""
     config, junit, report = sb.write_config(tmp_path / "c.toml"), tmp_path / "j.xml", tmp_path / "r.md"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CABAL_", "PYTEST_"))}
-    env.update({k: v for k, v in {**sb.suite_env(), **env_extra}.items() if v is not None})
+    env = sb.process_env(env_extra)
     proc = subprocess.run([sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-rA", "-v",
                            "--log-level=DEBUG", f"--junitxml={junit}", f"--runbook-report={report}"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from .sandbox import Sandbox
 
+    # This process hosts the moto server for its whole life, and moto reads the AWS environment on every
+    # request: the caller's profile, config file or per-service endpoints must not reach it (nor a real account).
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
     sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout).start()
     try:
         sandbox.apply(*args.fault)
@@ -70,16 +74,14 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 pass
             return 0
-        return run_suite(config, env, pytest_args)
+        return run_suite(config, sandbox.process_env(), pytest_args)
     finally:
         sandbox.stop()
 
 
 def run_suite(config: Path, env: dict, pytest_args: list[str]) -> int:
-    child_env = {k: v for k, v in os.environ.items() if k not in env or env[k] is not None}
-    child_env.update({k: v for k, v in env.items() if v is not None})
     cmd = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", *pytest_args]
-    return subprocess.call(cmd, cwd=REPO, env=child_env)
+    return subprocess.call(cmd, cwd=REPO, env=env)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,20 @@ CONTROL_DOMAIN = "cabal.example.test"  # RFC 2606: never a real domain
 REGION = "us-east-1"
 
 
+def clean_environ(overrides: dict[str, str | None] | None = None) -> dict[str, str]:
+    """The environment for a child suite run: this process's, less every ``AWS_*`` and ``CABAL_*`` (so no real
+    account, profile or per-service endpoint such as ``AWS_ENDPOINT_URL_SSM`` leaks in) and what a pytest parent
+    sets (``PYTEST_CURRENT_TEST``, ``PYTEST_XDIST_*``); then ``overrides``, where None means unset."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "CABAL_", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_"))}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
 class Sandbox:
     """One per process at a time: moto keeps its state in process-wide backends."""
 
@@ -41,6 +55,7 @@ class Sandbox:
         self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
         self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
         self.moto = self.plant = self.seeded = None
+        self.endpoint_url = ""
         self.start_seconds = 0.0
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -48,16 +63,17 @@ class Sandbox:
     def start(self) -> Sandbox:
         t0 = time.monotonic()
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-        from moto.server import ThreadedMotoServer  # imported late: the env above must come first
+        with self.aws_env():  # moto builds boto3 sessions as it is imported: keep the caller's AWS_* out
+            from moto.server import ThreadedMotoServer  # imported late: the env above must come first
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
-        # moto's backends are per process: start from an empty account even if another sandbox ran here.
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-        aws_seed.install_patches()
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self.moto.start()
+            host, port = self.moto.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+            # moto's backends are per process: start from an empty account even if another sandbox ran here.
+            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+            aws_seed.install_patches()
         self.plant = WirePlant(self.topology, self.control_domain, SandboxPKI(self.dir))
         self.plant.start()
         self._seed()
@@ -110,18 +126,25 @@ class Sandbox:
 
     @contextlib.contextmanager
     def aws_env(self):
-        """This process's boto3 pointed at the moto server, only for the duration (no leak into other tests)."""
-        saved = {k: os.environ.get(k) for k in self.aws_variables()}
+        """This process's boto3 pointed at the moto server, only for the duration (no leak into other tests).
+
+        The caller's own ``AWS_*`` (a profile, ``AWS_ENDPOINT_URL_SSM``...) are hidden meanwhile: seeding must
+        reach the sandbox, never a real account."""
+        saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+        for key in saved:
+            del os.environ[key]
         os.environ.update(self.aws_variables())
         try:
             yield
         finally:
-            for k, v in saved.items():
-                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+            for key in [k for k in os.environ if k.startswith("AWS_")]:
+                del os.environ[key]
+            os.environ.update(saved)
 
     def aws_variables(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+        """Dummy credentials and region, and the moto endpoint once the server is up."""
+        variables = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+        return {**variables, "AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else variables
 
     def suite_env(self) -> dict[str, str | None]:
         """Environment for the suite's process (None = unset)."""
@@ -132,6 +155,10 @@ class Sandbox:
                                       "CABAL_API_TOKEN": None, "CABAL_CONFIG": None}
         env.update(self.suite_env_extra)
         return env
+
+    def process_env(self, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+        """The whole environment of a suite process pointed at this sandbox (``extra`` on top)."""
+        return clean_environ({**self.suite_env(), **(extra or {})})
 
     def config(self) -> dict:
         connect_to = [c for c in self.plant.connect_to if ":".join(c.split(":")[:2]) not in self.unresolvable]
