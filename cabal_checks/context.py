@@ -15,6 +15,7 @@ class Context:
     settings: Settings
     aws: AwsReader = None  # type: ignore[assignment]
     gatherer: Gatherer = field(default_factory=Gatherer)
+    vpc_endpoints: tuple = ()  # the endpoints the run compares from inside the VPC, probed there in one batch
 
     def __post_init__(self):
         if self.aws is None:

@@ -26,51 +26,69 @@ WIRE_SOURCE = Path(wire.__file__)
 # --- the wire ---------------------------------------------------------------------------------------
 
 
-def probe_spec(ctx: Context, endpoint: Endpoint, url: str = "", with_token: bool = True) -> wire.ProbeSpec:
+def probe_spec(endpoint: Endpoint, url: str = "") -> wire.ProbeSpec:
+    """What to probe: the endpoint itself, or ``url`` (its backend) verified for the endpoint's name."""
     host, port, scheme = endpoint.host, endpoint.port, endpoint.scheme
     if url:
         scheme, _, rest = url.partition("://")
         host, _, port_text = rest.partition(":")
         port = int(port_text.split("/")[0])
-    headers = {}
-    if endpoint.probe == "api_list" and with_token:
-        token = api_token(ctx)
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token.reveal()}"
-    return wire.ProbeSpec(scheme, host, port, endpoint.path or "/", endpoint.verify_name, headers)
+    return wire.ProbeSpec(scheme, host, port, endpoint.path or "/", endpoint.verify_name)
 
 
 def probe(ctx: Context, endpoint: Endpoint) -> wire.ProbeResult:
-    """The endpoint probed from where this run stands, as the monitors do (but stricter)."""
+    """The endpoint probed from where this run stands, as the monitors do (but stricter).
+
+    The /list probe connects and verifies TLS while its token is minted: the wait for the token is not
+    the endpoint's time, and a hung endpoint ends at its own deadline however slow the minting is.
+    """
     s = ctx.settings
-    return wire.probe(probe_spec(ctx, endpoint), s.probe_timeout, s.connect_to, s.ca_bundle)
+    late = None
+    if endpoint.probe == "api_list" and wants_token(s):
+        if s.api_token is None:
+            ctx.start("aws", minted_token)  # minted while the probe connects
+
+        def late():
+            return {"Authorization": f"Bearer {api_token(ctx).reveal()}"}
+    return wire.probe(probe_spec(endpoint), s.probe_timeout, s.connect_to, s.ca_bundle, late_headers=late)
 
 
 def probe_in_vpc(ctx: Context, endpoint: Endpoint) -> wire.ProbeResult:
     """The same probe run on ``--vpc-host`` (testinfra), against the endpoint's backend if it has one.
 
-    It never carries a token: a secret must not travel on another host's command line.
+    Every endpoint the run compares goes in one batch (``ctx.vpc_endpoints``, set from the selected tests):
+    one process there, one connection to the host, one deadline. It never carries a token: a secret must
+    not travel on another host's command line.
     """
-    s = ctx.settings
-    if not s.vpc_host:
+    if not ctx.settings.vpc_host:
         raise NotApplicable("no --vpc-host: the in-VPC comparison needs a host inside the VPC")
+    batch = ctx.vpc_endpoints if endpoint in ctx.vpc_endpoints else (endpoint,)
+    return ctx.get("vpc", probes_in_vpc, batch)[batch.index(endpoint)]
+
+
+def probes_in_vpc(ctx: Context, endpoints: tuple[Endpoint, ...]) -> list[wire.ProbeResult]:
     import logging
 
     import testinfra  # imported here: only this fact needs it
 
     logging.getLogger("testinfra").setLevel(logging.WARNING)  # it logs every command (ours is this file)
-
-    spec = probe_spec(ctx, endpoint, endpoint.backend, with_token=False)
-    args = {"spec": spec.__dict__, "timeout": s.probe_timeout, "connect_to": s.vpc_connect_to, "cafile": s.ca_bundle}
-    host = testinfra.get_host(s.vpc_host)
+    s = ctx.settings
+    args = {"specs": [probe_spec(ep, ep.backend).__dict__ for ep in endpoints], "timeout": s.probe_timeout,
+            "connect_to": s.vpc_connect_to, "cafile": s.ca_bundle}
     try:
-        out = host.run("timeout %s python3 -c %s %s", str(int(s.probe_timeout) + 2),
-                       WIRE_SOURCE.read_text(), json.dumps(args))
+        out = testinfra.get_host(s.vpc_host).run("timeout %s python3 -c %s %s", str(int(s.probe_timeout) + 2),
+                                                 WIRE_SOURCE.read_text(), json.dumps(args))
     except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot tell
         raise CantTell(f"--vpc-host {s.vpc_host}: could not run the probe there ({type(exc).__name__})") from None
-    if out.rc != 0 or not out.stdout.strip():
+    lines = out.stdout.strip().splitlines()[-len(endpoints):]
+    if out.rc != 0 or len(lines) != len(endpoints):
         raise CantTell(f"--vpc-host {s.vpc_host}: probe did not run (exit {out.rc}; is python3 there?)")
-    return wire.ProbeResult.from_json(out.stdout.strip().splitlines()[-1])
+    return [wire.ProbeResult.from_json(line) for line in lines]
+
+
+def wants_token(s) -> bool:
+    """Whether the /list probe carries a token: CABAL_API_TOKEN, or the probe user's to mint one."""
+    return bool(s.api_token or (s.probe_username and s.probe_password))
 
 
 def api_token(ctx: Context) -> Secret | None:

@@ -1,7 +1,8 @@
 """Probe an endpoint the way a mail client, a browser or the blackbox exporter would, and return facts.
 
 Standard library only, on purpose: the in-VPC comparison ships this very file to a host inside the
-VPC and runs it there with ``python3 - SPEC_JSON`` (see ``__main__`` at the bottom).
+VPC and runs it there with ``python3 -c SOURCE ARGS_JSON``, every endpoint at once in one process (see
+``__main__`` at the bottom).
 
 Every probe has ONE total deadline: connect, TLS handshake and every read share it, so a server that
 drips a byte a second still ends at the deadline. Reads are bounded in size too (a 10 MB banner with
@@ -18,7 +19,7 @@ import ssl
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 MAX_LINE = 8192  # longest protocol line accepted
 MAX_BODY = 256 * 1024  # longest HTTP body kept
@@ -68,6 +69,11 @@ class ProbeResult:
         for key in ("transcript", "chain", "redirects"):
             data[key] = tuple(data[key])
         return cls(**data)
+
+
+class HeadersUnavailable(Exception):
+    """The late headers (a token still being minted) could not be had: not the endpoint's fault.
+    ``probe`` re-raises the cause to its caller instead of reporting a red probe."""
 
 
 class ProbeFailed(Exception):
@@ -386,13 +392,26 @@ def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
         pass  # as for IMAP LOGOUT
 
 
-def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, facts: dict) -> tuple[int, dict, bytes]:
+def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, facts: dict,
+               late=None) -> tuple[int, dict, bytes, float]:
+    """One GET. ``late()`` gives headers that may not be ready yet (a token being minted): asked for only
+    once TLS is up and verified, and the wait for them is added to the deadline (it is not the endpoint's
+    time), so a hung endpoint still ends at its own deadline. Returns status, headers, body, seconds waited."""
     conn.start_tls(ctx, spec.verify_name or spec.host)
     _note_tls(facts, conn.sock)
+    extra, waited = {}, 0.0
+    if late is not None:
+        asked = time.monotonic()
+        try:
+            extra = late()
+        except Exception as exc:
+            raise HeadersUnavailable() from exc
+        waited = time.monotonic() - asked
+        conn.deadline += waited
     host = spec.host if spec.port == 443 else f"{spec.host}:{spec.port}"
     head = [f"GET {path} HTTP/1.1", f"Host: {host}", "User-Agent: cabal-checks", "Accept: */*", "Connection: close"]
     shown = list(head)
-    for name, value in spec.headers.items():
+    for name, value in {**spec.headers, **extra}.items():
         head.append(f"{name}: {value}")
         shown.append(f"{name}: <redacted>" if name.lower() in SECRET_HEADERS else f"{name}: {value}")
     conn.send("http", ("\r\n".join(head) + "\r\n\r\n").encode(), shown=" | ".join(shown))
@@ -420,11 +439,13 @@ def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, fact
         body = conn.read_exact("http", min(int(headers["content-length"]), MAX_BODY))
     else:
         body = conn.read_until_close("http", MAX_BODY)
-    return int(parts[1]), headers, body
+    return int(parts[1]), headers, body, waited
 
 
-def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafile: str | None = None) -> ProbeResult:
-    """Run the dialogue for ``spec`` within ``timeout`` seconds in total. Never raises."""
+def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafile: str | None = None,
+          late_headers=None) -> ProbeResult:
+    """Run the dialogue for ``spec`` within ``timeout`` seconds in total. Never raises, except what
+    ``late_headers()`` raises (see ``_http_once``): that is the caller's problem, not the endpoint's."""
     start = time.monotonic()
     deadline = start + timeout
     connect_to = connect_to or {}
@@ -433,19 +454,24 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
     facts: dict = {}
     try:
         try:
-            return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, kw, start)
+            return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, kw, start,
+                        late_headers)
         except ssl.SSLCertVerificationError as exc:
             why = f"certificate verification failed: {exc.verify_message} (code {exc.verify_code})"
-        # The chain is untrusted or misnamed: look again without verifying, only to report what it is.
+        # The chain is untrusted or misnamed: look again without verifying, only to report what it is,
+        # and without anything secret (no token goes to a peer we could not verify).
         seen: dict = {}
+        anonymous = replace(spec, headers={k: v for k, v in spec.headers.items() if k.lower() not in SECRET_HEADERS})
         try:
-            _run(spec, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start)
+            _run(anonymous, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start)
         except (ProbeFailed, ssl.SSLError, OSError):
             pass
         return ProbeResult(**kw, ok=False, step="tls", error=why, address=seen.get("address", ""),
                            transcript=tuple(transcript), verified=False, verify_error=why,
                            chain=seen.get("chain", ()), tls_version=seen.get("tls_version", ""),
                            elapsed=time.monotonic() - start)
+    except HeadersUnavailable as exc:
+        raise exc.__cause__ from None
     except ProbeFailed as exc:
         return ProbeResult(**kw, ok=False, step=exc.step, error=str(exc), address=facts.get("address", ""),
                            transcript=tuple(transcript), verified=facts.get("verified"),
@@ -456,14 +482,15 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
                            transcript=tuple(transcript), elapsed=time.monotonic() - start)
 
 
-def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start) -> ProbeResult:
+def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start, late=None) -> ProbeResult:
     redirects: list[str] = []
     path = spec.path or "/"
     while True:
         conn, facts["address"] = _connect(spec.host, spec.port, connect_to, deadline, transcript)
         try:
             if spec.scheme == "https":
-                status, headers, body = _http_once(conn, spec, path, ctx, facts)
+                status, headers, body, waited = _http_once(conn, spec, path, ctx, facts, late)
+                deadline += waited
             elif spec.scheme.startswith("imap"):
                 _imap(conn, spec, ctx, facts)
                 status, body = None, b""
@@ -478,7 +505,10 @@ def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start) -> Probe
                 facts["status"] = status
                 raise ProbeFailed("http", f"redirect loop: more than {MAX_REDIRECTS} redirects ({' -> '.join(redirects[-3:])})")
             redirects.append(location)
+            host = spec.host
             spec, path = _follow(spec, location)
+            if spec.host != host:  # secrets stay with the name they are for, as _follow's headers do
+                late = None
             continue
         return ProbeResult(**kw, ok=True, step="", error="", address=facts["address"], transcript=tuple(transcript),
                            tls_version=facts.get("tls_version", ""), verified=facts.get("verified"),
@@ -525,8 +555,27 @@ def parse_connect_to(entries) -> dict:
     return out
 
 
+def probe_all(specs: list[ProbeSpec], timeout: float, connect_to: dict | None = None,
+              cafile: str | None = None) -> list[ProbeResult]:
+    """Every spec probed at once (a thread each), results in order: the whole batch ends at one deadline."""
+    results: list = [None] * len(specs)
+
+    def one(i: int) -> None:
+        results[i] = probe(specs[i], timeout, connect_to, cafile)
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(specs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 if __name__ == "__main__":
-    # In-VPC use: python3 wire.py '{"spec": {...}, "timeout": 5, "connect_to": {...}}' → one JSON line.
+    # In-VPC use, one process for every endpoint:
+    # python3 -c SOURCE '{"specs": [{...}, ...], "timeout": 5, "connect_to": {...}, "cafile": ...}'
+    # prints one JSON line per spec, in order.
     args = json.loads(sys.argv[1])
-    result = probe(ProbeSpec(**args["spec"]), args["timeout"], args.get("connect_to"), args.get("cafile"))
-    print(result.to_json())
+    for result in probe_all([ProbeSpec(**s) for s in args["specs"]], args["timeout"], args.get("connect_to"),
+                            args.get("cafile")):
+        print(result.to_json())

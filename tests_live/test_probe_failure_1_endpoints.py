@@ -24,7 +24,7 @@ def test_endpoint_answers(endpoint, probe_result, cabal, expect):
             tg = cabal.maybe("aws", f.target_group, endpoint.target_group)
             targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg["health"]))
     expect(endpoints.probe_answers(
-        endpoint, probe_result, with_token=bool(s.api_token or (s.probe_username and s.probe_password)),
+        endpoint, probe_result, with_token=f.wants_token(s),
         cluster=s.names["cluster"], service=s.names.get(endpoint.service, ""), inside=inside, targets_healthy=targets))
 
 

@@ -378,3 +378,111 @@ def test_an_internal_name_that_does_not_resolve_here_is_not_red(plant, pki):
     assert result.step == "resolve"
     with pytest.raises(NotApplicable, match="VPC-internal"):
         judge(ep, result)
+
+
+# --------------------------------------------------------------------------------------------- the /list token
+
+
+def fresh_jwt() -> str:
+    """An unexpired, unsigned id token: the sandbox's /list accepts any token whose ``exp`` is ahead."""
+    import base64
+    import json
+
+    def b64(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    exp = int(datetime.now(UTC).timestamp()) + 3600
+    return f"{b64({'alg': 'RS256'})}.{b64({'exp': exp, 'sub': 'token-test'})}.c2lnbmF0dXJl"
+
+
+def list_probe(plant, pki, monkeypatch, timeout: float, late) -> tuple[wire.ProbeResult, list]:
+    """The /list probe with ``late`` headers; also every Authorization header the sandbox's HTTP servers saw."""
+    tgt = target(plant, "https", "api_list")
+    seen: list = []
+    answer = tgt.backend.reply  # the API itself: the front terminates TLS and passes the request on
+
+    def reply(path, headers):
+        seen.append(headers.get("Authorization"))
+        return answer(path, headers)
+
+    monkeypatch.setattr(tgt.backend, "reply", reply)
+    spec = wire.ProbeSpec("https", tgt.endpoint.host, tgt.endpoint.port, tgt.endpoint.path, tgt.endpoint.verify_name)
+    return wire.probe(spec, timeout, connect_to(plant), str(pki.ca_bundle_path), late_headers=late), seen
+
+
+def test_list_token_is_sent_once_tls_is_verified(plant, pki, monkeypatch):
+    """Green twin: the token is asked for after the handshake, sent, and the endpoint answers 200."""
+    token = fresh_jwt()
+    asked: list = []
+    result, seen = list_probe(plant, pki, monkeypatch, TIMEOUT,
+                              lambda: asked.append(1) or {"Authorization": f"Bearer {token}"})
+    assert result.ok and result.status == 200, result.error
+    assert asked == [1] and seen == [f"Bearer {token}"]
+    assert token not in " ".join(result.transcript) and "Authorization: <redacted>" in " ".join(result.transcript)
+
+
+def test_waiting_for_the_token_is_not_charged_to_the_endpoint(plant, pki, monkeypatch):
+    """Minting took longer than the whole probe deadline (a clock moved 10 s inside ``late``): the endpoint still
+    gets its own time and answers green."""
+    offset = [0.0]
+    clock = wire.time.monotonic
+    monkeypatch.setattr(wire.time, "monotonic", lambda: clock() + offset[0])
+
+    def slow_token() -> dict:
+        offset[0] += 10 * HANG_TIMEOUT
+        return {"Authorization": f"Bearer {fresh_jwt()}"}
+
+    result, _ = list_probe(plant, pki, monkeypatch, HANG_TIMEOUT * 3, slow_token)
+    assert result.ok and result.status == 200, result.error
+
+
+def test_a_hung_list_endpoint_ends_at_its_deadline_without_waiting_for_the_token(plant, pki, monkeypatch):
+    """Red twin: the endpoint accepts and stays silent. The probe is red at the TLS step, and the token was never
+    asked for, so however slow minting is, the probe ends at its own deadline."""
+    target(plant, "https", "api_list").reached.mode = "silent"
+    asked: list = []
+    result, _ = list_probe(plant, pki, monkeypatch, HANG_TIMEOUT, lambda: asked.append(1) or {})
+    assert not result.ok and result.step == "tls" and "no answer" in result.error
+    assert asked == []
+
+
+@pytest.mark.parametrize("bad_cert", ["self-signed", "wrong-name"])
+def test_the_token_never_reaches_a_peer_that_failed_verification(plant, pki, monkeypatch, bad_cert):
+    """The probe looks at an unverified chain a second time to report it: without the token, static or late."""
+    tgt = target(plant, "https", "api_list")
+    apply, _ = CERTS[bad_cert]
+    apply(Env(plant, pki, monkeypatch, tgt, threading.Event()))
+    token = fresh_jwt()
+    tgt_spec = tgt.endpoint
+    spec = wire.ProbeSpec("https", tgt_spec.host, tgt_spec.port, tgt_spec.path, tgt_spec.verify_name,
+                          {"Authorization": f"Bearer {token}"})
+    result, seen = list_probe(plant, pki, monkeypatch, TIMEOUT, lambda: {"Authorization": f"Bearer {token}"})
+    static = wire.probe(spec, TIMEOUT, connect_to(plant), str(pki.ca_bundle_path))
+    assert not result.ok and result.step == "tls" and not static.ok and static.step == "tls"
+    assert result.chain and static.chain  # the second look happened, and reported the chain
+    assert seen and all(header is None for header in seen), seen
+
+
+def test_a_token_that_cannot_be_had_is_the_callers_error_not_a_red_probe(plant, pki, monkeypatch):
+    """Minting failed (AccessDenied, Cognito down): the exception reaches the caller (a can't-tell), the probe
+    does not turn it into a red endpoint."""
+    class Unminted(Exception):
+        pass
+
+    def no_token() -> dict:
+        raise Unminted("cannot mint a token")
+
+    with pytest.raises(Unminted):
+        list_probe(plant, pki, monkeypatch, TIMEOUT, no_token)
+
+
+def test_the_in_vpc_batch_keeps_order_and_each_verdict(plant, pki):
+    """``probe_all`` (what runs on --vpc-host, every endpoint in one process): results in the order asked, a
+    refused endpoint red beside a healthy one green."""
+    good, bad = target(plant, "smtp"), target(plant, "smtps")
+    bad.reached.mode = "refuse"
+    specs = [wire.ProbeSpec(t.endpoint.scheme, t.endpoint.host, t.endpoint.port, "/", t.endpoint.verify_name)
+             for t in (bad, good)]
+    first, second = wire.probe_all(specs, TIMEOUT, connect_to(plant), str(pki.ca_bundle_path))
+    assert (first.ok, first.step, second.ok) == (False, "connect", True), (first.error, second.error)
+    assert first.spec.startswith("smtps://") and second.spec.startswith("smtp://")
