@@ -12,7 +12,9 @@ no line end costs ``MAX_LINE`` bytes of memory, not 10 MB).
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import os
 import select
 import socket
 import ssl
@@ -238,6 +240,21 @@ def _tls_why(exc: OSError) -> str:
 
 
 def tls_context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+    """The client context, shared by every probe of the process (loading the system trust store costs ~50 ms of
+    CPU each time); a changed ``cafile`` makes a new one."""
+    try:
+        stamp = os.stat(cafile).st_mtime_ns if cafile else 0
+    except OSError:
+        stamp = -1  # load_verify_locations below reports the missing file
+    with _TLS_CONTEXT_LOCK:  # probes start together: one builds it, the others wait for it
+        return _tls_context(cafile, verify, stamp)
+
+
+_TLS_CONTEXT_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(cafile: str | None, verify: bool, stamp: int) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if cafile:
         ctx.load_verify_locations(cafile=cafile)

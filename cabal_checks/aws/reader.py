@@ -70,13 +70,16 @@ class AwsReader:
         self._session = None
         self._clients: dict = {}
         self._cache: dict = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the cache and the records: held only for a moment
+        self._creating = threading.Lock()  # client creation (boto3 sessions are not thread-safe): may take 0.1 s
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
         self.retried: dict[tuple[str, str], int] = {}
         self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
 
     def client(self, service: str):
-        with self._lock:
+        if service in self._clients:
+            return self._clients[service]
+        with self._creating:
             if service not in self._clients:
                 if self._session is None:
                     self._session = boto3.session.Session(region_name=self.region)
