@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import secrets
+import threading
 import time
 import uuid
 import zipfile
@@ -88,10 +89,34 @@ def _route_state(self):  # Route.state
     return ROUTE_STATES.get((self.route_table.id, self.destination_cidr_block)) or _ORIGINALS["route_state"].fget(self)
 
 
+_REGIONS: dict = {}
+_REGIONS_LOCK = threading.Lock()
+
+
+def _get_available_regions(self, service_name, partition_name="aws", allow_non_regional=False):
+    # botocore.session.Session.get_available_regions, answered by one session and remembered: moto asks a new
+    # Session for every service's regions in every partition, and each new Session loads the service's whole
+    # model again to answer (0.2 s for ec2): most of a cold start. The answer is fixed by the installed botocore.
+    key = (service_name, partition_name, allow_non_regional)
+    with _REGIONS_LOCK:
+        if key not in _REGIONS:
+            if "session" not in _REGIONS:
+                _REGIONS["session"] = botocore.session.Session()
+            _REGIONS[key] = _ORIGINALS["get_available_regions"](_REGIONS["session"], *key)
+        return list(_REGIONS[key])
+
+
 def install_patches() -> None:
-    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state); idempotent."""
+    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state) and the region
+    memo; idempotent. Call it before moto builds its first backend."""
     if _ORIGINALS:
         return
+    _ORIGINALS["get_available_regions"] = botocore.session.Session.get_available_regions
+    botocore.session.Session.get_available_regions = _get_available_regions
+    import moto.core.utils  # moto makes a new loader for each service model: share one (also the seed's)
+
+    _ORIGINALS["create_loader"] = moto.core.utils.create_loader
+    moto.core.utils.create_loader = shared_loader
     from moto.acm.models import CertBundle
     from moto.awslambda.models import LambdaFunction
     from moto.ec2.models.route_tables import Route
@@ -116,6 +141,10 @@ def remove_patches() -> None:
     from moto.ec2.models.route_tables import Route
     from moto.elbv2.models import FakeTargetGroup
 
+    botocore.session.Session.get_available_regions = _ORIGINALS.pop("get_available_regions")
+    import moto.core.utils
+
+    moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
     CertBundle.describe = _ORIGINALS.pop("acm_describe")
     FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")
     LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")
@@ -130,13 +159,20 @@ def session(region: str = "us-east-1") -> boto3.session.Session:
     """A fresh boto3 session (fresh credentials and ``AWS_ENDPOINT_URL``) sharing one botocore model loader."""
     # moto.mock_aws() swaps out boto3's default session, so each sandbox would otherwise parse the service
     # models again (about 0.05 s per client).
-    global _LOADER
     bs = botocore.session.get_session()
-    if _LOADER is None:
-        _LOADER = bs.get_component("data_loader")
-    else:
-        bs.register_component("data_loader", _LOADER)
+    bs.register_component("data_loader", shared_loader())
     return boto3.session.Session(botocore_session=bs, region_name=region)
+
+
+def shared_loader():
+    """The process's one model loader, moto's (a botocore loader that also applies moto's extra error shapes and
+    input defaults): moto and the seeding clients then parse each service model once, not once each."""
+    global _LOADER
+    if _LOADER is None:
+        from moto.core.loaders import create_loader
+
+        _LOADER = create_loader()
+    return _LOADER
 
 
 def backend(service: str, seeded: Seeded):

@@ -64,6 +64,7 @@ class Sandbox:
         t0 = time.monotonic()
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         with self.aws_env():  # moto builds boto3 sessions as it is imported: keep the caller's AWS_* out
+            aws_seed.install_patches()  # before moto builds a backend (the region memo)
             from moto.server import ThreadedMotoServer  # imported late: the env above must come first
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -73,7 +74,6 @@ class Sandbox:
             self.endpoint_url = f"http://{host}:{port}"
             # moto's backends are per process: start from an empty account even if another sandbox ran here.
             requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-            aws_seed.install_patches()
         self.plant = WirePlant(self.topology, self.control_domain, SandboxPKI(self.dir))
         self.plant.start()
         self._seed()
