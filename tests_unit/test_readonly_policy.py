@@ -25,7 +25,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from cabal_checks.aws.reader import ALSO_ALLOWED, READ_PREFIXES, iam_action
+from cabal_checks.aws.reader import ALSO_ALLOWED, READ_PREFIXES, SERVICES, iam_action
 
 from .live_run import run_live
 
@@ -270,3 +270,13 @@ def test_without_describe_services_the_ecs_step_cant_tell(enforced, full_run, tm
     for nodeid, text in errors.items():
         assert text.strip() == ("can't tell: AccessDenied: these credentials may not call ecs:DescribeServices "
                                 "(the read-only policy in iam/readonly-policy.json grants it)"), (nodeid, text)
+
+
+def test_the_reader_prepares_a_client_for_every_service_the_code_calls():
+    """AwsReader.prepare makes every client in the main thread (a client made in a gathering thread while pytest
+    changes os.environ can fail): its list must cover every service the code calls, and the policy's."""
+    calls, _ = calls_in_source()
+    assert {service for service, _ in calls} == set(SERVICES)
+    policy = load_policy()
+    granted_prefixes = {a.split(":")[0] for st in policy["Statement"] if st["Effect"] == "Allow" for a in _actions(st)}
+    assert granted_prefixes == {iam_action(s, "").split(":")[0] for s in SERVICES}

@@ -37,6 +37,9 @@ THROTTLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "Re
                   "ProvisionedThroughputExceededException", "PriorRequestNotComplete"}
 EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException"}
 ATTEMPTS = 3  # per distinct call, the first try included
+# Every service the suite reads (tests_unit/test_readonly_policy.py checks it against the code and the policy).
+SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
+            "scheduler", "ssm")
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 
@@ -89,6 +92,16 @@ class AwsReader:
                     raise CantTell("no AWS region: pass --region, set region in the config file, "
                                    "or set AWS_DEFAULT_REGION") from None
             return self._clients[service]
+
+    def prepare(self) -> None:
+        """Make every client now, in the calling (main) thread. boto3 reads the proxy settings by iterating
+        os.environ while it makes a client, and pytest changes os.environ (PYTEST_CURRENT_TEST) in the main thread
+        as tests run: a client made meanwhile in a gathering thread can fail with KeyError."""
+        for service in SERVICES:
+            try:
+                self.client(service)
+            except CantTell:  # no region: each fact says so itself
+                return
 
     def operation(self, service: str, method: str) -> str:
         api = self.client(service).meta.method_to_api_mapping.get(method)
