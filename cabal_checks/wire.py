@@ -588,11 +588,22 @@ def probe_all(specs: list[ProbeSpec], timeout: float, connect_to: dict | None = 
     return results
 
 
+def _age() -> float:
+    """Seconds since this process started, by this host's own clock (Linux /proc; 0 where unknown)."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            return max(float(uptime.read().split()[0]) - started, 0.0)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 if __name__ == "__main__":
     # In-VPC use, one process for every endpoint:
     # python3 -c SOURCE '{"specs": [{...}, ...], "timeout": 5, "connect_to": {...}, "cafile": ...}'
     # prints one JSON line per spec, in order.
     args = json.loads(sys.argv[1])
-    for result in probe_all([ProbeSpec(**s) for s in args["specs"]], args["timeout"], args.get("connect_to"),
+    timeout = args["timeout"] - _age()  # this interpreter's own start-up counts against the deadline
+    for result in probe_all([ProbeSpec(**s) for s in args["specs"]], timeout, args.get("connect_to"),
                             args.get("cafile")):
         print(result.to_json())
