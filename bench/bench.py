@@ -4,7 +4,7 @@
 
 1. sandbox start-up, cold (a new process, imports included) and warm (again in the same process);
 2. the healthy full live suite, and its ratio to `pytest --collect-only` of the same suite (goal <= 1.3);
-3. every endpoint hanging (each listener accepts and stays silent): wall time, and its ratio to
+3. every endpoint hanging (fault every-endpoint-silent: each listener accepts and stays silent): wall time, ratio to
    --probe-timeout + collect-only (goal <= 1.1);
 4. AWS API calls per full run, and duplicates (goal: every distinct call once); and the floor under (2): what
    boto3 alone takes to create the clients the run uses;
@@ -146,13 +146,12 @@ def main() -> None:
         rows.append((f"floor: boto3 creating the run's {len(services)} clients", floor, fls,
                      f"collect-only + this alone is a ratio of {(collect + floor) / collect:.2f}, before any call"))
 
-        for listener in sb.plant.listeners():
-            listener.mode = "silent"
+        sb.apply("every-endpoint-silent")
         hang, hs = median_of(args.repeat, lambda: timed(base, env)[0])
         budget = sb.probe_timeout + collect
         rows.append(("every endpoint hanging", hang, hs,
                      f"ratio to probe-timeout ({sb.probe_timeout:g}s) + collect-only {hang / budget:.2f} (goal <= 1.1)"))
-        sb.plant.reset()
+        sb.reset()
 
         if shutil.which("aws") is None and not args.skip_runbook:
             rows.append(("runbook's own commands", 0.0, [], "skipped: no `aws` CLI on PATH (pip install awscli in "

@@ -62,6 +62,7 @@ def expired_jwt(hours_ago: float = 2) -> str:
 # Test ids, spelled once. IMAP differs per topology.
 IMAP = {"2026-05": "imaps://imap.{cd}:993", "2026-08": "imap+starttls://imap.cabal.internal:143"}
 SUB587 = {"2026-05": "smtp+starttls://smtp-out.{cd}:587", "2026-08": "smtp+starttls://smtp-out.cabal.internal:587"}
+SMTPS = {"2026-05": "smtps://smtp-out.{cd}:465", "2026-08": "smtps://smtp-out.cabal.internal:465"}
 RELAY = "smtp://smtp-in.{cd}:25"
 ADMIN, LIST, NTFY = "https://admin.{cd}/", "https://admin.{cd}/prod/list", "https://ntfy.{cd}/v1/health"
 
@@ -162,6 +163,16 @@ def _ntfy_down(sb):
     sb.plant.backend(ep(sb, "ntfy")).mode = "refuse"
 
 
+@fault("every-endpoint-silent", "every listener (load balancers and tasks alike) accepts and never answers: the "
+       "drill for a bounded run, which still ends in about one --probe-timeout",
+       {t: tuple(x for spec in (IMAP[t], RELAY, SUB587[t], SMTPS[t], ADMIN, LIST, NTFY) for x in answers(spec))
+        for t in BOTH},
+       runbook="probe-failure step 1")
+def _every_endpoint_silent(sb):
+    for listener in sb.plant.listeners():
+        listener.mode = "silent"
+
+
 @fault("nacl-deny-smtp", "an operator-made NACL denies 25/tcp on the public subnets",
        answers(RELAY, inside=False) + (f"test_no_nacl_denies[{RELAY}]",), runbook="probe-failure escalation")
 def _nacl(sb):
@@ -190,8 +201,7 @@ def _nat(sb):
 
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
-LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], "smtps://smtp-out.{cd}:465"),
-               "2026-08": (SUB587["2026-08"], "smtps://smtp-out.cabal.internal:465", IMAP["2026-08"])}
+LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]), "2026-08": (SUB587["2026-08"], SMTPS["2026-08"], IMAP["2026-08"])}
 ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}
 CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
