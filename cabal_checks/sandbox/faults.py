@@ -201,7 +201,8 @@ def _nat(sb):
 
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
-LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]), "2026-08": (SUB587["2026-08"], SMTPS["2026-08"], IMAP["2026-08"])}
+LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),
+               "2026-08": (SUB587["2026-08"], SMTPS["2026-08"], IMAP["2026-08"])}
 ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}
 CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
