@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import wire
 from .aws import acm, certbot, cognito, dns, ec2, ecs, elb, logs
-from .aws.reader import NotFound
+from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
 from .config import Secret
 from .context import Context
@@ -84,6 +84,17 @@ def probes_in_vpc(ctx: Context, endpoints: tuple[Endpoint, ...]) -> list[wire.Pr
     if out.rc != 0 or len(lines) != len(endpoints):
         raise CantTell(f"--vpc-host {s.vpc_host}: probe did not run (exit {out.rc}; is python3 there?)")
     return [wire.ProbeResult.from_json(line) for line in lines]
+
+
+def clients_needed(s, facts) -> tuple[str, ...]:
+    """The AWS clients a run gathering ``facts`` ((kind, fn, args) each) will make: all of them for any AWS fact,
+    Cognito's alone when only the /list probe mints its token, none otherwise."""
+    if any(kind == "aws" for kind, _, _ in facts):
+        return SERVICES
+    if s.api_token is None and wants_token(s) and any(fn is probe and args[0].probe == "api_list"
+                                                      for _, fn, args in facts):
+        return ("cognito-idp",)
+    return ()
 
 
 def wants_token(s) -> bool:

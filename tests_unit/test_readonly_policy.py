@@ -280,3 +280,22 @@ def test_the_reader_prepares_a_client_for_every_service_the_code_calls():
     policy = load_policy()
     granted_prefixes = {a.split(":")[0] for st in policy["Statement"] if st["Effect"] == "Allow" for a in _actions(st)}
     assert granted_prefixes == {iam_action(s, "").split(":")[0] for s in SERVICES}
+
+
+@pytest.mark.parametrize("env, facts, made", [
+    ({}, "aws+wire", SERVICES),
+    ({"CABAL_PROBE_USERNAME": "probe", "CABAL_PROBE_PASSWORD": "pw"}, "list", ("cognito-idp",)),
+    ({"CABAL_API_TOKEN": "a.b.c"}, "list", ()),
+    ({"CABAL_PROBE_USERNAME": "probe", "CABAL_PROBE_PASSWORD": "pw"}, "imap", ()),
+], ids=["an AWS fact: every client", "only /list minting: Cognito", "a seeded token: none", "no /list: none"])
+def test_the_clients_a_run_makes_up_front(env, facts, made):
+    """Every client a run's gathering threads will use is made before the tests run (none made in a thread)."""
+    from cabal_checks import facts as f
+    from cabal_checks.config import load_settings
+    from cabal_checks.topology import load_topology
+
+    settings = load_settings({"control_domain": "example.net"}, env=env)
+    endpoint = {ep.probe: ep for ep in load_topology("2026-05", "example.net").endpoints}
+    wire = [("wire", f.probe, (endpoint["api_list" if facts == "list" else "imap"],))]
+    wanted = wire + ([("aws", f.ecs_services, ())] if facts == "aws+wire" else [])
+    assert f.clients_needed(settings, wanted) == made

@@ -93,11 +93,11 @@ class AwsReader:
                                    "or set AWS_DEFAULT_REGION") from None
             return self._clients[service]
 
-    def prepare(self) -> None:
-        """Make every client now, in the calling (main) thread. boto3 reads the proxy settings by iterating
+    def prepare(self, services=SERVICES) -> None:
+        """Make these clients now, in the calling (main) thread. boto3 reads the proxy settings by iterating
         os.environ while it makes a client, and pytest changes os.environ (PYTEST_CURRENT_TEST) in the main thread
         as tests run: a client made meanwhile in a gathering thread can fail with KeyError."""
-        for service in SERVICES:
+        for service in services:
             try:
                 self.client(service)
             except CantTell:  # no region: each fact says so itself
