@@ -270,13 +270,11 @@ def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, servic
     """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
     name = names["ssm_cert"]
     _require_ssm(ssm, name)
-    leaf = ssm["certs"][0]
-    days = leaf.days_left(now) if leaf else None
-    if days is not None and days >= CRITICAL_DAYS:
+    days = ssm["certs"][0].days_left(now)
+    if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
-    state = "no usable certificate" if days is None else f"{days:.1f} days left"
     apex = domain.removeprefix("*.")
-    return red(f"the Let's Encrypt certificate in {name} has {state} (< {CRITICAL_DAYS}): renew it by hand",
+    return red(f"the Let's Encrypt certificate in {name} has {days:.1f} days left (< {CRITICAL_DAYS}): renew it by hand",
                f"upload to the real parameters below; the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist",
                step=ESC,
                next=[(f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "
