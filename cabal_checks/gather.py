@@ -28,8 +28,7 @@ class Gatherer:
             if entry is None:
                 fut: Future = Future()
                 entry = self._facts[key] = (fut, time.monotonic() + budget)
-                threading.Thread(target=_run, args=(fut, fn, args), daemon=True,
-                                 name=f"gather-{getattr(fn, '__name__', fn)}").start()
+                threading.Thread(target=_run, args=(fut, fn, args), daemon=True, name=thread_name(fn)).start()
         return entry[0]
 
     def get(self, budget: float, fn, *args):
@@ -42,6 +41,11 @@ class Gatherer:
 
     def __len__(self) -> int:
         return len(self._facts)
+
+
+def thread_name(fn) -> str:
+    """The name of the threads that gather ``fn`` (JUnit attributes AWS retries by it)."""
+    return f"gather-{getattr(fn, '__name__', fn)}"
 
 
 def _run(fut: Future, fn, args) -> None:
