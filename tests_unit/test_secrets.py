@@ -5,25 +5,16 @@ reports), with red checks so that failure messages and captured logs are produce
 is searched for each secret.
 """
 
-import base64
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def fresh_jwt() -> str:
-    def b64(obj):
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    return f"{b64({'alg': 'RS256'})}.{b64({'exp': int(time.time()) + 3600, 'sub': 'probe-secret-subject'})}.c2VjcmV0LXNpZw"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +41,7 @@ def key_lines(pem: bytes) -> list[str]:
 def test_token_and_key_material_never_printed(sandbox, tmp_path):
     sandbox.reset()
     sandbox.apply("api-list-500", "imap-service-down")
-    token = fresh_jwt()
+    token = unsigned_jwt(3600, sig="c2VjcmV0LXNpZw", sub="probe-secret-subject")
     out = run(sandbox, tmp_path, {"CABAL_API_TOKEN": token, "CABAL_PROBE_USERNAME": None, "CABAL_PROBE_PASSWORD": None})
     for piece in (token, token.split(".")[1], token.split(".")[2]):
         assert piece not in out

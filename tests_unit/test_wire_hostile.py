@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 from cabal_checks import wire
 from cabal_checks.certs import chain_facts
 from cabal_checks.judge.endpoints import STEP1, probe_answers
+from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.pki import IssuedCert, SandboxPKI
 from cabal_checks.sandbox.wire import WirePlant
 from cabal_checks.topology import Endpoint, load_topology
@@ -385,14 +386,7 @@ def test_an_internal_name_that_does_not_resolve_here_is_not_red(plant, pki):
 
 def fresh_jwt() -> str:
     """An unexpired, unsigned id token: the sandbox's /list accepts any token whose ``exp`` is ahead."""
-    import base64
-    import json
-
-    def b64(obj) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    exp = int(datetime.now(UTC).timestamp()) + 3600
-    return f"{b64({'alg': 'RS256'})}.{b64({'exp': exp, 'sub': 'token-test'})}.c2lnbmF0dXJl"
+    return unsigned_jwt(3600, sub="token-test")
 
 
 def list_probe(plant, pki, monkeypatch, timeout: float, late) -> tuple[wire.ProbeResult, list]:

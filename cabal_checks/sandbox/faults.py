@@ -51,12 +51,14 @@ def ep(sb, probe: str, scheme: str = ""):
     return next(e for e in sb.topology.endpoints if e.probe == probe and (not scheme or e.scheme == scheme))
 
 
-def expired_jwt(hours_ago: float = 2) -> str:
+def unsigned_jwt(expires_in: float, sig: str = "c2lnbmF0dXJl", **claims) -> str:
+    """An unsigned id token whose ``exp`` is ``expires_in`` seconds from now (negative: expired). The sandbox's
+    /list and the seeded-token check read only ``exp``."""
     def b64(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-    exp = int(time.time() - hours_ago * 3600)
-    return f"{b64({'alg': 'RS256', 'kid': 'sandbox'})}.{b64({'exp': exp, 'token_use': 'id'})}.c2lnbmF0dXJl"
+    payload = {"exp": int(time.time() + expires_in), "token_use": "id", **claims}
+    return f"{b64({'alg': 'RS256', 'kid': 'sandbox'})}.{b64(payload)}.{sig}"
 
 
 # Test ids, spelled once. IMAP differs per topology.
@@ -151,7 +153,7 @@ def _list_500(sb):
 @fault("seeded-token-expired", "the /list probe sends a seeded id token that expired 2 h ago",
        answers(LIST, inside=False) + (f"test_seeded_token_not_expired[{LIST}]",), runbook="probe-failure escalation")
 def _token_expired(sb):
-    sb.suite_env_extra.update(CABAL_API_TOKEN=expired_jwt(), CABAL_PROBE_USERNAME=None, CABAL_PROBE_PASSWORD=None)
+    sb.suite_env_extra.update(CABAL_API_TOKEN=unsigned_jwt(-2 * 3600), CABAL_PROBE_USERNAME=None, CABAL_PROBE_PASSWORD=None)
 
 
 @fault("ntfy-down", "cabal-ntfy has no running task (image pull failure); the ALB answers 503",
