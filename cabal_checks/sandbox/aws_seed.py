@@ -21,6 +21,7 @@ dict, so putting the account into a fault state means setting an entry (see ``aw
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -100,10 +101,13 @@ def _get_available_regions(self, service_name, partition_name="aws", allow_non_r
     key = (service_name, partition_name, allow_non_regional)
     with _REGIONS_LOCK:
         if key not in _REGIONS:
-            if "session" not in _REGIONS:
-                _REGIONS["session"] = botocore.session.Session()
-            _REGIONS[key] = _ORIGINALS["get_available_regions"](_REGIONS["session"], *key)
+            _REGIONS[key] = _ORIGINALS["get_available_regions"](_region_session(), *key)
         return list(_REGIONS[key])
+
+
+@functools.cache
+def _region_session() -> botocore.session.Session:
+    return botocore.session.Session()
 
 
 def install_patches() -> None:
