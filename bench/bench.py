@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cabal_checks.sandbox.sandbox import Sandbox  # noqa: E402
+from cabal_checks.sandbox.sandbox import Sandbox, clean_environ  # noqa: E402
 
 
 def timed(cmd: list[str] | str, env: dict, shell: bool = False) -> tuple[float, subprocess.CompletedProcess]:
@@ -110,8 +109,8 @@ def main() -> None:
     # Cold: a fresh process, imports included (what `cabal-sandbox` costs); warm: again in the same process.
     cold_code = ("import time; t = time.monotonic(); from cabal_checks.sandbox.sandbox import Sandbox; "
                  f"sb = Sandbox({args.topology!r}).start(); print(time.monotonic() - t); sb.stop()")
-    cold, cs = median_of(max(args.repeat // 2, 1), lambda: float(timed([sys.executable, "-c", cold_code], {
-        **os.environ, "PYTHONPATH": str(REPO)})[1].stdout))
+    cold, cs = median_of(max(args.repeat // 2, 1), lambda: float(timed(
+        [sys.executable, "-c", cold_code], clean_environ({"PYTHONPATH": str(REPO)}))[1].stdout))
     rows.append(("sandbox start-up, cold (new process, imports included)", cold, cs, "goal: about 2 s"))
     Sandbox(args.topology).start().stop()
     warm, ws = median_of(args.repeat, lambda: _start_stop(args.topology))
