@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .names import merge_names
-from .topology import Topology, TopologyError, load_topology
+from .topology import Topology, TopologyError, load_topology, without_monitoring
 from .wire import parse_connect_to
 
 # option dest -> TOML key. The first eight are the fixed interface; the rest are extensions.
@@ -30,9 +30,11 @@ KEYS = {
     # extensions
     "vpc_connect_to": "vpc_connect_to",
     "aws_timeout": "aws_timeout",
+    "monitoring": "monitoring",
 }
 TABLES = {"names"}
-DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0}
+DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
+AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
 
 class ConfigError(ValueError):
@@ -70,6 +72,9 @@ class Settings:
     vpc_connect_to: dict
     aws_timeout: float
     names: dict
+    topology_mode: str = "default"  # "default" (2026-05, the contract), "given" (named by the user) or "auto"
+    monitoring: str = AUTO  # "true", "false" or "auto": are the monitoring module's endpoints and services checked
+    shape: object = None  # what discovery found (cabal_checks.discovery.Shape), once it ran
     api_token: Secret | None = None
     probe_username: str | None = None
     probe_password: Secret | None = None
@@ -127,10 +132,18 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         raise ConfigError("no control domain: pass --control-domain D (or control_domain in --cabal-config / CABAL_CONFIG)")
     if domain and not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
         raise ConfigError(f"control_domain {domain!r} is not a DNS name ({where})")
-    try:
-        topology = load_topology(str(value("topology")), domain)
+    which = str(value("topology"))
+    given = cli.get("topology") not in (None, "") or "topology" in data
+    mode = AUTO if which == AUTO else "given" if given else "default"
+    monitoring = str(value("monitoring")).lower()
+    if monitoring not in ("true", "false", AUTO):
+        raise ConfigError(f"monitoring = {value('monitoring')!r}: expected true, false or \"auto\" ({where})")
+    try:  # auto: the default shape until discovery has read the account
+        topology = load_topology(DEFAULTS["topology"] if mode == AUTO else which, domain)
     except TopologyError as exc:
         raise ConfigError(str(exc)) from None
+    if monitoring == "false":
+        topology = without_monitoring(topology)
     try:
         connect_to = parse_connect_to(_list(value("connect_to"), "connect_to"))
         vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to"), "vpc_connect_to"))
@@ -170,6 +183,8 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         vpc_connect_to=vpc_connect_to,
         aws_timeout=timeouts["aws_timeout"],
         names=names,
+        topology_mode=mode,
+        monitoring=monitoring,
         api_token=Secret(token, "CABAL_API_TOKEN") if token else None,
         probe_username=env.get("CABAL_PROBE_USERNAME") or None,
         probe_password=Secret(password, "CABAL_PROBE_PASSWORD") if password else None,

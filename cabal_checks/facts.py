@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from . import wire
+from . import discovery, wire
 from .aws import acm, certbot, cognito, dns, ec2, ecs, elb, logs
 from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
@@ -286,22 +286,28 @@ def facts_of_pem(pem: str | None):
         return None
 
 
-def acm_consumer(ctx: Context, front: str) -> dict:
-    """Which certificate ARN a consumer of the ACM certificate presents (``front``: nlb, alb, cloudfront).
+def acm_consumer(ctx: Context, consumer: tuple) -> dict:
+    """Which certificate ARN a consumer of the ACM certificate presents: ``(front, port)`` for a listener of the
+    NLB or the ALB, ``("cloudfront", alias)`` for the distribution that carries that alias.
 
-    ``{"front", "name", "arn", "problem", ...}``; ``problem`` says why no ARN could be read.
+    ``{"front", "name", "arn", "arn_cert", "resource_arn", "problem", ...}``; ``arn_cert`` describes the ARN it
+    presents (its days left when it is not the current one); ``problem`` says why no ARN could be read.
     """
-    if front == "cloudfront":
-        return _cloudfront_consumer(ctx)
+    front, where = consumer
+    out = _cloudfront_consumer(ctx, where) if front == "cloudfront" else _listener_consumer(ctx, front, where)
+    if out["arn"]:
+        out["arn_cert"] = acm.describe(ctx.aws, out["arn"])
+    return out
+
+
+def _listener_consumer(ctx: Context, front: str, port: int) -> dict:
     lb_name = ctx.name(front)
-    port = next(443 if e.scheme == "https" else e.port for e in ctx.settings.topology.endpoints
-                if e.front == front and e.cert == "acm")
     out = {"front": front, "name": f"{lb_name}:{port}", "port": port, "arn": None, "problem": "",
-           "lb_arn": None, "listener_arn": None}
+           "lb_arn": None, "listener_arn": None, "resource_arn": None}
     lb = load_balancer(ctx, front)
     if lb is None:
         return {**out, "problem": f"load balancer {lb_name} not found"}
-    out["lb_arn"] = lb["lb"]["LoadBalancerArn"]
+    out["lb_arn"] = out["resource_arn"] = lb["lb"]["LoadBalancerArn"]
     listener = next((li for li in lb["listeners"] if li["Port"] == port), None)
     if listener is None:
         return {**out, "problem": f"{lb_name} has no listener on port {port}"}
@@ -312,17 +318,22 @@ def acm_consumer(ctx: Context, front: str) -> dict:
     return {**out, "arn": certs[0]["CertificateArn"]}
 
 
-def _cloudfront_consumer(ctx: Context) -> dict:
-    out = {"front": "cloudfront", "name": "CloudFront admin distribution", "arn": None, "problem": "",
-           "param": ctx.name("cf_distribution_param"), "distribution_id": None}
-    dist, problem = cloudfront_distribution(ctx)  # the same request the DNS check makes: sent once
+def _cloudfront_consumer(ctx: Context, alias: str) -> dict:
+    """The distribution that carries ``alias``, found among all of the account's (not listed anywhere)."""
+    out = {"front": "cloudfront", "alias": alias, "name": f"CloudFront alias {alias}", "arn": None, "problem": "",
+           "distribution_id": None, "resource_arn": None}
+    dist = next((d for d in discovery.distributions(ctx)
+                 if alias in {a.lower().rstrip(".") for a in (d.get("Aliases") or {}).get("Items") or []}), None)
     if dist is None:
-        return {**out, "problem": problem}
+        return {**out, "problem": f"no CloudFront distribution carries the alias {alias}"}
     dist_id = dist["Id"]
-    out.update(distribution_id=dist_id, name=f"CloudFront distribution {dist_id}")
-    arn = (dist["DistributionConfig"].get("ViewerCertificate") or {}).get("ACMCertificateArn")
+    out.update(distribution_id=dist_id, resource_arn=dist.get("ARN"), name=f"CloudFront distribution {dist_id} ({alias})")
+    viewer = dist.get("ViewerCertificate") or {}
+    arn = viewer.get("ACMCertificateArn")
     if not arn:
-        return {**out, "problem": f"CloudFront distribution {dist_id} has no ACM certificate (ViewerCertificate)"}
+        source = viewer.get("CertificateSource") or ("cloudfront" if viewer.get("CloudFrontDefaultCertificate") else "?")
+        return {**out, "problem": f"CloudFront distribution {dist_id} ({alias}) presents no ACM certificate "
+                                  f"(ViewerCertificate source: {source})"}
     return {**out, "arn": arn}
 
 

@@ -9,7 +9,7 @@ the ``[names]`` table), the certificate pipeline that covers it, and the DNS zon
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,11 +21,21 @@ SCHEMES = {"imaps": 993, "imap+starttls": 143, "smtp": 25, "smtp+starttls": 587,
 FRONTS = ("nlb", "alb", "cloudfront", "none")
 CERTS = ("acm", "letsencrypt", "none")
 ZONES = ("public", "private")
+# Where the probes (and, for the mail tiers, the API Lambdas) reach a tier from: the security group must admit
+# the port from there. ``internet``: 0.0.0.0/0 (the client's own address reaches the task: ALB, or an NLB target
+# group with client IP preservation); ``public_subnets``: the NLB's nodes (no client IP preservation);
+# ``private_subnets``: the VPC's private subnets (Kuma, blackbox and the API Lambdas stand there).
+SOURCES = ("internet", "public_subnets", "private_subnets")
 ENDPOINT_KEYS = {
     "probe", "url", "backend", "tls_name", "internal", "front", "listener_protocol", "target_group", "service",
-    "security_group", "sg_ports", "cert", "dns",
+    "security_group", "sg_ports", "sg_sources", "cert", "dns",
 }
-TOP_KEYS = {"name", "description", "fail2ban", "extra_services", "extra_target_groups", "endpoint"}
+TOP_KEYS = {"name", "description", "fail2ban", "extra_services", "extra_target_groups", "task_health", "sites",
+            "endpoint"}
+# What exists only with cabal-infra's optional monitoring module (``count = var.monitoring ? 1 : 0``).
+MONITORING_PROBES = ("ntfy",)
+MONITORING_SERVICES = ("service_uptime_kuma", "service_ntfy")
+MONITORING_TARGET_GROUPS = ("tg_uptime_kuma", "tg_ntfy")
 
 
 class TopologyError(ValueError):
@@ -47,6 +57,7 @@ class Endpoint:
     service: str = ""  # key of the names table
     security_group: str = ""  # key of the names table
     sg_ports: tuple[int, ...] = ()
+    sg_sources: tuple[str, ...] = ()
     cert: str = "none"
     dns: tuple[str, ...] = ()
     backend: str = ""  # the in-VPC probe target that bypasses the front (default: the same url)
@@ -80,6 +91,8 @@ class Topology:
     endpoints: tuple[Endpoint, ...]
     extra_services: tuple[str, ...] = field(default=())
     extra_target_groups: tuple[str, ...] = field(default=())
+    task_health: tuple[str, ...] = field(default=())  # services whose health is ECS task health (container checks)
+    sites: tuple[Endpoint, ...] = field(default=())  # ACM consumers that no monitor probes (the front door)
 
     def services(self) -> list[str]:
         """Names-table keys of the ECS services, in runbook order, each once."""
@@ -95,6 +108,36 @@ class Topology:
 
     def probes_of_target_group(self, key: str) -> list[str]:
         return sorted({e.probe for e in self.endpoints if e.target_group == key})
+
+    def cert_endpoints(self) -> tuple[Endpoint, ...]:
+        """Every endpoint with a certificate to judge: the probed ones, then the sites."""
+        return tuple(e for e in self.endpoints + self.sites if e.cert != "none")
+
+
+def site(host: str) -> Endpoint:
+    """An ACM consumer that no monitor probes, on the wire at its alias: ``https://<host>/`` through CloudFront."""
+    return Endpoint(probe="", scheme="https", host=host, port=443, front="cloudfront", cert="acm")
+
+
+def without_monitoring(topo: Topology) -> Topology:
+    """The topology less what cabal-infra's monitoring module makes (ntfy, Kuma, the ALB's target groups)."""
+    return replace(topo, endpoints=tuple(e for e in topo.endpoints if e.probe not in MONITORING_PROBES),
+                   extra_services=tuple(k for k in topo.extra_services if k not in MONITORING_SERVICES),
+                   extra_target_groups=tuple(k for k in topo.extra_target_groups if k not in MONITORING_TARGET_GROUPS))
+
+
+def compose(name: str, description: str, base: Topology, probes_from: dict[str, Topology]) -> Topology:
+    """``base`` with the endpoints of some probes taken from other topologies (an account between two shapes)."""
+    endpoints = tuple(e for e in base.endpoints if e.probe not in probes_from)
+    for probe, other in probes_from.items():
+        endpoints += tuple(e for e in other.endpoints if e.probe == probe)
+    order = {p: i for i, p in enumerate(PROBES)}
+    endpoints = tuple(sorted(endpoints, key=lambda e: order[e.probe]))
+    services = {e.service for e in endpoints}
+    health = tuple(k for t in (base, *probes_from.values()) for k in t.task_health if k in services)
+    return replace(base, name=name, description=description, endpoints=endpoints,
+                   fail2ban=probes_from.get("imap", base).fail2ban,  # fail2ban lives in the imap tier
+                   task_health=tuple(dict.fromkeys(health)))
 
 
 def load_topology(which: str, control_domain: str) -> Topology:
@@ -120,7 +163,8 @@ def parse_topology(data: dict, control_domain: str, source: str = "<topology>") 
     if not raw:
         raise TopologyError(f"{source}: no [[endpoint]] entries")
     endpoints = tuple(_endpoint(e, i, control_domain, source) for i, e in enumerate(raw, 1))
-    for key in list(data.get("extra_services", [])) + list(data.get("extra_target_groups", [])):
+    for key in list(data.get("extra_services", [])) + list(data.get("extra_target_groups", [])) + list(
+            data.get("task_health", [])):
         _name_key(key, f"{source}: extra", key)
     return Topology(
         name=str(data.get("name") or Path(source).stem),
@@ -129,6 +173,8 @@ def parse_topology(data: dict, control_domain: str, source: str = "<topology>") 
         endpoints=endpoints,
         extra_services=tuple(data.get("extra_services", ())),
         extra_target_groups=tuple(data.get("extra_target_groups", ())),
+        task_health=tuple(data.get("task_health", ())),
+        sites=tuple(site(str(h).format(control_domain=control_domain)) for h in data.get("sites", ())),
     )
 
 
@@ -161,6 +207,8 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
             raise TopologyError(f"{where}: {key} must be one of {', '.join(allowed)}")
     if set(e.get("dns", ())) - set(ZONES):
         raise TopologyError(f"{where}: dns entries must be among {', '.join(ZONES)}")
+    if set(e.get("sg_sources", ())) - set(SOURCES):
+        raise TopologyError(f"{where}: sg_sources entries must be among {', '.join(SOURCES)}")
     for key in ("target_group", "service", "security_group"):
         _name_key(e.get(key, ""), where, key)
     return Endpoint(
@@ -177,6 +225,7 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
         service=e.get("service", ""),
         security_group=e.get("security_group", ""),
         sg_ports=tuple(int(p) for p in e.get("sg_ports", ())),
+        sg_sources=tuple(e.get("sg_sources", ())),
         cert=e.get("cert", "none"),
         dns=tuple(e.get("dns", ())),
         backend=str(e.get("backend", "")).format(control_domain=cd),

@@ -2,8 +2,9 @@
 
 Step 1: describe-certificate (ISSUED, eligible, renewal not FAILED or stuck; CAA lets Amazon issue).
 Step 2: every validation CNAME is in the public zone with the same value.
-Step 3: every consumer (NLB 993 in 2026-05, ALB 443, the admin CloudFront distribution) presents the
-current certificate, and what each ACM endpoint serves IS that certificate.
+Step 3: every consumer (NLB 993 in 2026-05, ALB 443, every CloudFront distribution with an alias under <cd>,
+found in the account: the admin app, the front door www.<cd>, any other) presents the current certificate,
+and what each ACM endpoint and site serves IS that certificate.
 Escalation: below 14 days with renewal stuck, the disruptive re-request.
 """
 
@@ -43,7 +44,7 @@ def test_acm_validation_records_present(acm_cert_name, acm_facts, public_zone_fa
 @pytest.mark.aws
 def test_acm_consumer_uses_certificate(acm_consumer, acm_consumer_facts, acm_facts, settings, expect):
     expect(acm.consumer_uses_certificate(acm_consumer_facts, acm_facts, f"*.{settings.control_domain}",
-                                         settings.names["acm_tag_name"], settings.names))
+                                         settings.names["acm_tag_name"], settings.names, settings.now))
 
 
 @pytest.mark.aws

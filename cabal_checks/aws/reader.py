@@ -144,7 +144,7 @@ class AwsReader:
             if result_key:
                 items, retries = [], 0
                 for page in client.get_paginator(method).paginate(**params):
-                    items.extend(page.get(result_key, []))
+                    items.extend(_dig(page, result_key))
                     retries += page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 self._note_retries(service, api, retries)
                 return items
@@ -189,6 +189,14 @@ def _translate(exc: ClientError, service: str, api: str) -> Exception:
         attempts = meta.get("RetryAttempts", 0) + 1
         return CantTell(f"throttled by AWS calling {action} after {attempts} attempt(s) ({code}); try again shortly")
     return CantTell(f"AWS {action} failed: {code or status}: {message}")
+
+
+def _dig(page: dict, result_key: str) -> list:
+    """A page's items under a dotted key (``DistributionList.Items``: CloudFront nests its list, and omits
+    ``Items`` when there are none)."""
+    for part in result_key.split("."):
+        page = (page or {}).get(part)
+    return page or []
 
 
 def _one_line(text: str) -> str:

@@ -237,16 +237,29 @@ def caa_allows_amazon(zone: dict | None, domain: str) -> Verdict:
 
 def consumer_look(consumer: dict, names: dict) -> str:
     if consumer["front"] == "cloudfront":
-        dist = consumer.get("distribution_id") or f"$(aws ssm get-parameter --name {names['cf_distribution_param']} " \
-                                                  "--query Parameter.Value --output text)"
-        return f"aws cloudfront get-distribution-config --id {dist} --query DistributionConfig.ViewerCertificate"
+        if consumer.get("distribution_id"):
+            return (f"aws cloudfront get-distribution-config --id {consumer['distribution_id']} "
+                    "--query DistributionConfig.ViewerCertificate")
+        alias = consumer.get("alias", "")
+        return (f"aws cloudfront list-distributions --query \"DistributionList.Items[?contains(Aliases.Items || `[]`, "
+                f"'{alias}')].{{id:Id,cert:ViewerCertificate.ACMCertificateArn}}\"")
     lb = consumer.get("lb_arn") or f"$(aws elbv2 describe-load-balancers --names {names[consumer['front']]} " \
                                    "--query 'LoadBalancers[0].LoadBalancerArn' --output text)"
     return f"aws elbv2 describe-listeners --load-balancer-arn {lb} --query 'Listeners[].{{port:Port,certs:Certificates}}'"
 
 
-def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, tag: str, names: dict) -> Verdict:
-    """The NLB 993 / ALB 443 listener or the admin CloudFront distribution presents the current certificate."""
+def _in_use(consumer: dict, cert: dict) -> str:
+    """ACM's own view, as a cross-check: does InUseBy list this consumer's resource?"""
+    if not consumer.get("resource_arn"):
+        return ""
+    listed = consumer["resource_arn"] in (cert.get("InUseBy") or [])
+    return f"ACM InUseBy of {cert['CertificateArn']} {'lists' if listed else 'does not list'} {consumer['resource_arn']}"
+
+
+def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, tag: str, names: dict,
+                              now: datetime | None = None) -> Verdict:
+    """A listener (NLB 993, ALB 443) or a CloudFront distribution found by its alias presents the current
+    certificate; one on another certificate is named with its alias, the ARN it uses and that ARN's days left."""
     if view is None:
         return _absent(domain, tag, STEP3)
     look = consumer_look(consumer, names)
@@ -254,15 +267,21 @@ def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, ta
         return red(f"{consumer['name']}: {consumer['problem']}", step=STEP3,
                    next=[look, "re-apply the infra stack (terraform apply)"])
     current = view["cert"]["CertificateArn"]
+    cross = [x for x in (_in_use(consumer, view["cert"]),) if x]
     if consumer["arn"] == current:
-        return green(f"{consumer['name']} uses the current certificate {current}", step=STEP3)
+        return green(f"{consumer['name']} uses the current certificate {current}", *cross, step=STEP3)
+    other = consumer.get("arn_cert")
+    days = _days(other, now) if other and now else None
+    about = (f"{consumer['arn']}: {other.get('DomainName')} {other.get('Status')}"
+             + (f", {days:.1f} days left" if days is not None else "") if other
+             else f"{consumer['arn']}: not found in this account's ACM (another region or account?)")
     fix = (f"aws elbv2 modify-listener --listener-arn {consumer['listener_arn']} --certificates CertificateArn={current}"
            "  # one-off; terraform apply is the lasting fix" if consumer.get("listener_arn") else
            "update the distribution's ViewerCertificate.ACMCertificateArn (terraform apply does it)")
     return red(f"{consumer['name']} is pinned to an old ARN: it presents {consumer['arn']}, not the current "
-               f"certificate {current}", view.get("why") or f"current: {domain} {view['cert'].get('Status')}",
-               step=STEP3, next=[look, ("re-apply the infra stack (terraform apply) so every consumer takes the "
-                                        "current certificate"), fix])
+               f"certificate {current}", about, view.get("why") or f"current: {domain} {view['cert'].get('Status')}",
+               *cross, step=STEP3, next=[look, ("re-apply the infra stack (terraform apply) so every consumer takes "
+                                               "the current certificate"), fix])
 
 
 def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: str, names: dict) -> Verdict:
@@ -279,7 +298,7 @@ def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: 
                f"served: {s.leaf.short()}", f"ACM:    {acm_leaf.short()}",
                f"the {ep.front} is pinned to an old ARN (test_acm_consumer_uses_certificate), or serves a certificate "
                "from elsewhere", step=STEP3,
-               next=[first_look(ep), consumer_look({"front": ep.front}, names),
+               next=[first_look(ep), consumer_look({"front": ep.front, "alias": ep.host}, names),
                      "re-apply the infra stack (terraform apply) so the front takes the current certificate"])
 
 

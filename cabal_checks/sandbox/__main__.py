@@ -3,6 +3,7 @@
     cabal-sandbox                                   # healthy 2026-05 sandbox, whole live suite
     cabal-sandbox --topology 2026-08 -- -m imap     # pytest arguments after --
     cabal-sandbox --fault imap-service-down -- -m imap   # rehearse an incident
+    cabal-sandbox --topology 2026-08 --no-monitoring --discover   # Cabalmail today, shape read by the suite
     cabal-sandbox --list-faults
     cabal-sandbox --serve --write-config cabal.toml # keep it up; point your own pytest at it
 """
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         argv, pytest_args = argv[:i], argv[i + 1:]
     p = argparse.ArgumentParser(prog="cabal-sandbox", description=__doc__.split("\n\n")[0])
     p.add_argument("--topology", default="2026-05", help="2026-05 (default) or 2026-08")
+    p.add_argument("--no-monitoring", action="store_true",
+                   help="an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as runs today")
+    p.add_argument("--discover", action="store_true", help='tell the suite topology = "auto" (it reads the shape)')
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="start broken (repeatable)")
     p.add_argument("--list-faults", action="store_true", help="list the fault catalogue and exit")
     p.add_argument("--serve", action="store_true", help="keep the sandbox up until interrupted; run nothing")
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     # request: the caller's profile, config file or per-service endpoints must not reach it (nor a real account).
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
-    sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout).start()
+    sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout, monitoring=not args.no_monitoring,
+                      discover=args.discover).start()
     try:
         sandbox.apply(*args.fault)
         config = sandbox.write_config(args.write_config)

@@ -242,6 +242,7 @@ class Seeded:
     cf_distribution_id: str = ""
     cf_domain_name: str = ""
     cf_arn: str = ""
+    site_distributions: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # alias -> (id, domain, ARN)
     rest_api_id: str = ""
     authorizer_id: str = ""
     list_resource_id: str = ""
@@ -848,6 +849,7 @@ def _cloudfront(s: Seeded) -> None:
     cf = s.client("cloudfront")
     admin = f"admin.{s.control_domain}"
     fwd = {"QueryString": False, "Cookies": {"Forward": "none"}}
+    viewer = {"ACMCertificateArn": s.acm_arn, "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"}
     dist = cf.create_distribution(DistributionConfig={
         "CallerReference": f"cabal-admin-{uuid.uuid4()}", "Comment": "Cabal admin website", "Enabled": True,
         "Aliases": {"Quantity": 1, "Items": [admin]}, "DefaultRootObject": "index.html", "PriceClass": "PriceClass_100",
@@ -863,14 +865,29 @@ def _cloudfront(s: Seeded) -> None:
             "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"},
                                 "Headers": {"Quantity": 1, "Items": ["Authorization"]}},
             "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0}]},
-        "ViewerCertificate": {"ACMCertificateArn": s.acm_arn, "SSLSupportMethod": "sni-only",
-                              "MinimumProtocolVersion": "TLSv1.2_2021"},
+        "ViewerCertificate": viewer,
         "Restrictions": {"GeoRestriction": {"RestrictionType": "whitelist", "Quantity": 1, "Items": ["US"]}},
     })["Distribution"]
     s.cf_distribution_id, s.cf_domain_name, s.cf_arn = dist["Id"], dist["DomainName"], dist["ARN"]
     s.acm_in_use_by.append(s.cf_arn)
     s.client("ssm").put_parameter(Name=s.names["cf_distribution_param"], Value=s.cf_distribution_id, Type="String",
                                   Overwrite=True)
+    for site in s.topology.sites:  # the front door (module front_door): its own distribution, the same wildcard
+        bucket = f"{site.host}.s3.amazonaws.com"
+        dist = cf.create_distribution(DistributionConfig={
+            "CallerReference": f"cabal-front-door-{uuid.uuid4()}", "Comment": "Cabalmail front door site", "Enabled": True,
+            "Aliases": {"Quantity": 1, "Items": [site.host]}, "DefaultRootObject": "index.html",
+            "PriceClass": "PriceClass_100",
+            "Origins": {"Quantity": 1, "Items": [{"Id": "front_door_s3", "DomainName": bucket,
+                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "front_door_s3", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "ForwardedValues": fwd, "MinTTL": 0},
+            "ViewerCertificate": viewer,
+        })["Distribution"]
+        s.site_distributions[site.host] = (dist["Id"], dist["DomainName"], dist["ARN"])
+        s.acm_in_use_by.append(dist["ARN"])
+        s.client("ssm").put_parameter(Name="/cabal/front-door/cf-distribution", Value=dist["Id"], Type="String",
+                                      Overwrite=True)
 
 
 def _route53(s: Seeded) -> None:
@@ -909,6 +926,9 @@ def _route53(s: Seeded) -> None:
                 add(zone, fq, "A", alias=(s.alb_zone_id, s.alb_dns))
             elif e.front == "cloudfront":
                 add(zone, fq, "CNAME", values=[s.cf_domain_name])
+    for host, (_, domain, _) in s.site_distributions.items():  # the front door's CNAME, in both zones
+        for zone in ("public", "private"):
+            add(zone, s.fqdn(host), "CNAME", values=[domain])
     if s.listener_arns.get(443):
         for zone in ("public", "private"):
             if (zone, s.fqdn("uptime")) not in seen:
@@ -1011,7 +1031,9 @@ def _certbot(s: Seeded) -> None:
         Environment={"Variables": {"CONTROL_DOMAIN": s.control_domain, "EMAIL": f"admin@{s.control_domain}",
                                    "ECS_CLUSTER_NAME": s.names["cluster"],
                                    "ECS_SERVICE_NAMES": ",".join(s.names[k] for k in MAIL_SERVICES),
-                                   "HEALTHCHECK_PING_PARAM": "/cabal/healthcheck_ping_certbot_renewal"}},
+                                   # empty without the monitoring module (no Healthchecks to ping)
+                                   "HEALTHCHECK_PING_PARAM": "/cabal/healthcheck_ping_certbot_renewal"
+                                   if "service_uptime_kuma" in s.topology.services() else ""}},
     )
     s.certbot_function_arn = fn["FunctionArn"]
     LAMBDA_CONFIG[s.certbot_function_arn] = {"LoggingConfig": {"LogGroup": group, "LogFormat": "Text"}}

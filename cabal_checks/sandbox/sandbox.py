@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 from ..names import DEFAULT_NAMES
-from ..topology import load_topology
+from ..topology import load_topology, without_monitoring
 from . import aws_seed
 from .pki import SandboxPKI
 from .wire import WirePlant
@@ -45,8 +45,14 @@ def clean_environ(overrides: dict[str, str | None] | None = None) -> dict[str, s
 class Sandbox:
     """One per process at a time: moto keeps its state in process-wide backends."""
 
-    def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0):
+    def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0,
+                 *, monitoring: bool = True, discover: bool = False):
+        """``monitoring=False``: an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as every
+        environment runs today. ``discover=True``: the suite is told ``topology = "auto"``, not the name."""
         self.topology = load_topology(topology, control_domain)
+        if not monitoring:
+            self.topology = without_monitoring(self.topology)
+        self.monitoring, self.discover = monitoring, discover
         self.control_domain = control_domain
         self.probe_timeout = probe_timeout
         self.names = dict(DEFAULT_NAMES)
@@ -164,7 +170,7 @@ class Sandbox:
         connect_to = [c for c in self.plant.connect_to if ":".join(c.split(":")[:2]) not in self.unresolvable]
         return {
             "control_domain": self.control_domain,
-            "topology": self.topology.name,
+            "topology": "auto" if self.discover else self.topology.name,
             "region": REGION,
             "connect_to": connect_to,
             "vpc_connect_to": self.plant.vpc_connect_to,

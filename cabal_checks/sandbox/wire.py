@@ -828,7 +828,7 @@ class WirePlant:
         self._backends: dict[Endpoint, Listener] = {}
         self._fronts: dict[Endpoint, Front | None] = {}
         shared: dict[tuple, Front] = {}
-        for ep in topology.endpoints:
+        for ep in topology.endpoints + topology.sites:
             self._backends[ep] = self._make_backend(ep)
             self._fronts[ep] = self._make_front(ep, shared)
         self._started = False
@@ -850,7 +850,7 @@ class WirePlant:
             backend = SmtpBackend(name, self._loop, ep.verify_name, self._contexts["le"],
                                   implicit_tls=ep.scheme == "smtps", require_starttls=ep.scheme == "smtp+starttls")
             return self._in_pipeline("le", backend)
-        app = {"admin_app": "admin", "api_list": "api", "ntfy": "ntfy"}[ep.probe]
+        app = {"admin_app": "admin", "api_list": "api", "ntfy": "ntfy", "": "admin"}[ep.probe]  # "": a static site
         return HttpBackend(name, app, self.control_domain)
 
     def _make_front(self, ep: Endpoint, shared: dict[tuple, Front]) -> Front | None:
@@ -919,7 +919,7 @@ class WirePlant:
         """An endpoint by itself, its spec (``imaps://imap.<cd>:993``) or its probe name when that is unique."""
         if isinstance(key, Endpoint):
             return key
-        matches = [ep for ep in self.topology.endpoints if key in (ep.spec, ep.probe)]
+        matches = [ep for ep in self.topology.endpoints + self.topology.sites if key in (ep.spec, ep.probe)]
         if len(matches) != 1:
             specs = ", ".join(ep.spec for ep in self.topology.endpoints)
             raise KeyError(f"{key!r} names {len(matches)} endpoints of {self.topology.name} ({specs})")
@@ -938,7 +938,7 @@ class WirePlant:
     @property
     def connect_to(self) -> list[str]:
         """``host:port:127.0.0.1:port`` for every endpoint's public address (curl ``--connect-to``)."""
-        return _dedupe((ep.host, ep.port, self.listener(ep).port) for ep in self.topology.endpoints)
+        return _dedupe((ep.host, ep.port, self.listener(ep).port) for ep in self.topology.endpoints + self.topology.sites)
 
     @property
     def vpc_connect_to(self) -> list[str]:
@@ -946,7 +946,7 @@ class WirePlant:
         ``backend`` url and each mail name straight to its backend listener (bypassing the NLB); HTTPS names
         through their fronts (the HTTP backends speak no TLS, as behind CloudFront and the ALB)."""
         rows = []
-        for ep in self.topology.endpoints:
+        for ep in self.topology.endpoints + self.topology.sites:
             if ep.backend:
                 url = urlsplit(ep.backend)
                 rows.append((url.hostname, url.port or SCHEMES[url.scheme], self.backend(ep).port))

@@ -1,0 +1,200 @@
+"""The account's shape, read once before collection: which topology fits, is the monitoring module there,
+which CloudFront aliases under the control domain serve certificates.
+
+``read(ctx)`` gathers what an account built from cabal-infra shows of its shape (through the one AWS reader,
+concurrently, bounded): the NLB's listener ports, which of the shape-deciding target groups exist, the ALB and
+the monitoring services, and every CloudFront alias under the control domain. ``decide(settings, found)`` is
+pure: it picks the topology (``auto``), or says in one line where an explicit one contradicts the account, and
+drops the monitoring module's checks when it is absent. Nothing here is red: a shape is not a runbook step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .aws import ecs, elb
+from .aws.reader import NotFound
+from .config import AUTO, Settings
+from .topology import Topology, compose, load_topology, site, without_monitoring
+from .verdict import CantTell
+
+MAY, AUG = "2026-05", "2026-08"
+# What the May shape has and the August one lost (cabal-infra 6c90190c, 1ecca519, 53ac616e, 191cbc30).
+SHAPE_SIGNS = {
+    "imap": {"ports": (993,), "target_groups": ("tg_imap",)},
+    "submission": {"ports": (465, 587), "target_groups": ("tg_submission", "tg_starttls")},
+}
+SERVICES_NEEDED = ("elbv2", "ecs", "cloudfront")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What discovery found and what it decided; the run header and the report print ``lines()``."""
+
+    topology: str  # the name of the topology checked
+    how: str  # one line: how it was decided
+    monitoring: str  # one line: present or absent, and how that was decided
+    mismatch: str = ""  # an explicit topology the account contradicts: the one line, else ""
+    contradicted: tuple[str, ...] = ()  # probes whose checks do not apply to this account (mismatch)
+    sites: tuple[str, ...] = ()  # CloudFront aliases under the control domain that no probe covers
+    problems: tuple[str, ...] = field(default=())  # what could not be read (can't tell), one line each
+
+    def lines(self) -> list[str]:
+        out = [f"topology: {self.topology} ({self.how})", f"monitoring module: {self.monitoring}"]
+        if self.sites:
+            out.append(f"ACM consumers found by alias (CloudFront): {', '.join(self.sites)}")
+        out += [f"can't tell: {p}" for p in self.problems]
+        if self.mismatch:
+            out.append(f"MISMATCH: {self.mismatch}")
+        return out
+
+
+# --- gathering ------------------------------------------------------------------------------------------------
+
+
+def read(ctx) -> dict:
+    """Everything the decision needs, gathered at once; each part None when it could not be read."""
+    ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
+    parts = {"nlb": (_nlb_ports,), "alb": (_lb_exists, "alb"), "monitoring_services": (_monitoring_services,),
+             "aliases": (_aliases,)}
+    parts.update({f"tg:{key}": (_tg_exists, key) for sign in SHAPE_SIGNS.values() for key in sign["target_groups"]})
+    for fn, *args in parts.values():
+        ctx.start("aws", fn, *args)
+    found, problems = {}, []
+    for name, (fn, *args) in parts.items():
+        try:
+            found[name] = ctx.get("aws", fn, *args)
+        except CantTell as exc:
+            found[name] = None
+            problems.append(str(exc))
+    found["problems"] = list(dict.fromkeys(problems))
+    return found
+
+
+def _nlb_ports(ctx) -> list[int] | str:
+    """The NLB's listener ports, or ``"absent"``."""
+    lb = elb.load_balancer(ctx.aws, ctx.name("nlb"))
+    return "absent" if lb is None else sorted(li["Port"] for li in elb.listeners(ctx.aws, lb["LoadBalancerArn"]))
+
+
+def _lb_exists(ctx, key: str) -> bool:
+    return elb.load_balancer(ctx.aws, ctx.name(key)) is not None
+
+
+def _tg_exists(ctx, key: str) -> bool:
+    return elb.target_group(ctx.aws, ctx.name(key)) is not None
+
+
+def _monitoring_services(ctx) -> list[str]:
+    """The monitoring module's ECS services that exist in the cluster."""
+    names = tuple(ctx.name(k) for k in ("service_uptime_kuma", "service_ntfy"))
+    try:
+        return sorted(n for n, svc in ecs.services(ctx.aws, ctx.name("cluster"), names).items() if svc)
+    except NotFound:
+        return []
+
+
+def _aliases(ctx) -> list[str]:
+    """Every CloudFront alias equal to or under the control domain, sorted."""
+    return sorted({alias.lower().rstrip(".") for dist in distributions(ctx)
+                   for alias in (dist.get("Aliases") or {}).get("Items") or [] if under(alias, ctx.settings.control_domain)})
+
+
+def distributions(ctx) -> list[dict]:
+    """Every CloudFront distribution's summary (one paginated call, shared with the consumer checks)."""
+    return ctx.aws.pages("cloudfront", "list_distributions", "DistributionList.Items")
+
+
+def under(name: str, domain: str) -> bool:
+    name = name.lower().rstrip(".")
+    return name == domain or name.endswith("." + domain)
+
+
+# --- deciding (pure) ------------------------------------------------------------------------------------------
+
+
+def _account_may(found: dict, probe: str) -> bool | None:
+    """Does the account show the May shape for ``probe`` (True), the August one (False), or can't we tell (None)?"""
+    sign = SHAPE_SIGNS[probe]
+    ports, tgs = found.get("nlb"), [found.get(f"tg:{k}") for k in sign["target_groups"]]
+    if (isinstance(ports, list) and any(p in ports for p in sign["ports"])) or any(tgs):
+        return True
+    if isinstance(ports, list) and all(t is False for t in tgs):
+        return False
+    return None
+
+
+def _sign_text(found: dict, names: dict, probe: str) -> str:
+    sign, ports = SHAPE_SIGNS[probe], found.get("nlb")
+    lb = names["nlb"]
+    seen = (f"NLB {lb} listens on {', '.join(map(str, ports)) or 'no port'}" if isinstance(ports, list)
+            else f"NLB {lb} {'not found' if ports == 'absent' else 'unreadable'}")
+    tgs = ", ".join(f"{names[k]} {'exists' if found.get(f'tg:{k}') else 'absent'}" for k in sign["target_groups"])
+    return f"{seen}; {tgs}"
+
+
+def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
+    """The topology to check and what to say about it."""
+    cd, names = settings.control_domain, settings.names
+    shapes = {p: _account_may(found, p) for p in SHAPE_SIGNS}
+    evidence = "; ".join(f"{p}: {_sign_text(found, names, p)}" for p in SHAPE_SIGNS)
+    mismatch, contradicted = "", ()
+    if settings.topology_mode == AUTO:
+        topo, how = _auto(shapes, cd), f"auto: {evidence}"
+        if None in shapes.values():
+            how += f" (undecided parts kept as {topo.name})"
+    else:
+        topo = settings.topology
+        how = f"{'given' if settings.topology_mode == 'given' else 'the default'}; the account: {evidence}"
+        expected = {p: any(e.probe == p and e.front == "nlb" for e in topo.endpoints) for p in SHAPE_SIGNS}
+        contradicted = tuple(p for p in SHAPE_SIGNS if shapes[p] is not None and shapes[p] != expected[p]
+                             and any(e.probe == p for e in topo.endpoints))
+        if contradicted:
+            fits = _auto(shapes, cd).name
+            option = f"--topology {fits}" if fits in (MAY, AUG) else "--topology auto"
+            mismatch = (f"topology {topo.name} does not fit this account ({'; '.join(_sign_text(found, names, p) for p in contradicted)}): "
+                        f"it has the {fits} shape for {', '.join(contradicted)}; pass {option} (or --topology auto)")
+    monitoring, mon_text = _monitoring(settings, found, names)
+    if not monitoring:
+        topo = without_monitoring(topo)
+    aliases = found.get("aliases")
+    if aliases is not None:  # found rather than listed: the account's own CloudFront aliases under <cd>
+        probed = {e.host for e in topo.endpoints}
+        topo = replace(topo, sites=tuple(site(a) for a in aliases if a not in probed))
+    shape = Shape(topo.name, how, mon_text, mismatch, contradicted, tuple(e.host for e in topo.sites),
+                  tuple(found.get("problems") or ()))
+    return topo, shape
+
+
+def _auto(shapes: dict, cd: str) -> Topology:
+    may = {p: shapes[p] is not False for p in shapes}  # undecided parts keep the default (May) shape
+    if all(may.values()):
+        return load_topology(MAY, cd)
+    aug = load_topology(AUG, cd)
+    if not any(may.values()):
+        return aug
+    parts = [p for p, m in may.items() if m]
+    return compose(f"{AUG}+{'+'.join(parts)}-{MAY}", f"2026-08 with the May shape for {', '.join(parts)}", aug,
+                   {p: load_topology(MAY, cd) for p in parts})
+
+
+def _monitoring(settings: Settings, found: dict, names: dict) -> tuple[bool, str]:
+    if settings.monitoring != AUTO:
+        on = settings.monitoring == "true"
+        return on, f"{'checked' if on else 'not checked'} (monitoring = {settings.monitoring})"
+    alb, services = found.get("alb"), found.get("monitoring_services")
+    if alb or services:
+        what = ([f"ALB {names['alb']}"] if alb else []) + list(services or [])
+        return True, f"present, checked (auto: found {', '.join(what)})"
+    if alb is False and services is not None:
+        kuma, ntfy = names["service_uptime_kuma"], names["service_ntfy"]
+        return False, (f"absent: the ntfy checks are not collected (auto: no ALB {names['alb']}, no service {kuma} or "
+                       f"{ntfy}; cabal-infra's monitoring module is off, TF_VAR_MONITORING)")
+    return True, "can't tell, checked as if present (auto: the ALB and the monitoring services could not be read)"
+
+
+def apply(settings: Settings, found: dict) -> Settings:
+    """The settings with the decided topology and what discovery found."""
+    topo, shape = decide(settings, found)
+    return replace(settings, topology=topo, shape=shape)
+
