@@ -124,20 +124,21 @@ def _account_may(found: dict, probe: str) -> bool | None:
     return None
 
 
-def _sign_text(found: dict, names: dict, probe: str) -> str:
-    sign, ports = SHAPE_SIGNS[probe], found.get("nlb")
-    lb = names["nlb"]
+def _evidence(found: dict, names: dict, probes) -> str:
+    """``NLB cabal-nlb listens on 25; cabal-ecs-imap-tg absent, ...``: what decided the shape of ``probes``."""
+    ports, lb = found.get("nlb"), names["nlb"]
     seen = (f"NLB {lb} listens on {', '.join(map(str, ports)) or 'no port'}" if isinstance(ports, list)
             else f"NLB {lb} {'not found' if ports == 'absent' else 'unreadable'}")
-    tgs = ", ".join(f"{names[k]} {'exists' if found.get(f'tg:{k}') else 'absent'}" for k in sign["target_groups"])
-    return f"{seen}; {tgs}"
+    keys = [k for p in probes for k in SHAPE_SIGNS[p]["target_groups"]]
+    state = {True: "exists", False: "absent", None: "unreadable"}
+    return f"{seen}; " + ", ".join(f"{names[k]} {state[found.get(f'tg:{k}')]}" for k in keys)
 
 
 def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
     """The topology to check and what to say about it."""
     cd, names = settings.control_domain, settings.names
     shapes = {p: _account_may(found, p) for p in SHAPE_SIGNS}
-    evidence = "; ".join(f"{p}: {_sign_text(found, names, p)}" for p in SHAPE_SIGNS)
+    evidence = _evidence(found, names, SHAPE_SIGNS)
     mismatch, contradicted = "", ()
     if settings.topology_mode == AUTO:
         topo, how = _auto(shapes, cd), f"auto: {evidence}"
@@ -152,7 +153,7 @@ def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
         if contradicted:
             fits = _auto(shapes, cd).name
             option = f"--topology {fits}" if fits in (MAY, AUG) else "--topology auto"
-            mismatch = (f"topology {topo.name} does not fit this account ({'; '.join(_sign_text(found, names, p) for p in contradicted)}): "
+            mismatch = (f"topology {topo.name} does not fit this account ({_evidence(found, names, contradicted)}): "
                         f"it has the {fits} shape for {', '.join(contradicted)}; pass {option} (or --topology auto)")
     monitoring, mon_text = _monitoring(settings, found, names)
     if not monitoring:

@@ -20,6 +20,8 @@ class Step:
 
 
 STEPS = (
+    Step("shape", "deployment", "Before the runbooks: the account has the shape of the topology checked "
+         "(a contradiction is one can't-tell line, never red)", ("test_deployment_matches_topology",)),
     Step("pf-1", "probe-failure", "1. Which probe; external vs in-VPC (nc, curl, execute-command); DNS",
          ("test_endpoint_answers", "test_endpoint_answers_from_inside_vpc", "test_dns_points_at_front")),
     Step("pf-2", "probe-failure", "2. ECS service health: runningCount < desiredCount, events, stopped tasks",

@@ -28,8 +28,13 @@ def test_every_live_test_belongs_to_a_step():
     assert live_tests() <= mapped, f"live tests on no runbook step: {live_tests() - mapped}"
 
 
+# Never red by design: a shape is not a runbook step. The fault matrix's mismatch case proves its one ERROR.
+NEVER_RED = {"test_deployment_matches_topology"}
+
+
 def test_every_live_test_has_a_fault_that_turns_it_red():
-    assert not live_tests() - set(faults_by_test()), f"no fault turns these red: {live_tests() - set(faults_by_test())}"
+    missing = live_tests() - set(faults_by_test()) - NEVER_RED
+    assert not missing, f"no fault turns these red: {missing}"
 
 
 def test_every_fault_names_red_tests_that_exist():
