@@ -173,6 +173,13 @@ def security_group(ctx: Context, sg_key: str) -> dict | None:
     return ec2.security_group(ctx.aws, ctx.name(sg_key))
 
 
+def subnets(ctx: Context) -> dict[str, list[dict]]:
+    """The deployment's subnets by kind (``public``, ``private``), every VPC's: the judge keeps the SG's VPC."""
+    prefixes = {"private": ctx.name("private_subnet_prefix"), "public": ctx.name("public_subnet_prefix")}
+    found = ec2.subnets_named(ctx.aws, *prefixes.values())
+    return {kind: [s for s in found if ec2.tag(s, "Name").startswith(prefix)] for kind, prefix in prefixes.items()}
+
+
 def network(ctx: Context) -> dict:
     """VPC, its NACLs, NAT instances and private route tables."""
     vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))

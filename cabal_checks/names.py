@@ -29,6 +29,8 @@ DEFAULT_NAMES: dict[str, str] = {
     "sg_alb": "cabal-uptime-alb",
     "vpc": "cabal-vpc",
     "nat_instance_prefix": "cabal-nat-",
+    "private_subnet_prefix": "cabal-private-subnet-",
+    "public_subnet_prefix": "cabal-public-subnet-",
     "private_route_table_prefix": "cabal-private-rt-",
     # Logs (facts 3.1: the runbook's fail2ban command reads this group)
     "imap_log_group": "/ecs/cabal-imap",

@@ -24,8 +24,9 @@ STEPS = (
          "(a contradiction is one can't-tell line, never red)", ("test_deployment_matches_topology",)),
     Step("pf-1", "probe-failure", "1. Which probe; external vs in-VPC (nc, curl, execute-command); DNS",
          ("test_endpoint_answers", "test_endpoint_answers_from_inside_vpc", "test_dns_points_at_front")),
-    Step("pf-2", "probe-failure", "2. ECS service health: runningCount < desiredCount, events, stopped tasks",
-         ("test_ecs_service_running", "test_ecs_service_not_restarting")),
+    Step("pf-2", "probe-failure", "2. ECS service health: runningCount < desiredCount, events, stopped tasks; "
+         "task health where the tier has container health checks (2026-08)",
+         ("test_ecs_service_running", "test_ecs_service_not_restarting", "test_ecs_tasks_healthy")),
     Step("pf-3", "probe-failure", "3. Load-balancer target health; healthy targets + red probe = SG, listener, DNS",
          ("test_listener_present", "test_targets_healthy", "test_security_group_admits")),
     Step("pf-e1", "probe-failure", "Escalation: /list seeded JWT expired", ("test_seeded_token_not_expired",)),

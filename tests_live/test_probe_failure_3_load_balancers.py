@@ -17,5 +17,6 @@ def test_targets_healthy(tg_key, target_group_facts, settings, expect):
     expect(lb.targets_healthy(settings.names[tg_key], target_group_facts))
 
 
-def test_security_group_admits(sg_endpoint, security_group_facts, settings, expect):
-    expect(lb.sg_admits(settings.names[sg_endpoint.security_group], security_group_facts, sg_endpoint.sg_ports))
+def test_security_group_admits(sg_endpoint, security_group_facts, subnet_facts, settings, expect):
+    expect(lb.sg_admits(settings.names[sg_endpoint.security_group], security_group_facts, sg_endpoint.sg_ports,
+                        sg_endpoint.sg_sources, subnet_facts))

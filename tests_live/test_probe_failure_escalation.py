@@ -18,10 +18,19 @@ def test_seeded_token_not_expired(token_endpoint, settings, expect):
                             settings.control_domain))
 
 
+def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
+    """Where the probes of this endpoint come from: in-VPC ones from the private subnets, public ones (Kuma,
+    hairpinning) from the NAT addresses."""
+    if endpoint.internal:
+        vpc_id = (network_facts["vpc"] or {}).get("VpcId")
+        return [s["CidrBlock"] for s in subnet_facts["private"] if s.get("VpcId") == vpc_id]
+    return _nat_addresses(network_facts)
+
+
 @pytest.mark.aws
-def test_no_nacl_denies(nacl_endpoint, network_facts, expect):
+def test_no_nacl_denies(nacl_endpoint, network_facts, subnet_facts, expect):
     ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
-    expect(esc.nacl_denies(network_facts["nacls"], ports, _nat_addresses(network_facts)))
+    expect(esc.nacl_denies(network_facts["nacls"], ports, _probe_sources(nacl_endpoint, network_facts, subnet_facts)))
 
 
 @pytest.mark.aws

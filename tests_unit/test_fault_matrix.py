@@ -29,13 +29,15 @@ def sandboxes():
     _sandboxes.clear()
 
 
-def sandbox_for(sandboxes, topology: str) -> Sandbox:
-    """The topology's sandbox; one at a time, since moto's backends are per process."""
-    if topology not in sandboxes:
+def sandbox_for(sandboxes, topology: str, monitoring: bool = True) -> Sandbox:
+    """The topology's sandbox (with or without the monitoring module); one at a time, since moto's backends are
+    per process."""
+    key = f"{topology}{'' if monitoring else '-no-monitoring'}"
+    if key not in sandboxes:
         for other in list(sandboxes):
             sandboxes.pop(other).stop()
-        sandboxes[topology] = Sandbox(topology, probe_timeout=5.0).start()
-    return sandboxes[topology]
+        sandboxes[key] = Sandbox(topology, probe_timeout=5.0, monitoring=monitoring).start()
+    return sandboxes[key]
 
 
 @pytest.mark.parametrize("topology, fault", CASES, ids=[f"{t}-{f or 'healthy'}" for t, f in CASES])
@@ -54,3 +56,36 @@ def test_fault_turns_exactly_its_tests_red(sandboxes, topology, fault, tmp_path)
                                   + "\n".join(f"--- {n}\n{m[:600]}" for n, m in red.items() if n not in expected))
     for name, message in red.items():
         assert "runbook: " in message, f"{name}: red without its runbook step:\n{message}"
+
+
+# Discovery: each built-in shape, with and without the monitoring module, is found by --topology auto and is green;
+# ordered so that consecutive cases share a sandbox.
+SHAPES = [("2026-08", True), ("2026-05", True), ("2026-05", False), ("2026-08", False)]
+
+
+@pytest.mark.parametrize("topology, monitoring", SHAPES,
+                         ids=[f"{t}-{'monitoring' if m else 'no-monitoring'}" for t, m in SHAPES])
+def test_topology_auto_finds_the_shape_and_is_green(sandboxes, topology, monitoring, tmp_path):
+    sb = sandbox_for(sandboxes, topology, monitoring)
+    sb.reset()
+    run = run_live(sb, tmp_path, options=("--topology=auto", f"--runbook-report={tmp_path / 'report.md'}"))
+    assert not run.outcomes("failure") and not run.outcomes("error"), (run.outcomes("failure"), run.outcomes("error"))
+    ntfy = [n for n in run.results if "ntfy" in n]
+    assert bool(ntfy) == monitoring, f"ntfy checks {'missing' if monitoring else 'collected'}: {ntfy}"
+    report = (tmp_path / "report.md").read_text()
+    assert f"- topology: {topology} (auto: NLB cabal-nlb listens on" in report
+    assert ("monitoring module: present" if monitoring else "monitoring module: absent: the ntfy checks are not "
+            "collected") in report
+    assert f"ACM consumers found by alias (CloudFront): www.{sb.control_domain}" in report
+
+
+def test_explicit_topology_contradicting_the_account_is_one_cant_tell(sandboxes, tmp_path):
+    sb = sandbox_for(sandboxes, "2026-08", False)  # Cabalmail today (the last case above); told the May shape
+    sb.reset()
+    run = run_live(sb, tmp_path, options=("--topology=2026-05",))
+    errors = run.outcomes("error")
+    assert not run.outcomes("failure"), run.outcomes("failure")
+    assert list(errors) == ["tests_live/test_deployment_shape.py::test_deployment_matches_topology[2026-05]"], errors
+    line = next(iter(errors.values()))
+    assert line.count("\n") == 0 and "can't tell: topology 2026-05 does not fit this account" in line, line
+    assert "NLB cabal-nlb listens on 25;" in line and "pass --topology 2026-08" in line, line

@@ -27,6 +27,12 @@ def admits(group: dict, port: int) -> list[str]:
     return sources
 
 
+def subnets_named(aws: AwsReader, *prefixes: str) -> list[dict]:
+    """Subnets whose Name tag starts with one of ``prefixes`` (every VPC: callers match ``VpcId``)."""
+    return aws.pages("ec2", "describe_subnets", "Subnets",
+                     Filters=[{"Name": "tag:Name", "Values": [p + "*" for p in prefixes]}])
+
+
 def vpc(aws: AwsReader, name: str) -> dict | None:
     vpcs = aws.pages("ec2", "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [name]}])
     return vpcs[0] if vpcs else None

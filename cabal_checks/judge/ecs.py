@@ -46,6 +46,32 @@ def service_running(cluster: str, name: str, svc: dict | None, stopped: list[dic
                step=STEP2, next=next_, facts=facts)
 
 
+def _health_evidence(tasks: list[dict]) -> list[str]:
+    out = []
+    for t in tasks:
+        containers = ", ".join(f"{c.get('name')} {c.get('healthStatus', 'UNKNOWN')}" for c in t.get("containers", []))
+        out.append(f"task {t['taskArn'].rsplit('/', 1)[-1]} started {t.get('startedAt', '?')}: "
+                   f"healthStatus {t.get('healthStatus', 'UNKNOWN')}" + (f" (containers: {containers})" if containers else ""))
+    return out
+
+
+def tasks_healthy(cluster: str, name: str, running: list[dict]) -> Verdict:
+    """Every running task of a tier with container health checks is not UNHEALTHY (cabal-infra 53ac616e,
+    191cbc30: the imap and smtp-out tiers' health is ECS task health; there is no target group to ask)."""
+    sick = [t for t in running if t.get("healthStatus") == "UNHEALTHY"]
+    if not sick:
+        states = sorted({t.get("healthStatus", "UNKNOWN") for t in running})
+        return green(f"{name}: {len(running)} running task(s), health {', '.join(states)}", *_health_evidence(running),
+                     step=STEP2)
+    return red(f"{name}: {len(sick)} of {len(running)} running task(s) UNHEALTHY: the container health check fails "
+               "(the task runs, the service behind it does not answer)", *_health_evidence(running), step=STEP2,
+               next=[f"aws ecs describe-tasks --cluster {cluster} --tasks {sick[0]['taskArn']} "
+                     "--query 'tasks[].{health:healthStatus,containers:containers[].{name:name,health:healthStatus}}'",
+                     f"aws logs tail /ecs/{name} --since 30m",
+                     f"if it stays UNHEALTHY: aws ecs update-service --cluster {cluster} --service {name} "
+                     "--force-new-deployment  # printed, never run"])
+
+
 def not_restarting(cluster: str, name: str, stopped: list[dict], now: datetime) -> Verdict:
     """Fewer than RESTART_LIMIT tasks stopped in the last RESTART_WINDOW."""
     recent = [t for t in stopped if t.get("stoppedAt") and _aware(t["stoppedAt"]) >= now - RESTART_WINDOW]
@@ -53,8 +79,10 @@ def not_restarting(cluster: str, name: str, stopped: list[dict], now: datetime) 
     if len(recent) < RESTART_LIMIT:
         return green(f"{name}: {len(recent)} task(s) stopped in the last {window} min", step=STEP2)
     reasons = sorted({t.get("stoppedReason", "?") for t in recent})
+    health = (["ECS replaced them for failing container health checks: the tier starts, then stops answering "
+               "(aws ecs describe-task-definition: healthCheck)"] if any("health check" in r for r in reasons) else [])
     return red(f"{name} is stuck restarting: {len(recent)} tasks stopped in the last {window} min",
-               *_stopped_evidence(recent), f"distinct reasons: {'; '.join(reasons)}", step=STEP2,
+               *_stopped_evidence(recent), f"distinct reasons: {'; '.join(reasons)}", *health, step=STEP2,
                next=[f"aws ecs describe-tasks --cluster {cluster} --tasks {recent[0]['taskArn']}",
                      f"aws logs tail /ecs/{name} --since 1h"])
 

@@ -34,33 +34,42 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -> Verdict:
-    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports."""
-    hits = []
+    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports for a probe source (NAT
+    addresses for public probes, the private subnets for in-VPC ones). A deny of someone else (an abusive
+    sender's range, added during an auth-failure spike) is not the probes' problem: it is listed, green."""
+    hits, others = [], []
     for acl in nacls:
         for e in acl.get("Entries", []):
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
                 continue
             span = e.get("PortRange") or {}
             if e.get("Protocol") == "-1" or any(span.get("From", 0) <= p <= span.get("To", 65535) for p in ports):
-                hits.append((acl["NetworkAclId"], e, e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""))
+                cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""
+                ours = not sources or any(_overlaps(s, cidr) for s in sources)
+                (hits if ours else others).append((acl["NetworkAclId"], e, cidr))
+    ports_text = ", ".join(map(str, ports))
     if not hits:
-        return green(f"no NACL deny entry covers TCP {', '.join(map(str, ports))}", step=ESC)
-    lines = [f"{acl_id} rule {e['RuleNumber']} {'egress' if e.get('Egress') else 'ingress'} deny "
-             f"proto {e.get('Protocol')} ports {(e.get('PortRange') or {}).get('From', 'all')}-"
-             f"{(e.get('PortRange') or {}).get('To', 'all')} {cidr}"
-             + "".join(f" (covers probe source {s})" for s in sources if _in(s, cidr)) for acl_id, e, cidr in hits]
+        return green(f"no NACL deny entry covers TCP {ports_text} for the probe sources", *(
+            f"{_entry(*h, [])} (not a probe source)" for h in others), step=ESC)
     acl_id, e, _ = hits[0]
-    return red(f"NACL deny {'entry blocks' if len(hits) == 1 else 'entries block'} TCP {', '.join(map(str, ports))}",
-               *lines, f"probe sources (NAT addresses): {', '.join(sources) or 'unknown'}", step=ESC,
+    return red(f"NACL deny {'entry blocks' if len(hits) == 1 else 'entries block'} TCP {ports_text} for the probes",
+               *(_entry(*h, sources) for h in hits), f"probe sources: {', '.join(sources) or 'unknown'}", step=ESC,
                next=[f"aws ec2 describe-network-acls --network-acl-ids {acl_id}",
                      f"aws ec2 delete-network-acl-entry --network-acl-id {acl_id} --rule-number {e['RuleNumber']}"
                      f" {'--egress' if e.get('Egress') else '--ingress'}  # Terraform defines no NACL entries"])
 
 
-def _in(ip: str, cidr: str) -> bool:
+def _entry(acl_id: str, e: dict, cidr: str, sources: list[str]) -> str:
+    span = e.get("PortRange") or {}
+    return (f"{acl_id} rule {e['RuleNumber']} {'egress' if e.get('Egress') else 'ingress'} deny proto {e.get('Protocol')} "
+            f"ports {span.get('From', 'all')}-{span.get('To', 'all')} {cidr}"
+            + "".join(f" (covers probe source {s})" for s in sources if _overlaps(s, cidr)))
+
+
+def _overlaps(source: str, cidr: str) -> bool:
     try:
-        return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
+        return ipaddress.ip_network(source, strict=False).overlaps(ipaddress.ip_network(cidr, strict=False))
+    except (ValueError, TypeError):
         return False
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from ..aws.ec2 import admits
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
@@ -51,16 +53,59 @@ def targets_healthy(tg_name: str, tg: dict | None) -> Verdict:
     return green(f"{tg_name}: {len(healthy)} of {len(health)} targets healthy", *lines, step=STEP3, facts=facts)
 
 
-def sg_admits(sg_name: str, sg: dict | None, ports: tuple[int, ...]) -> Verdict:
-    """The tier's security group admits every port the endpoint needs."""
+def required_sources(kinds: tuple[str, ...], subnets: dict[str, list[dict]], vpc_id: str) -> dict[str, list[str]]:
+    """Where the probes stand, as CIDRs: ``internet`` 0.0.0.0/0; ``public_subnets`` / ``private_subnets`` the CIDRs
+    of the deployment's subnets of that kind in the SG's VPC (an empty list: none found by name)."""
+    out = {}
+    for kind in kinds:
+        if kind == "internet":
+            out[kind] = ["0.0.0.0/0"]
+        else:
+            out[kind] = [s["CidrBlock"] for s in subnets.get(kind.split("_")[0], []) if s.get("VpcId") == vpc_id]
+    return out
+
+
+def _covered(cidr: str, admitted: list[str]) -> bool:
+    net = ipaddress.ip_network(cidr, strict=False)
+    for source in admitted:
+        try:
+            other = ipaddress.ip_network(source, strict=False)
+        except ValueError:  # a prefix list or another group: not a CIDR
+            continue
+        if other.version == net.version and net.subnet_of(other):
+            return True
+    return False
+
+
+def sg_admits(sg_name: str, sg: dict | None, ports: tuple[int, ...], sources: tuple[str, ...] = (),
+              subnets: dict[str, list[dict]] | None = None) -> Verdict:
+    """The tier's security group admits every port the endpoint needs, from where its probes (and, for the mail
+    tiers, the API Lambdas) stand (``sources``): admitting the port from elsewhere only is red too."""
     if sg is None:
         return red(f"security group {sg_name} not found", step=STEP3,
                    next=[f"aws ec2 describe-security-groups --filters Name=group-name,Values={sg_name}"])
     missing = [p for p in ports if not admits(sg, p)]
     look = f"aws ec2 describe-security-groups --group-ids {sg['GroupId']}"
+    restore = "re-apply the infra stack (terraform apply) to restore the rule"
     if missing:
         return red(f"{sg_name} ({sg['GroupId']}) admits nothing on TCP {', '.join(map(str, missing))}",
                    *(f"TCP {p} from {', '.join(admits(sg, p))}" for p in ports if p not in missing),
-                   step=STEP3, next=[look, "re-apply the infra stack (terraform apply) to restore the rule"])
-    return green(f"{sg_name} admits " + "; ".join(f"TCP {p} from {', '.join(admits(sg, p))}" for p in ports),
-                 step=STEP3)
+                   step=STEP3, next=[look, restore])
+    seen = [f"TCP {p} from {', '.join(admits(sg, p))}" for p in ports]
+    need = required_sources(sources, subnets or {}, sg.get("VpcId", ""))
+    unknown = [k for k, cidrs in need.items() if not cidrs]
+    notes = [f"no subnet named for {k} found in {sg.get('VpcId')}: that source not judged" for k in unknown]
+    shut = [(p, k, c) for p in ports for k, cidrs in need.items() for c in cidrs if not _covered(c, admits(sg, p))]
+    groups = sorted({s for p in ports for s in admits(sg, p) if s.startswith(("sg-", "pl-"))})
+    if shut and groups:  # the probes may stand in a referenced group: not a CIDR question this check can answer
+        notes.append(f"admits {', '.join(groups)} too: whether the probes stand there is not judged")
+        shut = []
+    if shut:
+        p, kind, cidr = shut[0]
+        return red(f"{sg_name} ({sg['GroupId']}) admits TCP {', '.join(map(str, sorted({s[0] for s in shut})))} but not "
+                   f"from where the probes stand ({kind.replace('_', ' ')}: {', '.join(sorted({s[2] for s in shut}))})",
+                   *seen, f"needed: {'; '.join(f'{k} {c}' for k, c in need.items())}", *notes, step=STEP3,
+                   next=[look, f"aws ec2 describe-security-group-rules --filters Name=group-id,Values={sg['GroupId']}",
+                         restore])
+    where = f" (sources needed: {', '.join(need)})" if need else ""
+    return green(f"{sg_name} admits " + "; ".join(seen) + where, *notes, step=STEP3)

@@ -40,6 +40,8 @@ from .aws_seed import (
 # cause -> (stoppedReason, stopCode, container exit code or None when the container never started)
 STOP_CAUSES = {
     "crash": ("Essential container in task exited", "EssentialContainerExited", 1),
+    # ECS replaces a task whose container health check fails (2026-08: imap, smtp-out have healthChecks)
+    "health": ("Task failed container health checks", "ServiceSchedulerInitiated", 137),
     "secrets": ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
                 "retrieval failed: unable to retrieve secrets from ssm: service call has been retried 5 time(s): "
                 "RequestCanceled: request context canceled caused by: context deadline exceeded",
@@ -133,6 +135,22 @@ def service_restart_loop(seeded: Seeded, service_key: str, restarts: int = 4, *,
     service_event(seeded, service_key, "is unable to consistently start tasks successfully. For more information, "
                   "see the Troubleshooting section of the Amazon ECS Developer Guide.", now - timedelta(seconds=20))
     _set_counts(seeded, service_key, 1, 0)
+
+
+def task_unhealthy(seeded: Seeded, service_key: str) -> None:
+    """The service's running task stays RUNNING but its container health check fails: healthStatus UNHEALTHY."""
+    task = backend("ecs", seeded).tasks[seeded.names["cluster"]][seeded.task_arns[service_key]]
+    task.health_status = "UNHEALTHY"
+    for container in task.containers:
+        container.health_status = "UNHEALTHY"
+
+
+def sg_ingress_only_from(seeded: Seeded, sg_key: str, port: int, cidr: str) -> None:
+    """The SG still admits ``port``, but only from ``cidr`` (someone narrowed the rule) (API)."""
+    sg_ingress_revoked(seeded, sg_key, port)
+    seeded.client("ec2").authorize_security_group_ingress(GroupId=seeded.sg_ids[sg_key], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+         "IpRanges": [{"CidrIp": cidr, "Description": f"{port} from the bastion subnet only"}]}])
 
 
 def container_instance_disconnected(seeded: Seeded) -> None:
@@ -383,16 +401,18 @@ def listener_on_old_cert(seeded: Seeded, port: int, old_cert=None) -> str:
     return old_arn
 
 
-def cloudfront_on_old_cert(seeded: Seeded, old_cert=None) -> str:
-    """The admin CloudFront distribution's ViewerCertificate points at an older ACM cert (API); returns its ARN."""
+def cloudfront_on_old_cert(seeded: Seeded, old_cert=None, site: str = "") -> str:
+    """A CloudFront distribution's ViewerCertificate points at an older ACM cert (API): the admin one, or the
+    site's with that alias (the front door); returns the old ARN."""
     old_arn = import_old_acm_cert(seeded, old_cert)
+    dist_id, _, dist_arn = seeded.site_distributions[site] if site else (seeded.cf_distribution_id, "", seeded.cf_arn)
     cf = seeded.client("cloudfront")
-    got = cf.get_distribution_config(Id=seeded.cf_distribution_id)
+    got = cf.get_distribution_config(Id=dist_id)
     config = got["DistributionConfig"]
     config["ViewerCertificate"] = {"ACMCertificateArn": old_arn, "SSLSupportMethod": "sni-only",
                                    "MinimumProtocolVersion": "TLSv1.2_2021"}
-    cf.update_distribution(Id=seeded.cf_distribution_id, IfMatch=got["ETag"], DistributionConfig=config)
-    _move_in_use(seeded, old_arn, seeded.cf_arn)
+    cf.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=config)
+    _move_in_use(seeded, old_arn, dist_arn)
     return old_arn
 
 

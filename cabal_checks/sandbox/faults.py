@@ -19,6 +19,7 @@ from . import aws_faults as aws
 
 BOTH = ("2026-05", "2026-08")
 MAY = ("2026-05",)
+AUG = ("2026-08",)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ def fault(name: str, description: str, red, topologies=BOTH, runbook: str = ""):
 
 
 def ep(sb, probe: str, scheme: str = ""):
-    """The sandbox endpoint of a probe (and scheme, when a probe has several)."""
+    """The sandbox endpoint of a probe (and scheme, when a probe has several); ``site:<host>`` names a site."""
+    if probe.startswith("site:"):
+        return next(e for e in sb.topology.sites if e.host == sb.seeded.fqdn(probe[5:]).rstrip("."))
     return next(e for e in sb.topology.endpoints if e.probe == probe and (not scheme or e.scheme == scheme))
 
 
@@ -67,6 +70,7 @@ SUB587 = {"2026-05": "smtp+starttls://smtp-out.{cd}:587", "2026-08": "smtp+start
 SMTPS = {"2026-05": "smtps://smtp-out.{cd}:465", "2026-08": "smtps://smtp-out.cabal.internal:465"}
 RELAY = "smtp://smtp-in.{cd}:25"
 ADMIN, LIST, NTFY = "https://admin.{cd}/", "https://admin.{cd}/prod/list", "https://ntfy.{cd}/v1/health"
+WWW = "https://www.{cd}/"  # the front door: an ACM consumer no monitor probes (cert checks only)
 
 
 def answers(spec: str, inside: bool = True) -> tuple[str, ...]:
@@ -201,11 +205,51 @@ def _nat(sb):
     aws.nat_instance_stopped(sb.seeded, 0)
 
 
+@fault("imap-task-unhealthy", "the cabal-imap task runs but fails its container health check: Dovecot accepts and "
+       "never greets (1 of 1 running, healthStatus UNHEALTHY)",
+       {"2026-08": answers(IMAP["2026-08"]) + ("test_ecs_tasks_healthy[cabal-imap]",)}, topologies=AUG,
+       runbook="probe-failure step 2")
+def _imap_unhealthy(sb):
+    aws.task_unhealthy(sb.seeded, "service_imap")
+    sb.plant.backend(ep(sb, "imap")).mode = "silent"
+
+
+@fault("smtp-out-health-check-loop", "ECS keeps replacing cabal-smtp-out: 4 tasks stopped for failing container "
+       "health checks in 10 minutes, a fresh one running now",
+       {"2026-08": ("test_ecs_service_not_restarting[cabal-smtp-out]",)}, topologies=AUG, runbook="probe-failure step 2")
+def _smtp_out_loop(sb):
+    aws.service_restart_loop(sb.seeded, "service_smtp_out", restarts=4, cause="health")
+
+
+@fault("sg-admits-port-not-probe-source", "the tier's SG still admits the port, but only from a bastion subnet, not "
+       "from where the probes stand (2026-05: submission 587 behind the NLB; 2026-08: imap 143 in the VPC)",
+       {"2026-05": answers(SUB587["2026-05"], inside=False) + ("test_security_group_admits[cabal-ecs-smtp-out-sg:587]",),
+        "2026-08": answers(IMAP["2026-08"]) + ("test_security_group_admits[cabal-ecs-imap-sg:143]",)},
+       runbook="probe-failure step 3")
+def _sg_source(sb):
+    if sb.topology.name == "2026-05":  # the NLB's nodes (public subnets) may no longer reach the task on 587
+        aws.sg_ingress_only_from(sb.seeded, "sg_smtp_out", 587, "10.0.250.0/24")
+        sb.plant.front(ep(sb, "submission", "smtp+starttls")).mode = "silent"
+    else:  # Kuma, blackbox and the API Lambdas (private subnets) may no longer reach imap on 143
+        aws.sg_ingress_only_from(sb.seeded, "sg_imap", 143, "10.0.250.0/24")
+        sb.plant.backend(ep(sb, "imap")).mode = "silent"
+
+
+@fault("nacl-deny-probe-subnets", "an operator-made NACL on the private subnets denies 143/tcp from the VPC: the "
+       "in-VPC probes and the API Lambdas are refused at the network layer",
+       {"2026-08": answers(IMAP["2026-08"]) + (f"test_no_nacl_denies[{IMAP['2026-08']}]",)}, topologies=AUG,
+       runbook="probe-failure escalation")
+def _nacl_private(sb):
+    aws.nacl_deny(sb.seeded, port=143, cidr=sb.seeded.vpc_cidr, subnets="private")
+    sb.plant.backend(ep(sb, "imap")).mode = "silent"
+
+
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
 LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),
                "2026-08": (SUB587["2026-08"], SMTPS["2026-08"], IMAP["2026-08"])}
-ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}
+ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}  # probed endpoints
+ACM_CERTS = {t: specs + (WWW,) for t, specs in ACM_WIRE.items()}  # and the front door: every ACM certificate check
 CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
 
@@ -280,8 +324,9 @@ def _le_intermediate(sb):
 
 
 @fault("acm-untrusted-chain", "the ACM endpoints serve a chain from an untrusted root",
-       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_WIRE[t] for x in (
-           "test_endpoint_answers", "test_chain_verifies_for_public_name", "test_acm_certificate_served"))
+       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_WIRE[t] for x in ("test_endpoint_answers",))
+           + tuple(f"{x}[{spec}]" for spec in ACM_CERTS[t] for x in (
+               "test_chain_verifies_for_public_name", "test_acm_certificate_served"))
            # in-VPC, IMAP reaches Dovecot (Let's Encrypt) behind the NLB: unaffected
            + tuple(f"test_endpoint_answers_from_inside_vpc[{spec}]" for spec in ACM_WIRE[t] if spec != IMAP["2026-05"])
            + (f"test_endpoint_answers[{LIST}]", f"test_endpoint_answers_from_inside_vpc[{LIST}]")),
@@ -298,7 +343,7 @@ def reimport_acm(sb, left_days: float) -> None:
     sb.plant.serve_cert("acm", cert)
 
 
-def pin_old_cert(sb, probe: str, attach) -> None:
+def pin_old_cert(sb, probe: str, attach) -> None:  # probe: a probe name or site:<host>
     """One ACM consumer (``attach(seeded, old_cert)``) and its front are left on an old certificate (5 days)."""
     old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
     attach(sb.seeded, old)
@@ -306,14 +351,14 @@ def pin_old_cert(sb, probe: str, attach) -> None:
 
 
 @fault("acm-cert-in-warning-window", "the ACM wildcard has 16 days left: inside the 21-day warning, not yet escalation",
-       per_topology(lambda t: tuple(f"test_cert_days_left_warning[{spec}]" for spec in ACM_WIRE[t])),
+       per_topology(lambda t: tuple(f"test_cert_days_left_warning[{spec}]" for spec in ACM_CERTS[t])),
        runbook="cert-expiring ACM")
 def _acm_warning(sb):
     reimport_acm(sb, 16)
 
 
 @fault("acm-renewal-stuck-near-expiry", "ACM renewal FAILED (DOMAIN_VALIDATION_DENIED) and 10 days left: escalate",
-       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_WIRE[t] for x in ("test_cert_days_left_warning",))
+       per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_CERTS[t] for x in ("test_cert_days_left_warning",))
                     + (f"test_acm_renewal_not_stuck[{WILDCARD}]", f"test_acm_escalation_not_needed[{WILDCARD}]")),
        runbook="cert-expiring ACM escalation")
 def _acm_stuck(sb):
@@ -379,6 +424,15 @@ def _cf_old(sb):
     pin_old_cert(sb, "admin_app", aws.cloudfront_on_old_cert)
 
 
+@fault("front-door-pinned-old-cert", "the front door's CloudFront distribution (www.<cd>, found by its alias) is "
+       "pinned to an old ACM certificate (5 days left)",
+       ("test_acm_consumer_uses_certificate[cloudfront:www.{cd}]", f"test_acm_certificate_served[{WWW}]",
+        f"test_cert_days_left_warning[{WWW}]", f"test_cert_days_left_critical[{WWW}]"),
+       runbook="cert-expiring ACM step 3")
+def _front_door_old(sb):
+    pin_old_cert(sb, "site:www", lambda seeded, old: aws.cloudfront_on_old_cert(seeded, old, f"www.{sb.control_domain}"))
+
+
 @fault("certbot-schedule-disabled", "the EventBridge schedule cabal-certbot-renewal is DISABLED",
        ("test_certbot_schedule_enabled[cabal-certbot-renewal]",), runbook="cert-expiring LE step 1")
 def _sched(sb):
@@ -419,7 +473,7 @@ def _acm_override(sb, **keys) -> None:
 
 @fault("acm-certificate-revoked", "the ACM wildcard's Status is REVOKED (and the endpoints still serve it)",
        per_topology(lambda t: (f"test_acm_certificate_issued[{WILDCARD}]",)
-                    + tuple(f"test_acm_certificate_served[{spec}]" for spec in ACM_WIRE[t])),
+                    + tuple(f"test_acm_certificate_served[{spec}]" for spec in ACM_CERTS[t])),
        runbook="cert-expiring ACM step 1")
 def _revoked(sb):
     _acm_override(sb, Status="REVOKED")
