@@ -37,12 +37,15 @@ class Shape:
     mismatch: str = ""  # an explicit topology the account contradicts: the one line, else ""
     contradicted: tuple[str, ...] = ()  # probes whose checks do not apply to this account (mismatch)
     sites: tuple[str, ...] = ()  # CloudFront aliases under the control domain that no probe covers
+    listeners: tuple[str, ...] = ()  # TLS/HTTPS listeners of the Cabalmail load balancers (``cabal-nlb:993``)
     problems: tuple[str, ...] = field(default=())  # what could not be read (can't tell), one line each
 
     def lines(self) -> list[str]:
         out = [f"topology: {self.topology} ({self.how})", f"monitoring module: {self.monitoring}"]
         if self.sites:
             out.append(f"ACM consumers found by alias (CloudFront): {', '.join(self.sites)}")
+        if self.listeners:
+            out.append(f"TLS listeners found (ACM consumers): {', '.join(self.listeners)}")
         out += [f"can't tell: {p}" for p in self.problems]
         if self.mismatch:
             out.append(f"MISMATCH: {self.mismatch}")
@@ -56,7 +59,7 @@ def read(ctx) -> dict:
     """Everything the decision needs, gathered at once; each part None when it could not be read."""
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
     parts = {"nlb": (_nlb_ports,), "alb": (_lb_exists, "alb"), "monitoring_services": (_monitoring_services,),
-             "aliases": (_aliases,)}
+             "aliases": (_aliases,), "tls:nlb": (_tls_ports, "nlb"), "tls:alb": (_tls_ports, "alb")}
     parts.update({f"tg:{key}": (_tg_exists, key) for sign in SHAPE_SIGNS.values() for key in sign["target_groups"]})
     for fn, *args in parts.values():
         ctx.start("aws", fn, *args)
@@ -75,6 +78,13 @@ def _nlb_ports(ctx) -> list[int] | str:
     """The NLB's listener ports, or ``"absent"``."""
     lb = elb.load_balancer(ctx.aws, ctx.name("nlb"))
     return "absent" if lb is None else sorted(li["Port"] for li in elb.listeners(ctx.aws, lb["LoadBalancerArn"]))
+
+
+def _tls_ports(ctx, key: str) -> list[int]:
+    """The ports of the load balancer's TLS and HTTPS listeners (each an ACM consumer); [] when it does not exist."""
+    lb = elb.load_balancer(ctx.aws, ctx.name(key))
+    listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"]) if lb else []
+    return sorted(li["Port"] for li in listeners if li.get("Protocol") in ("TLS", "HTTPS"))
 
 
 def _lb_exists(ctx, key: str) -> bool:
@@ -162,8 +172,11 @@ def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
     if aliases is not None:  # found rather than listed: the account's own CloudFront aliases under <cd>
         probed = {e.host for e in topo.endpoints}
         topo = replace(topo, sites=tuple(site(a) for a in aliases if a not in probed))
+    listeners = tuple((key, port) for key in ("nlb", "alb") if monitoring or key != "alb"  # the ALB is the module's
+                      for port in found.get(f"tls:{key}") or ())
+    topo = replace(topo, tls_listeners=listeners)
     shape = Shape(topo.name, how, mon_text, mismatch, contradicted, tuple(e.host for e in topo.sites),
-                  tuple(found.get("problems") or ()))
+                  tuple(f"{names[k]}:{p}" for k, p in listeners), tuple(found.get("problems") or ()))
     return topo, shape
 
 

@@ -47,8 +47,10 @@ STEPS = (
           "test_caa_allows_acm")),
     Step("ce-a2", "cert-expiring", "ACM 2. validation CNAMEs present in the public zone",
          ("test_acm_validation_records_present",)),
-    Step("ce-a3", "cert-expiring", "ACM 3. every consumer (NLB 993, ALB 443, CloudFront) on the current ARN; "
-         "the wire serves it", ("test_acm_consumer_uses_certificate", "test_acm_certificate_served")),
+    Step("ce-a3", "cert-expiring", "ACM 3. every consumer (NLB 993, ALB 443, every CloudFront distribution with an "
+         "alias under <cd>, found) on the current ARN; none on an old one (InUseBy); the wire serves it",
+         ("test_acm_consumer_uses_certificate", "test_acm_no_consumer_on_an_old_certificate",
+          "test_acm_certificate_served")),
     Step("ce-l1", "cert-expiring", "Let's Encrypt 1. certbot Lambda: exists, schedule enabled, ran, succeeded",
          ("test_certbot_function_exists", "test_certbot_schedule_enabled", "test_certbot_ran_within_period",
           "test_certbot_last_run_succeeded")),

@@ -93,6 +93,7 @@ class Topology:
     extra_target_groups: tuple[str, ...] = field(default=())
     task_health: tuple[str, ...] = field(default=())  # services whose health is ECS task health (container checks)
     sites: tuple[Endpoint, ...] = field(default=())  # ACM consumers that no monitor probes (the front door)
+    tls_listeners: tuple[tuple[str, int], ...] = field(default=())  # (nlb|alb, port) found by discovery
 
     def services(self) -> list[str]:
         """Names-table keys of the ECS services, in runbook order, each once."""
@@ -134,10 +135,9 @@ def compose(name: str, description: str, base: Topology, probes_from: dict[str, 
     order = {p: i for i, p in enumerate(PROBES)}
     endpoints = tuple(sorted(endpoints, key=lambda e: order[e.probe]))
     services = {e.service for e in endpoints}
-    health = tuple(k for t in (base, *probes_from.values()) for k in t.task_health if k in services)
     return replace(base, name=name, description=description, endpoints=endpoints,
                    fail2ban=probes_from.get("imap", base).fail2ban,  # fail2ban lives in the imap tier
-                   task_health=tuple(dict.fromkeys(health)))
+                   task_health=tuple(k for k in base.task_health if k in services))
 
 
 def load_topology(which: str, control_domain: str) -> Topology:

@@ -48,6 +48,11 @@ def test_acm_consumer_uses_certificate(acm_consumer, acm_consumer_facts, acm_fac
 
 
 @pytest.mark.aws
+def test_acm_no_consumer_on_an_old_certificate(acm_cert_name, acm_facts, settings, expect):
+    expect(acm.no_consumer_on_old(acm_facts, acm_cert_name, settings.names["acm_tag_name"], settings.now))
+
+
+@pytest.mark.aws
 @pytest.mark.network
 def test_acm_certificate_served(acm_endpoint, served_certs, acm_facts, settings, expect):
     expect(acm.served_is_acm(acm_endpoint, served_certs, acm_facts, f"*.{settings.control_domain}",

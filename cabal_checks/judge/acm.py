@@ -284,6 +284,25 @@ def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, ta
                                                "the current certificate"), fix])
 
 
+def no_consumer_on_old(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+    """ACM's own cross-check of step 3: no other certificate named ``domain`` is in use (its InUseBy is empty), so
+    no consumer, found by the suite or not (an API Gateway domain, a load balancer of another name), is pinned to an
+    old ARN. Leftover certificates nobody uses are fine."""
+    if view is None:
+        return _absent(domain, tag, STEP3)
+    current = view["cert"]["CertificateArn"]
+    pinned = [(d, user) for d in view["others"] for user in d.get("InUseBy") or []]
+    if not pinned:
+        return green(f"no other certificate {domain} is in use (ACM InUseBy); {len(view['others'])} unused leftover(s)",
+                     step=STEP3)
+    lines = [f"{user} uses {d['CertificateArn']} ({d.get('Status')}"
+             + (f", {_days(d, now):.1f} days left)" if d.get("NotAfter") else ")") for d, user in pinned]
+    return red(f"{len(pinned)} resource(s) still use an old certificate {domain}, not the current {current} "
+               "(ACM InUseBy)", *lines, step=STEP3,
+               next=[describe_cmd(pinned[0][0]["CertificateArn"]).split(" --query")[0] + " --query Certificate.InUseBy",
+                     "re-apply the infra stack (terraform apply) so every consumer takes the current certificate"])
+
+
 def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: str, names: dict) -> Verdict:
     """What the endpoint serves IS the ACM certificate (same SHA-256 fingerprint, or serial)."""
     if view is None:

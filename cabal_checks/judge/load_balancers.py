@@ -104,7 +104,7 @@ def sg_admits(sg_name: str, sg: dict | None, ports: tuple[int, ...], sources: tu
         p, kind, cidr = shut[0]
         return red(f"{sg_name} ({sg['GroupId']}) admits TCP {', '.join(map(str, sorted({s[0] for s in shut})))} but not "
                    f"from where the probes stand ({kind.replace('_', ' ')}: {', '.join(sorted({s[2] for s in shut}))})",
-                   *seen, f"needed: {'; '.join(f'{k} {c}' for k, c in need.items())}", *notes, step=STEP3,
+                   *seen, f"needed: {'; '.join(f'{k} ' + ', '.join(c) for k, c in need.items())}", *notes, step=STEP3,
                    next=[look, f"aws ec2 describe-security-group-rules --filters Name=group-id,Values={sg['GroupId']}",
                          restore])
     where = f" (sources needed: {', '.join(need)})" if need else ""

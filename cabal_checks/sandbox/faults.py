@@ -343,6 +343,9 @@ def reimport_acm(sb, left_days: float) -> None:
     sb.plant.serve_cert("acm", cert)
 
 
+PINNED = f"test_acm_no_consumer_on_an_old_certificate[{WILDCARD}]"  # ACM's InUseBy of the old certificate
+
+
 def pin_old_cert(sb, probe: str, attach) -> None:  # probe: a probe name or site:<host>
     """One ACM consumer (``attach(seeded, old_cert)``) and its front are left on an old certificate (5 days)."""
     old = sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, issuer="acm", not_after=days(5))
@@ -401,7 +404,7 @@ def _caa_le(sb):
 
 
 @fault("alb-listener-pinned-old-cert", "the ALB 443 listener is pinned to an old ACM certificate (5 days left)",
-       ("test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
+       (PINNED, "test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
         f"test_cert_days_left_warning[{NTFY}]", f"test_cert_days_left_critical[{NTFY}]"),
        runbook="cert-expiring ACM step 3")
 def _alb_old(sb):
@@ -409,7 +412,8 @@ def _alb_old(sb):
 
 
 @fault("nlb-listener-pinned-old-cert", "the NLB 993 listener is pinned to an old ACM certificate (5 days left)",
-       {"2026-05": ("test_acm_consumer_uses_certificate[cabal-nlb:993]", f"test_acm_certificate_served[{IMAP['2026-05']}]",
+       {"2026-05": (PINNED, "test_acm_consumer_uses_certificate[cabal-nlb:993]",
+                    f"test_acm_certificate_served[{IMAP['2026-05']}]",
                     f"test_cert_days_left_warning[{IMAP['2026-05']}]", f"test_cert_days_left_critical[{IMAP['2026-05']}]")},
        topologies=MAY, runbook="cert-expiring ACM step 3")
 def _nlb_old(sb):
@@ -417,7 +421,7 @@ def _nlb_old(sb):
 
 
 @fault("cloudfront-pinned-old-cert", "the admin CloudFront distribution is pinned to an old ACM certificate",
-       ("test_acm_consumer_uses_certificate[cloudfront:admin.{cd}]", f"test_acm_certificate_served[{ADMIN}]",
+       (PINNED, "test_acm_consumer_uses_certificate[cloudfront:admin.{cd}]", f"test_acm_certificate_served[{ADMIN}]",
         f"test_cert_days_left_warning[{ADMIN}]", f"test_cert_days_left_critical[{ADMIN}]"),
        runbook="cert-expiring ACM step 3")
 def _cf_old(sb):
@@ -426,7 +430,7 @@ def _cf_old(sb):
 
 @fault("front-door-pinned-old-cert", "the front door's CloudFront distribution (www.<cd>, found by its alias) is "
        "pinned to an old ACM certificate (5 days left)",
-       ("test_acm_consumer_uses_certificate[cloudfront:www.{cd}]", f"test_acm_certificate_served[{WWW}]",
+       (PINNED, "test_acm_consumer_uses_certificate[cloudfront:www.{cd}]", f"test_acm_certificate_served[{WWW}]",
         f"test_cert_days_left_warning[{WWW}]", f"test_cert_days_left_critical[{WWW}]"),
        runbook="cert-expiring ACM step 3")
 def _front_door_old(sb):

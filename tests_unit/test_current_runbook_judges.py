@@ -1,0 +1,119 @@
+"""The judges the HEAD runbooks added, green and red on hand-built facts: ECS task health, a security group judged
+for the probe source, NACLs judged for the probe source, an ACM consumer on another certificate. The fault matrix
+proves each against the sandbox too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from cabal_checks.judge import acm, ecs
+from cabal_checks.judge import escalation as esc
+from cabal_checks.judge import load_balancers as lb
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+ARN = "arn:aws:ecs:us-east-1:123456789012:task/cabal-mail/"
+
+
+def task(tid: str, health: str) -> dict:
+    return {"taskArn": ARN + tid, "startedAt": NOW - timedelta(hours=2), "healthStatus": health,
+            "containers": [{"name": "imap", "healthStatus": health}]}
+
+
+def test_tasks_healthy_green_and_unknown_is_not_red():
+    v = ecs.tasks_healthy("cabal-mail", "cabal-imap", [task("a1", "HEALTHY"), task("b2", "UNKNOWN")])
+    assert v.ok and "health HEALTHY, UNKNOWN" in v.summary
+
+
+def test_a_running_but_unhealthy_task_is_red_with_its_task_and_the_commands():
+    v = ecs.tasks_healthy("cabal-mail", "cabal-imap", [task("a1", "UNHEALTHY")])
+    assert not v.ok and "1 of 1 running task(s) UNHEALTHY" in v.summary
+    assert "task a1 started" in v.evidence[0] and "containers: imap UNHEALTHY" in v.evidence[0]
+    assert v.next[0].startswith(f"aws ecs describe-tasks --cluster cabal-mail --tasks {ARN}a1")
+    assert "runbook: probe-failure, step 2" in v.render()
+
+
+def test_health_check_stops_are_named_in_the_restart_loop():
+    stopped = [{"taskArn": ARN + f"t{i}", "stoppedAt": NOW - timedelta(minutes=2 * i), "stopCode": "ServiceSchedulerInitiated",
+                "stoppedReason": "Task failed container health checks"} for i in range(4)]
+    v = ecs.not_restarting("cabal-mail", "cabal-smtp-out", stopped, NOW)
+    assert not v.ok and any("failing container health checks" in e for e in v.evidence)
+
+
+SUBNETS = {"private": [{"CidrBlock": "10.0.1.0/24", "VpcId": "vpc-1"}, {"CidrBlock": "10.0.2.0/24", "VpcId": "vpc-1"},
+                       {"CidrBlock": "10.9.1.0/24", "VpcId": "vpc-neighbour"}],
+           "public": [{"CidrBlock": "10.0.101.0/24", "VpcId": "vpc-1"}]}
+
+
+def sg(*cidrs: str, groups=()) -> dict:
+    return {"GroupId": "sg-imap", "VpcId": "vpc-1", "IpPermissions": [
+        {"IpProtocol": "tcp", "FromPort": 143, "ToPort": 143, "IpRanges": [{"CidrIp": c} for c in cidrs],
+         "UserIdGroupPairs": [{"GroupId": g} for g in groups]}]}
+
+
+def test_sg_admits_the_port_from_where_the_probes_stand():
+    v = lb.sg_admits("cabal-ecs-imap-sg", sg("10.0.0.0/16"), (143,), ("private_subnets",), SUBNETS)
+    assert v.ok and "sources needed: private_subnets" in v.summary
+
+
+def test_sg_admitting_the_port_from_elsewhere_only_is_red():
+    v = lb.sg_admits("cabal-ecs-imap-sg", sg("10.0.250.0/24", "10.0.1.0/24"), (143,), ("private_subnets",), SUBNETS)
+    assert not v.ok
+    assert v.summary == ("cabal-ecs-imap-sg (sg-imap) admits TCP 143 but not from where the probes stand "
+                         "(private subnets: 10.0.2.0/24)")
+    assert "needed: private_subnets 10.0.1.0/24, 10.0.2.0/24" in v.render()  # the neighbour VPC's subnet is not ours
+
+
+def test_sg_from_the_internet_and_a_group_reference_are_not_judged_wrongly():
+    assert not lb.sg_admits("cabal-ecs-smtp-in-sg", sg("10.0.0.0/16"), (143,), ("internet",), SUBNETS).ok
+    v = lb.sg_admits("cabal-ecs-imap-sg", sg(groups=("sg-kuma",)), (143,), ("private_subnets",), SUBNETS)
+    assert v.ok and "admits sg-kuma too: whether the probes stand there is not judged" in v.evidence
+
+
+def nacl(cidr: str, port: int = 25) -> list[dict]:
+    return [{"NetworkAclId": "acl-1", "Entries": [
+        {"RuleNumber": 90, "RuleAction": "deny", "Protocol": "6", "PortRange": {"From": port, "To": port},
+         "CidrBlock": cidr, "Egress": False},
+        {"RuleNumber": 32767, "RuleAction": "deny", "Protocol": "-1", "CidrBlock": "0.0.0.0/0", "Egress": False}]}]
+
+
+def test_a_nacl_deny_of_someone_else_is_listed_green():
+    v = esc.nacl_denies(nacl("198.51.100.0/24"), (25,), ["203.0.113.7", "203.0.113.8"])
+    assert v.ok and "(not a probe source)" in v.evidence[0]
+
+
+def test_a_nacl_deny_covering_a_probe_source_is_red():
+    v = esc.nacl_denies(nacl("203.0.113.0/24"), (25,), ["203.0.113.7"])
+    assert not v.ok and "covers probe source 203.0.113.7" in v.evidence[0]
+    v = esc.nacl_denies(nacl("10.0.0.0/16", 143), (143,), ["10.0.1.0/24", "10.0.2.0/24"])  # in-VPC probe subnets
+    assert not v.ok and "covers probe source 10.0.1.0/24" in v.evidence[0]
+
+
+def test_a_consumer_on_another_certificate_names_its_alias_arn_and_days_left():
+    current = "arn:aws:acm:us-east-1:123456789012:certificate/current"
+    other = "arn:aws:acm:us-east-1:123456789012:certificate/old"
+    consumer = {"front": "cloudfront", "alias": "www.cd.test", "name": "CloudFront distribution E2WWW (www.cd.test)",
+                "arn": other, "problem": "", "distribution_id": "E2WWW",
+                "resource_arn": "arn:aws:cloudfront::1:distribution/E2WWW",
+                "arn_cert": {"DomainName": "*.cd.test", "Status": "ISSUED", "NotAfter": NOW + timedelta(days=5)}}
+    view = {"cert": {"CertificateArn": current, "Status": "ISSUED", "InUseBy": []}, "why": ""}
+    v = acm.consumer_uses_certificate(consumer, view, "*.cd.test", "cabal-nlb", {}, NOW)
+    assert not v.ok and "(www.cd.test) is pinned to an old ARN" in v.summary and other in v.summary
+    assert f"{other}: *.cd.test ISSUED, 5.0 days left" in v.evidence
+    assert "ACM InUseBy of " + current + " does not list arn:aws:cloudfront::1:distribution/E2WWW" in v.evidence
+    assert "aws cloudfront get-distribution-config --id E2WWW" in v.next[0]
+    green = acm.consumer_uses_certificate({**consumer, "arn": current}, view, "*.cd.test", "cabal-nlb", {}, NOW)
+    assert green.ok
+
+
+def test_acm_inuseby_cross_check_green_with_unused_leftovers_red_when_an_old_one_is_used():
+    current = {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/current", "Status": "ISSUED", "InUseBy": ["x"]}
+    leftover = {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/2025", "Status": "EXPIRED", "InUseBy": [],
+                "NotAfter": NOW - timedelta(days=200)}
+    view = {"cert": current, "others": [leftover], "why": ""}
+    assert acm.no_consumer_on_old(view, "*.cd.test", "cabal-nlb", NOW).ok
+    used = {**leftover, "Status": "ISSUED", "NotAfter": NOW + timedelta(days=5),
+            "InUseBy": ["arn:aws:apigateway:us-east-1::/domainnames/api.cd.test"]}
+    v = acm.no_consumer_on_old({**view, "others": [used]}, "*.cd.test", "cabal-nlb", NOW)
+    assert not v.ok and "still use an old certificate *.cd.test" in v.summary
+    assert v.evidence == ("arn:aws:apigateway:us-east-1::/domainnames/api.cd.test uses "
+                          "arn:aws:acm:us-east-1:1:certificate/2025 (ISSUED, 5.0 days left)",)
