@@ -35,6 +35,7 @@ class Shape:
     how: str  # one line: how it was decided
     monitoring: str  # one line: present or absent, and how that was decided
     mismatch: str = ""  # an explicit topology the account contradicts: the one line, else ""
+    undecided: str = ""  # what could not be told about the shape (the parts that decide it were unreadable), else ""
     contradicted: tuple[str, ...] = ()  # probes whose checks do not apply to this account (mismatch)
     sites: tuple[str, ...] = ()  # CloudFront aliases under the control domain that no probe covers
     listeners: tuple[str, ...] = ()  # TLS/HTTPS listeners of the Cabalmail load balancers (``cabal-nlb:993``)
@@ -175,7 +176,10 @@ def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
     listeners = tuple((key, port) for key in ("nlb", "alb") if monitoring or key != "alb"  # the ALB is the module's
                       for port in found.get(f"tls:{key}") or ())
     topo = replace(topo, tls_listeners=listeners)
-    shape = Shape(topo.name, how, mon_text, mismatch, contradicted, tuple(e.host for e in topo.sites),
+    unread = [p for p, may in shapes.items() if may is None] + (["monitoring"] if mon_text.startswith("can't") else [])
+    undecided = (f"the account's shape for {', '.join(unread)} could not be told ({evidence}"
+                 + "".join(f"; {p}" for p in found.get("problems") or ()) + ")") if unread else ""
+    shape = Shape(topo.name, how, mon_text, mismatch, undecided, contradicted, tuple(e.host for e in topo.sites),
                   tuple(f"{names[k]}:{p}" for k, p in listeners), tuple(found.get("problems") or ()))
     return topo, shape
 

@@ -17,6 +17,6 @@ SHAPE = "before the runbooks (the deployment's shape)"
 @pytest.mark.aws
 def test_deployment_matches_topology(topology_name, settings, expect):
     shape = settings.shape
-    if shape.mismatch:
-        raise CantTell(shape.mismatch)
+    if shape.mismatch or shape.undecided:
+        raise CantTell(shape.mismatch or shape.undecided)
     expect(green(f"the account has the shape of topology {shape.topology}", *shape.lines(), step=SHAPE))

@@ -68,6 +68,17 @@ def test_a_broken_account_is_not_a_mismatch(found):
     assert topo.name == "2026-05" and not shape.mismatch and not shape.contradicted
 
 
+def test_an_unreadable_shape_is_said_as_undecided_not_green():
+    _, shape = discovery.decide(settings(), {**MAY, "nlb": None, "tg:tg_imap": None, "tg:tg_submission": None,
+                                             "tg:tg_starttls": None, "problems": ["AccessDenied: elbv2"]})
+    assert shape.undecided == ("the account's shape for imap, submission could not be told (NLB cabal-nlb unreadable; "
+                               "cabal-ecs-imap-tg unreadable, cabal-ecs-submission-tg unreadable, cabal-ecs-starttls-tg "
+                               "unreadable; AccessDenied: elbv2)")
+    _, shape = discovery.decide(settings(), {**AUG, "alb": None, "monitoring_services": None})
+    assert shape.undecided.startswith("the account's shape for monitoring could not be told")
+    assert not discovery.decide(settings(), MAY)[1].undecided
+
+
 def test_monitoring_auto_drops_the_ntfy_checks_when_the_module_is_absent():
     topo, shape = discovery.decide(settings(topology="auto"), TODAY)
     assert "ntfy" not in probes(topo) and topo.services() == ["service_imap", "service_smtp_in", "service_smtp_out"]

@@ -52,7 +52,7 @@ SPECS = {"imap": ("imap", "993", "cabal-imap", "cabal-ecs-imap"), "smtp_relay": 
          "submission": ("smtp-out", "465", "587", "starttls-tg", "submission-tg"), "ntfy": ("ntfy", "uptime-alb"),
          "admin_app": ("admin",), "api_list": ("list",)}
 SHARED = ("test_container_instances_connected", "test_nat_instances_running", "*.", "cloudfront:", "cabal-certbot",
-          "/cabal/")
+          "/cabal/", "test_deployment_matches_topology")  # the shape check is on every path: a wrong shape misleads all
 
 
 @pytest.mark.parametrize("topology", ["2026-05", "2026-08"])

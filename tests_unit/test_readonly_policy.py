@@ -37,7 +37,7 @@ NO_IAM = {("cognito-idp", "InitiateAuth")}  # operations IAM does not govern (un
 ENFORCED = {"acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
             "scheduler", "ssm"}
 # A read each service refuses under the policy: proof that enforcement is on for it.
-UNGRANTED = {"acm": ("get_account_configuration", {}), "cloudfront": ("list_distributions", {}),
+UNGRANTED = {"acm": ("get_account_configuration", {}), "cloudfront": ("list_functions", {}),
              "cloudwatch": ("list_metrics", {}), "cognito-idp": ("describe_user_pool", {"UserPoolId": "us-east-1_x"}),
              "ec2": ("describe_regions", {}), "ecs": ("list_clusters", {}), "elbv2": ("describe_account_limits", {}),
              "lambda": ("list_functions", {}), "logs": ("describe_destinations", {}),
