@@ -543,7 +543,7 @@ def test_fault_acm(sb05):
     assert old["Type"] == "AMAZON_ISSUED" and old["InUseBy"] == [s.nlb_arn]
     assert old["NotAfter"] - datetime.now(timezone.utc) < timedelta(days=6)
     current = r.acm.describe_certificate(CertificateArn=s.acm_arn)["Certificate"]
-    assert current["InUseBy"] == []
+    assert current["InUseBy"] == [s.site_distributions[f"www.{CD}"][2]]  # the front door only, now
     wildcards = [c for c in r.acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == f"*.{CD}"]
     assert len(wildcards) == 4 and {c["Type"] for c in wildcards} == {"AMAZON_ISSUED"}
 
@@ -615,7 +615,8 @@ def test_faults_on_2026_08(sb08):
     with pytest.raises(KeyError):
         F.listener_deleted(s, 993)
     F.listener_on_old_cert(s, 443)
-    assert r.acm.describe_certificate(CertificateArn=s.acm_arn)["Certificate"]["InUseBy"] == [s.cf_arn]
+    assert r.acm.describe_certificate(CertificateArn=s.acm_arn)["Certificate"]["InUseBy"] == [
+        s.cf_arn, s.site_distributions[f"www.{CD}"][2]]  # the admin app and the front door
 
 
 # ---------------------------------------------------------------------------------------------

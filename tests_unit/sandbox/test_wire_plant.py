@@ -145,8 +145,9 @@ def verify_code(exc_info) -> int:
 
 def test_connect_to_names_every_public_address(plant):
     rows = {row.rsplit(":127.0.0.1:", 1)[0]: int(row.rsplit(":", 1)[1]) for row in plant.connect_to}
-    assert set(rows) == {f"{ep.host}:{ep.port}" for ep in plant.topology.endpoints}
-    for ep in plant.topology.endpoints:
+    every = plant.topology.endpoints + plant.topology.sites  # the front door too
+    assert set(rows) == {f"{ep.host}:{ep.port}" for ep in every}
+    for ep in every:
         assert rows[f"{ep.host}:{ep.port}"] == plant.listener(ep).port
 
 
