@@ -117,3 +117,16 @@ def test_acm_inuseby_cross_check_green_with_unused_leftovers_red_when_an_old_one
     assert not v.ok and "still use an old certificate *.cd.test" in v.summary
     assert v.evidence == ("arn:aws:apigateway:us-east-1::/domainnames/api.cd.test uses "
                           "arn:aws:acm:us-east-1:1:certificate/2025 (ISSUED, 5.0 days left)",)
+
+
+def test_a_site_with_a_certificate_of_its_own_is_not_pinned():
+    own = "arn:aws:acm:us-east-1:1:certificate/staging"
+    consumer = {"front": "cloudfront", "alias": "www.staging.cd.test", "name": "CloudFront distribution E2STG",
+                "arn": own, "problem": "", "distribution_id": "E2STG", "resource_arn": None,
+                "arn_cert": {"DomainName": "*.staging.cd.test", "Status": "ISSUED", "NotAfter": NOW + timedelta(days=80)}}
+    view = {"cert": {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/current", "InUseBy": []}, "why": ""}
+    v = acm.consumer_uses_certificate(consumer, view, "*.cd.test", "cabal-nlb", {}, NOW)
+    assert v.ok and "uses its own certificate" in v.summary and "80.0 days left" in v.summary
+    old_copy = {**consumer, "arn_cert": {**consumer["arn_cert"], "DomainName": "*.cd.test",
+                                         "SubjectAlternativeNames": ["*.cd.test"]}, "alias": "www.cd.test"}
+    assert not acm.consumer_uses_certificate(old_copy, view, "*.cd.test", "cabal-nlb", {}, NOW).ok

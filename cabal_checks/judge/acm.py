@@ -256,6 +256,16 @@ def _in_use(consumer: dict, cert: dict) -> str:
     return f"ACM InUseBy of {cert['CertificateArn']} {'lists' if listed else 'does not list'} {consumer['resource_arn']}"
 
 
+def _own_certificate(cert: dict, consumer: dict, domain: str, days: float | None) -> bool:
+    """Another certificate that is not a copy of the wildcard, is ISSUED with days left and covers the alias: the
+    consumer is not pinned to an old ARN, it has a certificate of its own."""
+    names = {n.lower() for n in [cert.get("DomainName") or "", *(cert.get("SubjectAlternativeNames") or [])]}
+    alias = consumer.get("alias", "")
+    covers = bool(alias) and (alias in names or f"*.{alias.split('.', 1)[-1]}" in names)
+    return (cert.get("DomainName", "").lower() != domain.lower() and cert.get("Status") == "ISSUED"
+            and days is not None and days > 0 and covers)
+
+
 def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, tag: str, names: dict,
                               now: datetime | None = None) -> Verdict:
     """A listener (NLB 993, ALB 443) or a CloudFront distribution found by its alias presents the current
@@ -272,6 +282,9 @@ def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, ta
         return green(f"{consumer['name']} uses the current certificate {current}", *cross, step=STEP3)
     other = consumer.get("arn_cert")
     days = _days(other, now) if other and now else None
+    if other and _own_certificate(other, consumer, domain, days):  # e.g. a staging site under <cd> with its own
+        return green(f"{consumer['name']} uses its own certificate {consumer['arn']} ({other.get('DomainName')}, "
+                     f"{days:.1f} days left), not the wildcard {domain}", *cross, step=STEP3)
     about = (f"{consumer['arn']}: {other.get('DomainName')} {other.get('Status')}"
              + (f", {days:.1f} days left" if days is not None else "") if other
              else f"{consumer['arn']}: not found in this account's ACM (another region or account?)")
@@ -313,6 +326,9 @@ def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: 
                    step=STEP3, next=[describe_cmd(cert["CertificateArn"])])
     if _same(s.leaf, acm_leaf):
         return green(f"{ep.spec} serves the ACM certificate {cert['CertificateArn']}", s.leaf.short(), step=STEP3)
+    if not ep.probe and s.verified and domain.lower() not in {n.lower() for n in s.leaf.names}:
+        return green(f"{ep.spec} (a site found by its alias) serves a certificate of its own, valid for its name, "
+                     f"not the wildcard {domain}", s.leaf.short(), step=STEP3)
     return red(f"{ep.spec} does not serve the ACM certificate {cert['CertificateArn']}",
                f"served: {s.leaf.short()}", f"ACM:    {acm_leaf.short()}",
                f"the {ep.front} is pinned to an old ARN (test_acm_consumer_uses_certificate), or serves a certificate "
