@@ -29,14 +29,14 @@ def sandboxes():
     _sandboxes.clear()
 
 
-def sandbox_for(sandboxes, topology: str, monitoring: bool = True) -> Sandbox:
-    """The topology's sandbox (with or without the monitoring module); one at a time, since moto's backends are
-    per process."""
-    key = f"{topology}{'' if monitoring else '-no-monitoring'}"
+def sandbox_for(sandboxes, topology: str, monitoring: bool = True, apex: bool = False) -> Sandbox:
+    """The topology's sandbox (with or without the monitoring module, with a hand-made apex distribution); one at
+    a time, since moto's backends are per process."""
+    key = (topology, monitoring, apex)
     if key not in sandboxes:
         for other in list(sandboxes):
             sandboxes.pop(other).stop()
-        sandboxes[key] = Sandbox(topology, probe_timeout=5.0, monitoring=monitoring).start()
+        sandboxes[key] = Sandbox(topology, probe_timeout=5.0, monitoring=monitoring, apex=apex).start()
     return sandboxes[key]
 
 
@@ -89,3 +89,17 @@ def test_explicit_topology_contradicting_the_account_is_one_cant_tell(sandboxes,
     line = next(iter(errors.values()))
     assert line.count("\n") == 0 and "can't tell: topology 2026-05 does not fit this account" in line, line
     assert "NLB cabal-nlb listens on 25;" in line and "pass --topology 2026-08" in line, line
+
+
+def test_a_hand_made_apex_distribution_is_found_and_checked_on_the_wire(sandboxes, tmp_path):
+    """The HEAD cert table's https://<cd>/ row: Terraform makes no apex record, an operator may; found by its alias."""
+    sb = sandbox_for(sandboxes, "2026-08", False, apex=True)
+    sb.reset()
+    run = run_live(sb, tmp_path, options=("--topology=auto",))
+    assert not run.outcomes("failure") and not run.outcomes("error"), (run.outcomes("failure"), run.outcomes("error"))
+    apex = f"https://{sb.control_domain}/"
+    for test_id in (f"test_cert_expiring_acm.py::test_acm_consumer_uses_certificate[cloudfront:{sb.control_domain}]",
+                    f"test_cert_expiring_acm.py::test_acm_certificate_served[{apex}]",
+                    f"test_cert_expiring_wire.py::test_cert_days_left_critical[{apex}]",
+                    f"test_cert_expiring_wire.py::test_chain_verifies_for_public_name[{apex}]"):
+        assert run.results[f"tests_live/{test_id}"][0] == "passed", test_id

@@ -309,6 +309,7 @@ TG_SPECS: dict[str, dict[str, Any]] = {
 EXTRA_SERVICE_SGS = {"service_uptime_kuma": ("cabal-uptime-kuma", 3001), "service_ntfy": ("cabal-ntfy", 80)}
 MAIL_SG_KEYS = ("sg_imap", "sg_smtp_in", "sg_smtp_out")
 
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # every CloudFront distribution's alias target zone
 FAKE_AMI = "ami-0cab1a1ec5a1d0000"
 NAT_AMI = "ami-0cab1a1ec5a1d0001"
 TRUST_LAMBDA = {"Service": "lambda.amazonaws.com"}
@@ -875,7 +876,8 @@ def _cloudfront(s: Seeded) -> None:
     for site in s.topology.sites:  # the front door (module front_door): its own distribution, the same wildcard
         bucket = f"{site.host}.s3.amazonaws.com"
         dist = cf.create_distribution(DistributionConfig={
-            "CallerReference": f"cabal-front-door-{uuid.uuid4()}", "Comment": "Cabalmail front door site", "Enabled": True,
+            "CallerReference": f"cabal-site-{uuid.uuid4()}", "Enabled": True,
+            "Comment": "Cabalmail front door site" if site.host.startswith("www.") else "made by hand",
             "Aliases": {"Quantity": 1, "Items": [site.host]}, "DefaultRootObject": "index.html",
             "PriceClass": "PriceClass_100",
             "Origins": {"Quantity": 1, "Items": [{"Id": "front_door_s3", "DomainName": bucket,
@@ -886,8 +888,9 @@ def _cloudfront(s: Seeded) -> None:
         })["Distribution"]
         s.site_distributions[site.host] = (dist["Id"], dist["DomainName"], dist["ARN"])
         s.acm_in_use_by.append(dist["ARN"])
-        s.client("ssm").put_parameter(Name="/cabal/front-door/cf-distribution", Value=dist["Id"], Type="String",
-                                      Overwrite=True)
+        if site.host == f"www.{s.control_domain}":
+            s.client("ssm").put_parameter(Name="/cabal/front-door/cf-distribution", Value=dist["Id"], Type="String",
+                                          Overwrite=True)
 
 
 def _route53(s: Seeded) -> None:
@@ -928,7 +931,10 @@ def _route53(s: Seeded) -> None:
                 add(zone, fq, "CNAME", values=[s.cf_domain_name])
     for host, (_, domain, _) in s.site_distributions.items():  # the front door's CNAME, in both zones
         for zone in ("public", "private"):
-            add(zone, s.fqdn(host), "CNAME", values=[domain])
+            if host == cd:  # no CNAME at a zone apex: an alias A record to CloudFront (its fixed zone id)
+                add(zone, cd + ".", "A", alias=(CLOUDFRONT_ZONE_ID, domain))
+            else:
+                add(zone, s.fqdn(host), "CNAME", values=[domain])
     if s.listener_arns.get(443):
         for zone in ("public", "private"):
             if (zone, s.fqdn("uptime")) not in seen:

@@ -14,12 +14,13 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import requests
 
 from ..names import DEFAULT_NAMES
-from ..topology import load_topology, without_monitoring
+from ..topology import load_topology, site, without_monitoring
 from . import aws_seed
 from .pki import SandboxPKI
 from .wire import WirePlant
@@ -46,12 +47,16 @@ class Sandbox:
     """One per process at a time: moto keeps its state in process-wide backends."""
 
     def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0,
-                 *, monitoring: bool = True, discover: bool = False):
+                 *, monitoring: bool = True, discover: bool = False, apex: bool = False):
         """``monitoring=False``: an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as every
-        environment runs today. ``discover=True``: the suite is told ``topology = "auto"``, not the name."""
+        environment runs today. ``discover=True``: the suite is told ``topology = "auto"``, not the name.
+        ``apex=True``: an operator made a CloudFront distribution for the apex by hand (the HEAD runbook's
+        ``https://<cd>/`` row), on the ACM wildcard (whose sandbox certificate also names the apex)."""
         self.topology = load_topology(topology, control_domain)
         if not monitoring:
             self.topology = without_monitoring(self.topology)
+        if apex:
+            self.topology = replace(self.topology, sites=(site(control_domain),) + self.topology.sites)
         self.monitoring, self.discover = monitoring, discover
         self.control_domain = control_domain
         self.probe_timeout = probe_timeout
