@@ -61,7 +61,7 @@ def read(ctx) -> dict:
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
     parts = {"nlb": (_nlb_ports,), "alb": (_lb_exists, "alb"), "monitoring_services": (_monitoring_services,),
              "aliases": (_aliases,), "tls:nlb": (_tls_ports, "nlb"), "tls:alb": (_tls_ports, "alb")}
-    parts.update({f"tg:{key}": (_tg_exists, key) for sign in SHAPE_SIGNS.values() for key in sign["target_groups"]})
+    parts.update({f"tg:{key}": (_tg_state, key) for sign in SHAPE_SIGNS.values() for key in sign["target_groups"]})
     for fn, *args in parts.values():
         ctx.start("aws", fn, *args)
     found, problems = {}, []
@@ -92,8 +92,15 @@ def _lb_exists(ctx, key: str) -> bool:
     return elb.load_balancer(ctx.aws, ctx.name(key)) is not None
 
 
-def _tg_exists(ctx, key: str) -> bool:
-    return elb.target_group(ctx.aws, ctx.name(key)) is not None
+def _tg_state(ctx, key: str) -> str:
+    """``attached`` (to a load balancer), ``registered`` (no listener, but the service still registers its tasks: a
+    deleted listener, a runbook step), ``detached`` (a leftover no deployment uses) or ``absent``."""
+    tg = elb.target_group(ctx.aws, ctx.name(key))
+    if tg is None:
+        return "absent"
+    if tg.get("LoadBalancerArns"):
+        return "attached"
+    return "registered" if elb.target_health(ctx.aws, tg["TargetGroupArn"]) else "detached"
 
 
 def _monitoring_services(ctx) -> list[str]:
@@ -128,9 +135,9 @@ def _account_may(found: dict, probe: str) -> bool | None:
     """Does the account show the May shape for ``probe`` (True), the August one (False), or can't we tell (None)?"""
     sign = SHAPE_SIGNS[probe]
     ports, tgs = found.get("nlb"), [found.get(f"tg:{k}") for k in sign["target_groups"]]
-    if (isinstance(ports, list) and any(p in ports for p in sign["ports"])) or any(tgs):
+    if (isinstance(ports, list) and any(p in ports for p in sign["ports"])) or {"attached", "registered"} & set(tgs):
         return True
-    if isinstance(ports, list) and all(t is False for t in tgs):
+    if isinstance(ports, list) and all(t in ("absent", "detached") for t in tgs):
         return False
     return None
 
@@ -141,7 +148,8 @@ def _evidence(found: dict, names: dict, probes) -> str:
     seen = (f"NLB {lb} listens on {', '.join(map(str, ports)) or 'no port'}" if isinstance(ports, list)
             else f"NLB {lb} {'not found' if ports == 'absent' else 'unreadable'}")
     keys = [k for p in probes for k in SHAPE_SIGNS[p]["target_groups"]]
-    state = {True: "exists", False: "absent", None: "unreadable"}
+    state = {"attached": "exists", "registered": "exists (targets, no listener)",
+             "detached": "left behind (no load balancer, no target)", "absent": "absent", None: "unreadable"}
     return f"{seen}; " + ", ".join(f"{names[k]} {state[found.get(f'tg:{k}')]}" for k in keys)
 
 

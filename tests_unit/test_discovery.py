@@ -9,10 +9,10 @@ from cabal_checks import discovery
 from cabal_checks.config import load_settings
 
 CD = "cd.example.test"
-MAY = {"nlb": [25, 465, 587, 993], "tg:tg_imap": True, "tg:tg_submission": True, "tg:tg_starttls": True,
+MAY = {"nlb": [25, 465, 587, 993], "tg:tg_imap": "attached", "tg:tg_submission": "attached", "tg:tg_starttls": "attached",
        "alb": True, "monitoring_services": ["cabal-ntfy", "cabal-uptime-kuma"], "aliases": [f"admin.{CD}", f"www.{CD}"],
        "problems": []}
-AUG = {**MAY, "nlb": [25], "tg:tg_imap": False, "tg:tg_submission": False, "tg:tg_starttls": False}
+AUG = {**MAY, "nlb": [25], "tg:tg_imap": "absent", "tg:tg_submission": "absent", "tg:tg_starttls": "absent"}
 TODAY = {**AUG, "alb": False, "monitoring_services": []}  # cabal-infra HEAD with the monitoring module off
 
 
@@ -32,7 +32,7 @@ def test_auto_picks_the_shape_the_account_has(found, name):
 
 
 def test_auto_between_two_shapes_composes_them():
-    found = {**AUG, "nlb": [25, 465, 587], "tg:tg_submission": True, "tg:tg_starttls": True}  # 2026-07-25, mid-change
+    found = {**AUG, "nlb": [25, 465, 587], "tg:tg_submission": "attached", "tg:tg_starttls": "attached"}  # 2026-07-25
     topo, _ = discovery.decide(settings(topology="auto"), found)
     assert topo.name == "2026-08+submission-2026-05"
     imap = next(e for e in topo.endpoints if e.probe == "imap")
@@ -53,13 +53,20 @@ def test_an_explicit_topology_the_account_contradicts_is_one_line_with_the_optio
     assert shape.contradicted == ("imap", "submission") and "pass --topology 2026-05" in shape.mismatch
 
 
+def test_a_target_group_left_behind_without_a_load_balancer_is_not_the_may_shape():
+    topo, shape = discovery.decide(settings(topology="auto"), {**TODAY, "tg:tg_imap": "detached"})
+    assert topo.name == "2026-08" and "cabal-ecs-imap-tg left behind (no load balancer, no target)" in shape.how
+    assert not discovery.decide(settings(topology="2026-08"), {**TODAY, "tg:tg_imap": "detached"})[1].mismatch
+
+
 def test_the_default_topology_is_checked_against_the_account_too():
     _, shape = discovery.decide(settings(), TODAY)
     assert shape.mismatch and shape.how.startswith("the default; the account: ")
 
 
 @pytest.mark.parametrize("found", [
-    {**MAY, "nlb": [25, 465, 587]},  # the 993 listener deleted, its target group still there: a fault, not a shape
+    {**MAY, "nlb": [25, 465, 587], "tg:tg_imap": "registered"},  # the 993 listener deleted, its target group still
+    # registering the imap task: a fault (a red runbook step), not a shape
     {**MAY, "nlb": None, "problems": ["AccessDenied: ..."]},  # can't read the NLB: can't tell, no mismatch
     {**MAY, "nlb": "absent"},  # no NLB at all: red in either shape (relay), not a mismatch
 ])
