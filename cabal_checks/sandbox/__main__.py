@@ -3,6 +3,7 @@
     cabal-sandbox                                   # healthy 2026-05 sandbox, whole live suite
     cabal-sandbox --topology 2026-08 -- -m imap     # pytest arguments after --
     cabal-sandbox --fault imap-service-down -- -m imap   # rehearse an incident
+    cabal-sandbox --noisy                           # healthy, with what a lived-in account also holds
     cabal-sandbox --list-faults
     cabal-sandbox --serve --write-config cabal.toml # keep it up; point your own pytest at it
 """
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cabal-sandbox", description=__doc__.split("\n\n")[0])
     p.add_argument("--topology", default="2026-05", help="2026-05 (default) or 2026-08")
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="start broken (repeatable)")
+    p.add_argument("--noisy", action="store_true",
+                   help="lay a lived-in account's noise over the healthy state (sandbox/aws_noise.py)")
     p.add_argument("--list-faults", action="store_true", help="list the fault catalogue and exit")
     p.add_argument("--serve", action="store_true", help="keep the sandbox up until interrupted; run nothing")
     p.add_argument("--write-config", metavar="FILE", help="also write the suite's TOML config here")
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # request: the caller's profile, config file or per-service endpoints must not reach it (nor a real account).
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
-    sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout).start()
+    sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout, noisy=args.noisy).start()
     try:
         sandbox.apply(*args.fault)
         config = sandbox.write_config(args.write_config)
@@ -62,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.env_file).write_text("".join(f"export {k}={v}\n" if v is not None else f"unset {k}\n"
                                                    for k, v in env.items()))
         print(f"sandbox {args.topology} up in {sandbox.start_seconds:.2f}s: moto at {sandbox.endpoint_url}, "
-              f"{len(sandbox.plant.listeners())} listeners on 127.0.0.1, faults: {', '.join(args.fault) or 'none'}",
+              f"{len(sandbox.plant.listeners())} listeners on 127.0.0.1, faults: {', '.join(args.fault) or 'none'}"
+              f"{', noisy' if args.noisy else ''}",
               flush=True)
         print(f"config: {config}", flush=True)
         if args.serve:

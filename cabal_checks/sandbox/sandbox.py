@@ -20,7 +20,7 @@ import requests
 
 from ..names import DEFAULT_NAMES
 from ..topology import load_topology
-from . import aws_seed
+from . import aws_noise, aws_seed
 from .pki import SandboxPKI
 from .wire import WirePlant
 
@@ -45,8 +45,10 @@ def clean_environ(overrides: dict[str, str | None] | None = None) -> dict[str, s
 class Sandbox:
     """One per process at a time: moto keeps its state in process-wide backends."""
 
-    def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0):
+    def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0,
+                 noisy: bool = False):
         self.topology = load_topology(topology, control_domain)
+        self.noisy = noisy  # lay aws_noise over the healthy seed: what a lived-in account also holds
         self.control_domain = control_domain
         self.probe_timeout = probe_timeout
         self.names = dict(DEFAULT_NAMES)
@@ -84,9 +86,11 @@ class Sandbox:
         with self.aws_env():
             self.seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
                                         acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
+            if self.noisy:
+                aws_noise.apply(self.seeded)
 
     def reset(self) -> None:
-        """Back to healthy: empty moto, reseed, every listener normal, faults forgotten."""
+        """Back to healthy (noisy if it was): empty moto, reseed, every listener normal, faults forgotten."""
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
         aws_seed.clear_registries()
         self.plant.reset()
