@@ -174,13 +174,15 @@ def security_group(ctx: Context, sg_key: str) -> dict | None:
 
 
 def network(ctx: Context) -> dict:
-    """VPC, its NACLs, NAT instances and private route tables."""
+    """VPC, its NACLs, NAT instances and private route tables (those of the VPC: a neighbouring stack's
+    ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names)."""
     vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
+    vpc_id = vpc["VpcId"] if vpc else None
     return {
         "vpc": vpc,
-        "nacls": ec2.network_acls(ctx.aws, vpc["VpcId"]) if vpc else [],
-        "nat": ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
-        "route_tables": ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")),
+        "nacls": ec2.network_acls(ctx.aws, vpc_id) if vpc else [],
+        "nat": ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix"), vpc_id),
+        "route_tables": ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix"), vpc_id),
     }
 
 
