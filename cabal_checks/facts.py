@@ -170,7 +170,9 @@ def target_group(ctx: Context, tg_key: str) -> dict | None:
 
 
 def security_group(ctx: Context, sg_key: str) -> dict | None:
-    return ec2.security_group(ctx.aws, ctx.name(sg_key))
+    """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it)."""
+    vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
+    return ec2.security_group(ctx.aws, ctx.name(sg_key), vpc["VpcId"] if vpc else None)
 
 
 def network(ctx: Context) -> dict:

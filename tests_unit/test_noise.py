@@ -79,3 +79,29 @@ def test_nat_instance_of_another_vpc_is_not_ours(moto_aws):
     ec2.stop_instances(InstanceIds=[ours])
     v = esc.nat_ok(context().get("aws", facts.network), "cabal-nat-", "cabal-private-rt-")
     assert not v.ok and ours in v.render() and theirs not in v.render()
+
+
+# --- a staging VPC's security group carries our name ---------------------------------------------------
+
+
+def test_security_group_of_another_vpc_is_not_ours(moto_aws):
+    ec2 = moto_aws
+    theirs_vpc, _ = _vpc(ec2, "cabal-vpc-staging", "10.1.0.0/16")
+    ours_vpc, _ = _vpc(ec2, "cabal-vpc", "10.0.0.0/16")
+    theirs = ec2.create_security_group(GroupName="cabal-ecs-smtp-in-sg", Description="staging", VpcId=theirs_vpc)["GroupId"]
+    ours = ec2.create_security_group(GroupName="cabal-ecs-smtp-in-sg", Description="prod", VpcId=ours_vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=ours, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ctx = context()
+    # the old lookup, by name alone, took the first group of the name: staging's (moto lists it first here), which
+    # admits nothing, so a healthy tier was red
+    assert ec2_lookup.security_group(ctx.aws, "cabal-ecs-smtp-in-sg")["GroupId"] == theirs
+    sg = ctx.get("aws", facts.security_group, "sg_smtp_in")
+    assert sg["GroupId"] == ours
+    v = lb_judge.sg_admits("cabal-ecs-smtp-in-sg", sg, (25,))
+    assert v.ok, v.render()
+    # the red twin: our rule revoked, staging's group unchanged
+    ec2.revoke_security_group_ingress(GroupId=ours, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    v = lb_judge.sg_admits("cabal-ecs-smtp-in-sg", context().get("aws", facts.security_group, "sg_smtp_in"), (25,))
+    assert not v.ok and ours in v.summary

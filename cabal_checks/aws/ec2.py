@@ -5,9 +5,10 @@ from __future__ import annotations
 from .reader import AwsReader
 
 
-def security_group(aws: AwsReader, name: str) -> dict | None:
+def security_group(aws: AwsReader, name: str, vpc_id: str | None = None) -> dict | None:
+    """The group named ``name`` in ``vpc_id`` (names are unique per VPC only: another VPC may have its own)."""
     groups = aws.pages("ec2", "describe_security_groups", "SecurityGroups",
-                       Filters=[{"Name": "group-name", "Values": [name]}])
+                       Filters=[{"Name": "group-name", "Values": [name]}, *_in_vpc(vpc_id)])
     return groups[0] if groups else None
 
 
