@@ -105,3 +105,38 @@ def test_security_group_of_another_vpc_is_not_ours(moto_aws):
         {"IpProtocol": "tcp", "FromPort": 25, "ToPort": 25, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     v = lb_judge.sg_admits("cabal-ecs-smtp-in-sg", context().get("aws", facts.security_group, "sg_smtp_in"), (25,))
     assert not v.ok and ours in v.summary
+
+
+# --- what an incident leaves in the NACLs --------------------------------------------------------------
+
+
+def _acl(*entries: tuple, associated: bool = True) -> dict:
+    """A NACL with its default entries and ``entries`` as (number, action, protocol, ports or None, cidr)."""
+    rows = [{"RuleNumber": n, "RuleAction": action, "Protocol": proto, "Egress": False, "CidrBlock": cidr,
+             **({"PortRange": {"From": ports[0], "To": ports[1]}} if ports else {})}
+            for n, action, proto, ports, cidr in entries]
+    rows += [{"RuleNumber": 100, "RuleAction": "allow", "Protocol": "-1", "Egress": False, "CidrBlock": "0.0.0.0/0"},
+             {"RuleNumber": 32767, "RuleAction": "deny", "Protocol": "-1", "Egress": False, "CidrBlock": "0.0.0.0/0"}]
+    assoc = [{"NetworkAclAssociationId": "aclassoc-1", "NetworkAclId": "acl-1", "SubnetId": "subnet-1"}]
+    return {"NetworkAclId": "acl-1", "Associations": assoc if associated else [], "Entries": rows}
+
+
+def test_nacl_associated_with_no_subnet_denies_nothing():
+    left = _acl((90, "deny", "-1", None, "0.0.0.0/0"), associated=False)
+    # the old judge read every NACL of the VPC, associated or not: red for a NACL that filters no subnet
+    v = esc.nacl_denies([left], (25,), ["203.0.113.10"])
+    assert v.ok, v.render()
+    v = esc.nacl_denies([_acl((90, "deny", "-1", None, "0.0.0.0/0"))], (25,), ["203.0.113.10"])
+    assert not v.ok and "rule 90" in v.render()
+
+
+def test_nacl_deny_after_a_covering_allow_never_matches():
+    undone = _acl((10, "allow", "-1", None, "0.0.0.0/0"), (90, "deny", "6", (25, 25), "0.0.0.0/0"))
+    # the old judge took any deny before the default rule as blocking, whatever matched first
+    v = esc.nacl_denies([undone], (25,), [])
+    assert v.ok, v.render()
+    # red twins: an allow that comes after, or that covers only part of the addresses, or another port
+    for allow in ((95, "allow", "-1", None, "0.0.0.0/0"), (10, "allow", "-1", None, "10.0.0.0/16"),
+                  (10, "allow", "6", (993, 993), "0.0.0.0/0")):
+        v = esc.nacl_denies([_acl(allow, (90, "deny", "6", (25, 25), "0.0.0.0/0"))], (25,), [])
+        assert not v.ok and "rule 90" in v.render(), allow

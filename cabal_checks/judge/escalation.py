@@ -34,14 +34,20 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -> Verdict:
-    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports."""
+    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports.
+
+    Only a NACL associated with a subnet filters anything, and its entries match lowest number first: a deny
+    after an allow that covers the same ports and addresses never matches (both are what an incident leaves)."""
     hits = []
     for acl in nacls:
-        for e in acl.get("Entries", []):
+        if not acl.get("Associations"):
+            continue
+        entries = acl.get("Entries", [])
+        for e in entries:
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
                 continue
-            span = e.get("PortRange") or {}
-            if e.get("Protocol") == "-1" or any(span.get("From", 0) <= p <= span.get("To", 65535) for p in ports):
+            covered = [p for p in ports if _covers(e, p)]
+            if covered and not all(_allowed_before(e, entries, p) for p in covered):
                 hits.append((acl["NetworkAclId"], e, e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""))
     if not hits:
         return green(f"no NACL deny entry covers TCP {', '.join(map(str, ports))}", step=ESC)
@@ -55,6 +61,29 @@ def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -
                next=[f"aws ec2 describe-network-acls --network-acl-ids {acl_id}",
                      f"aws ec2 delete-network-acl-entry --network-acl-id {acl_id} --rule-number {e['RuleNumber']}"
                      f" {'--egress' if e.get('Egress') else '--ingress'}  # Terraform defines no NACL entries"])
+
+
+def _covers(e: dict, port: int) -> bool:
+    span = e.get("PortRange") or {}
+    return e.get("Protocol") == "-1" or span.get("From", 0) <= port <= span.get("To", 65535)
+
+
+def _allowed_before(deny: dict, entries: list[dict], port: int) -> bool:
+    """An allow entry numbered before ``deny``, same direction, lets TCP ``port`` in from every address ``deny``
+    names."""
+    cidr = deny.get("CidrBlock") or deny.get("Ipv6CidrBlock") or ""
+    return any(a.get("RuleAction") == "allow" and a.get("RuleNumber", 32767) < deny["RuleNumber"]
+               and bool(a.get("Egress")) == bool(deny.get("Egress")) and _covers(a, port)
+               and a.get("Protocol") in ("-1", "6")
+               and _contains(a.get("CidrBlock") or a.get("Ipv6CidrBlock") or "", cidr) for a in entries)
+
+
+def _contains(outer: str, inner: str) -> bool:
+    try:
+        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and b.subnet_of(a)
 
 
 def _in(ip: str, cidr: str) -> bool:
