@@ -7,7 +7,7 @@ Gathering only: no judgement here. AWS facts return plain data (None for "does n
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import wire
@@ -231,6 +231,7 @@ def fail2ban_lines(ctx: Context) -> list[dict] | None:
 PUBLIC_CERT_PARAMS = ("ssm_cert", "ssm_chain")  # never "ssm_key": the suite does not read key material
 CERTBOT_LOOKBACK = timedelta(days=95)  # longer than a Let's Encrypt certificate lives
 RATE_LIMIT_WINDOW = timedelta(days=7)
+CERTBOT_RUN_SPAN = timedelta(minutes=10)  # one invocation's metrics: the Lambda's timeout is 300 s
 CERTBOT_FAILURE_WORDS = ("certbot exited with code", "Task timed out")
 CERTBOT_RATE_LIMIT_WORDS = ("rateLimited", "429", "too many certificates")
 
@@ -349,15 +350,24 @@ def certbot_schedule(ctx: Context) -> dict | None:
 def certbot_activity(ctx: Context) -> dict:
     """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
 
-    ``streams``: newest log streams (None when the group does not exist); ``invocations``/``errors``:
-    daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same window; ``rate_limits``:
+    ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
+    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's per-minute Errors;
+    ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same window; ``rate_limits``:
     rate-limit lines of the last RATE_LIMIT_WINDOW.
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK
+    starts = [e for e in logs.events_with(ctx.aws, group, ("START",), start, now) or []
+              if e["message"].startswith("START RequestId")]
+    last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
+    run_minute = last_start.replace(second=0, microsecond=0) if last_start else None
     return {
         "group": group,
         "streams": logs.latest_streams(ctx.aws, group),
+        # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
+        "last_start": last_start,
+        "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", run_minute, run_minute + CERTBOT_RUN_SPAN,
+                                                 period=60) if run_minute else None,
         "invocations": certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
         "errors": certbot.metric_points(ctx.aws, fn, "Errors", start, now),
         "failures": logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],

@@ -8,6 +8,8 @@ the real fault next to the same noise is still red.
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -18,6 +20,7 @@ from cabal_checks.aws import ec2 as ec2_lookup
 from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import escalation as esc
+from cabal_checks.judge import letsencrypt as le
 from cabal_checks.judge import load_balancers as lb_judge
 
 REGION = "us-east-1"
@@ -33,7 +36,7 @@ def moto_aws(monkeypatch, tmp_path):
                  "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
                  "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(k, v)
-    with mock_aws():
+    with mock_aws(config={"lambda": {"use_docker": False}}):
         yield boto3.client("ec2", region_name=REGION)
 
 
@@ -140,3 +143,50 @@ def test_nacl_deny_after_a_covering_allow_never_matches():
                   (10, "allow", "6", (993, 993), "0.0.0.0/0")):
         v = esc.nacl_denies([_acl(allow, (90, "deny", "6", (25, 25), "0.0.0.0/0"))], (25,), [])
         assert not v.ok and "rule 90" in v.render(), allow
+
+
+# --- a failed certbot attempt, then the manual re-run that fixed it, in one warm log stream -------------
+
+GROUP, FN = "/cabal/lambda/certbot-renewal", "cabal-certbot-renewal"
+
+
+def _invocation(at: datetime, *middle: str) -> list[dict]:
+    rid = str(uuid.uuid4())
+    msgs = [f"START RequestId: {rid} Version: $LATEST", f"Running certbot for *.{DOMAIN}", *middle, f"END RequestId: {rid}"]
+    return [{"timestamp": int(at.timestamp() * 1000) + i, "message": m} for i, m in enumerate(msgs)]
+
+
+def _certbot_runs(*runs: tuple[datetime, bool]) -> None:
+    """One stream holding each (start, failed) invocation in turn, and each one's Lambda metrics."""
+    logs, cw = boto3.client("logs", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    logs.create_log_group(logGroupName=GROUP)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="2026/11/20/[$LATEST]warm")
+    events = []
+    for at, failed in runs:
+        events += _invocation(at, "[ERROR] RuntimeError: certbot exited with code 1" if failed else
+                              "Updated SSM parameter /cabal/control_domain_ssl_cert")
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[  # moto accepts AWS/; AWS would not
+            {"MetricName": m, "Dimensions": [{"Name": "FunctionName", "Value": FN}], "Timestamp": at, "Value": v}
+            for m, v in (("Invocations", 1), ("Errors", int(failed)))])
+    logs.put_log_events(logGroupName=GROUP, logStreamName="2026/11/20/[$LATEST]warm", logEvents=events)
+
+
+def test_certbot_failure_before_the_rerun_in_the_same_stream_is_history(moto_aws):
+    now = datetime.now(UTC)
+    _certbot_runs((now - timedelta(hours=3, minutes=20), True), (now - timedelta(hours=3), False))
+    activity = context().get("aws", facts.certbot_activity)
+    # the old judge started the last run at the stream's first event (the failed attempt's) and counted the Errors
+    # of the whole day: red, although the re-run succeeded
+    names = context().settings.names
+    old = {k: v for k, v in activity.items() if k not in ("last_start", "last_run_errors")}
+    assert not le.last_run_succeeded(old, names).ok
+    v = le.last_run_succeeded(activity, names)
+    assert v.ok, v.render()
+
+
+@pytest.mark.parametrize("runs", [(False, True), (True, True)], ids=["success-then-failure", "failure-then-failure"])
+def test_certbot_last_invocation_failing_in_a_warm_stream_is_red(moto_aws, runs):
+    now = datetime.now(UTC)
+    _certbot_runs((now - timedelta(hours=3, minutes=20), runs[0]), (now - timedelta(hours=3), runs[1]))
+    v = le.last_run_succeeded(context().get("aws", facts.certbot_activity), context().settings.names)
+    assert not v.ok and "certbot exited with code 1" in v.render() and "AWS/Lambda Errors 1" in v.render()
