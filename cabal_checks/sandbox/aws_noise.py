@@ -37,6 +37,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from .aws_faults import fail2ban_bans
 from .aws_seed import (
     ACM_OVERRIDES,
     ROUTE_STATES,
@@ -65,6 +66,7 @@ def apply(s: Seeded) -> None:
     _neighbour_stack(s, certs["staging"])
     _past_deployments(s)
     _certbot_history(s)
+    _fail2ban_history(s)
     _nacls(s)
     _spellings(s)  # before _pages: it rewrites records found on the zones' first page
     _pages(s, certs)
@@ -209,6 +211,18 @@ def _certbot_history(s: Seeded) -> None:
         if (s.now - at).days < retention:
             put_log_lines(s, group, certbot_stream_name(at), certbot_success_lines(s, at))
             _metric(s, at, errors=0)
+
+
+def _fail2ban_history(s: Seeded) -> None:
+    """Where fail2ban is configured (2026-05): a ban of the NAT addresses three days ago, since unbanned (older than
+    the 24 h the check reads), and today's bans of a scanner that is not a probe source."""
+    if not s.topology.fail2ban:
+        return
+    fail2ban_bans(s, tuple(s.nat_eips), minutes_ago=3 * 24 * 60)
+    at = s.now - timedelta(days=3) + timedelta(minutes=10)
+    put_log_lines(s, f"/ecs/{s.names['service_imap']}", s.imap_log_stream, [
+        (at, f"{at:%Y-%m-%d %H:%M:%S},412 fail2ban.actions [1]: NOTICE [dovecot] Unban {ip}") for ip in s.nat_eips])
+    fail2ban_bans(s, ("198.51.100.23",), minutes_ago=200)
 
 
 def _failed_lines(at: datetime, cd: str, middle: list[str]) -> list[tuple[datetime, str]]:
