@@ -54,3 +54,17 @@ def test_fault_turns_exactly_its_tests_red(sandboxes, topology, fault, tmp_path)
                                   + "\n".join(f"--- {n}\n{m[:600]}" for n, m in red.items() if n not in expected))
     for name, message in red.items():
         assert "runbook: " in message, f"{name}: red without its runbook step:\n{message}"
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES, ids=[f"{t}-healthy-noisy" for t in TOPOLOGIES])
+def test_noisy_healthy_account_is_green(sandboxes, topology, tmp_path):
+    """The healthy state under a lived-in account's noise (sandbox/aws_noise.py): nothing red, no errors."""
+    sb = sandbox_for(sandboxes, topology)
+    sb.noisy = True
+    try:
+        sb.reset()
+        results = run_live(sb, tmp_path).results
+    finally:
+        sb.noisy = False  # the next case's reset() seeds the plain healthy state again
+    bad = {name: text[:600] for name, (outcome, text) in results.items() if outcome in ("error", "failure")}
+    assert not bad, f"red or errors on the noisy healthy {topology}: {bad}"
