@@ -113,16 +113,22 @@ def api_token(ctx: Context) -> Secret | None:
 
 
 def minted_token(ctx: Context) -> Secret:
-    cid = cognito.client_id(ctx.aws, ctx.name("cognito_pool"), ctx.name("cognito_client"))
-    if cid is None:
+    """Minted on the first pool of the name whose client knows the probe user (pool names need not be unique)."""
+    cids = cognito.client_ids(ctx.aws, ctx.name("cognito_pool"), ctx.name("cognito_client"))
+    if not cids:
         raise CantTell(f"cannot mint a token: Cognito client {ctx.name('cognito_client')} in pool "
                        f"{ctx.name('cognito_pool')} not found")
     s = ctx.settings
-    try:
-        token = cognito.mint_id_token(ctx.aws, cid, s.probe_username, s.probe_password.reveal())
-    except CantTell as exc:
-        raise CantTell(f"cannot mint a token for CABAL_PROBE_USERNAME: {exc}") from None
-    return Secret(token, "a token minted for CABAL_PROBE_USERNAME")
+    refused = []
+    for cid in cids:
+        try:
+            token = cognito.mint_id_token(ctx.aws, cid, s.probe_username, s.probe_password.reveal())
+        except (CantTell, NotFound) as exc:  # NotFound: no such user in this pool
+            refused.append(str(exc))
+            continue
+        return Secret(token, "a token minted for CABAL_PROBE_USERNAME")
+    also = f" (and {len(cids) - 1} other pool(s) named {ctx.name('cognito_pool')})" if len(cids) > 1 else ""
+    raise CantTell(f"cannot mint a token for CABAL_PROBE_USERNAME: {refused[0]}{also}")
 
 
 # --- AWS ------------------------------------------------------------------------------------------

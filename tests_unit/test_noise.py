@@ -16,12 +16,14 @@ import pytest
 from moto import mock_aws
 
 from cabal_checks import facts
+from cabal_checks.aws import cognito
 from cabal_checks.aws import ec2 as ec2_lookup
 from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import escalation as esc
 from cabal_checks.judge import letsencrypt as le
 from cabal_checks.judge import load_balancers as lb_judge
+from cabal_checks.verdict import CantTell
 
 REGION = "us-east-1"
 DOMAIN = "cabal.example.test"
@@ -40,9 +42,9 @@ def moto_aws(monkeypatch, tmp_path):
         yield boto3.client("ec2", region_name=REGION)
 
 
-def context() -> Context:
+def context(env: dict | None = None) -> Context:
     """A fresh run: the reader memoizes every call, so a judgement after a change needs its own."""
-    return Context(load_settings({"control_domain": DOMAIN, "region": REGION, "aws_timeout": 30.0}, env={}))
+    return Context(load_settings({"control_domain": DOMAIN, "region": REGION, "aws_timeout": 30.0}, env=env or {}))
 
 
 def _vpc(ec2, name: str, cidr: str) -> tuple[str, str]:
@@ -190,3 +192,35 @@ def test_certbot_last_invocation_failing_in_a_warm_stream_is_red(moto_aws, runs)
     _certbot_runs((now - timedelta(hours=3, minutes=20), runs[0]), (now - timedelta(hours=3), runs[1]))
     v = le.last_run_succeeded(context().get("aws", facts.certbot_activity), context().settings.names)
     assert not v.ok and "certbot exited with code 1" in v.render() and "AWS/Lambda Errors 1" in v.render()
+
+
+# --- a neighbouring stack's Cognito pool is named cabal too ---------------------------------------------
+
+
+def _pool(idp, user: tuple[str, str] | None = None) -> str:
+    pool = idp.create_user_pool(PoolName="cabal")["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="cabal_admin_client",
+                                         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+    if user:
+        idp.admin_create_user(UserPoolId=pool, Username=user[0], MessageAction="SUPPRESS")
+        idp.admin_set_user_password(UserPoolId=pool, Username=user[0], Password=user[1], Permanent=True)
+    return client
+
+
+def test_token_is_minted_in_the_pool_that_knows_the_probe_user(moto_aws):
+    idp = boto3.client("cognito-idp", region_name=REGION)
+    user = ("cabal-checks-probe", "Pr0be-Passw0rd-noise")
+    env = {"CABAL_PROBE_USERNAME": user[0], "CABAL_PROBE_PASSWORD": user[1]}
+    staging = _pool(idp)  # listed first, no probe user
+    # the red twin first: the probe user in no pool of the name is one can't-tell line, naming both pools
+    _pool(idp, ("someone-else", user[1]))
+    with pytest.raises(CantTell, match=r"cannot mint a token .* \(and 1 other pool\(s\) named cabal\)"):
+        context(env).get("aws", facts.minted_token)
+    ours = _pool(idp, user)
+    # the old lookup took the first client of the name, staging's: InitiateAuth said UserNotFoundException, a
+    # traceback instead of a token
+    ctx = context(env)
+    assert cognito.client_ids(ctx.aws, "cabal", "cabal_admin_client")[0] == staging
+    assert ours in cognito.client_ids(ctx.aws, "cabal", "cabal_admin_client")
+    token = ctx.get("aws", facts.minted_token).reveal()
+    assert token.count(".") == 2

@@ -150,6 +150,14 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
     elbv2.create_target_group(Name=f"{s.names['tg_relay']}-old", Protocol="TCP", Port=25, VpcId=s.vpc_id, TargetType="ip")
     ACM_OVERRIDES[staging_cert]["InUseBy"] = [nlb]
+    # Cognito pool names need not be unique: staging's pool is "cabal" too, with its own cabal_admin_client and
+    # without our probe user. AWS promises no order; moto lists by creation: staging's first (backend).
+    idp = s.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName=s.names["cognito_pool"])["UserPool"]["Id"]
+    idp.create_user_pool_client(UserPoolId=pool, ClientName=s.names["cognito_client"],
+                                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    pools = backend("cognito-idp", s).user_pools
+    pools.update({k: pools.pop(k) for k in [pool, *[k for k in pools if k != pool]]})
     # A quiesced staging cluster with services of our names. No tasks: moto's list_tasks matches the cluster by
     # substring ("cabal-mail" in ".../cabal-mail-staging"), which real ECS never does.
     ecs = s.client("ecs")
