@@ -10,13 +10,15 @@ item healthy or long resolved, so the suite must stay green on all of it:
 * past deployments and resolved incidents: a restart loop of the relay tier 45-56 minutes ago (stopped tasks still
   listed, older than the 30-minute window), an old placement failure of imap followed by a steady state, a failed
   certbot attempt 20 minutes before the successful manual re-run in the same (warm) log stream, a rate-limited
-  run 20 days ago, the log streams of the schedule's past runs;
-* a neighbouring stack with the same names: a staging VPC with security groups named exactly like ours (listed
-  first), a stopped NAT instance ``cabal-nat-staging-0`` and its blackholed route table
-  ``cabal-private-rt-staging-0``, a quiesced cluster ``cabal-mail-staging`` with its own ``cabal-imap``, an NLB
-  ``cabal-nlb-staging``, target groups ``cabal-ecs-relay-tg-staging`` and ``cabal-ecs-relay-tg-old``, a terminated
-  old ``cabal-nat-0``; in the VPC, a NACL left unassociated after an incident, and a deny entry shadowed by an
-  earlier allow;
+  run 20 days ago, the log streams of the schedule's past runs, a fail2ban ban of the NAT addresses three days ago
+  (2026-05), the imap target group 2026-08 deleted, left behind without a listener;
+* a neighbouring stack with the same names (a fork renames only what AWS forces to be unique): a staging VPC with
+  security groups named exactly like ours (listed first), a Cognito pool ``cabal`` with its own
+  ``cabal_admin_client`` (listed first), a stopped NAT instance ``cabal-nat-staging-0`` and its blackholed route
+  table ``cabal-private-rt-staging-0``, a quiesced cluster ``cabal-mail-staging`` with its own ``cabal-imap``, an
+  NLB ``cabal-nlb-staging``, target groups ``cabal-ecs-relay-tg-staging`` and ``cabal-ecs-relay-tg-old``, a
+  terminated old ``cabal-nat-0``; in our VPC, a NACL left unassociated after an incident, and a deny entry
+  shadowed by an earlier allow;
 * more than one page: hundreds of per-address mail-subdomain records in the control zone (the control domain
   doubles as a mail domain), mail-domain zones, 60 old imap log streams, the monitoring module's services
   (more than one ``describe_services`` call of 10), draining and unused targets, CloudFront distributions of
@@ -149,6 +151,8 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
     elbv2.create_listener(LoadBalancerArn=nlb, Port=25, Protocol="TCP",
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
     elbv2.create_target_group(Name=f"{s.names['tg_relay']}-old", Protocol="TCP", Port=25, VpcId=s.vpc_id, TargetType="ip")
+    if "tg_imap" not in s.tg_arns:  # 2026-08: the imap target group that 53ac616e deleted, left behind (no listener)
+        elbv2.create_target_group(Name=s.names["tg_imap"], Protocol="TCP", Port=143, VpcId=s.vpc_id, TargetType="ip")
     ACM_OVERRIDES[staging_cert]["InUseBy"] = [nlb]
     # Cognito pool names need not be unique: staging's pool is "cabal" too, with its own cabal_admin_client and
     # without our probe user. AWS promises no order; moto lists by creation: staging's first (backend).
