@@ -358,8 +358,8 @@ def certbot_activity(ctx: Context) -> dict:
 
     ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
     ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's per-minute Errors;
-    ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same window; ``rate_limits``:
-    rate-limit lines of the last RATE_LIMIT_WINDOW.
+    ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same
+    window; ``rate_limits``: rate-limit lines of the last RATE_LIMIT_WINDOW.
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK

@@ -42,6 +42,7 @@ from typing import Any
 from .aws_faults import fail2ban_bans
 from .aws_seed import (
     ACM_OVERRIDES,
+    NAT_AMI,
     ROUTE_STATES,
     TARGET_HEALTH,
     Seeded,
@@ -131,17 +132,15 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
     groups.update(ordered)
     # A NAT instance of the other VPC sharing our prefix, stopped with the stack, its route blackholed (moto leaves
     # a stopped instance's route active: registry), and the terminated NAT instance ours replaced.
-    nat = ec2.run_instances(ImageId="ami-0cab1a1ec5a1d0001", MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                            SubnetId=subnets[0], TagSpecifications=tags("instance", f"{s.names['nat_instance_prefix']}staging-0"))[
-        "Instances"][0]["InstanceId"]
+    prefix = s.names["nat_instance_prefix"]
+    nat = _nat_instance(ec2, subnets[0], tags("instance", f"{prefix}staging-0"))
     ec2.stop_instances(InstanceIds=[nat])
     rt = ec2.create_route_table(VpcId=vpc, TagSpecifications=tags(
         "route-table", f"{s.names['private_route_table_prefix']}staging-0"))["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", InstanceId=nat)
     ROUTE_STATES[(rt, "0.0.0.0/0")] = "blackhole"
-    old_nat = ec2.run_instances(ImageId="ami-0cab1a1ec5a1d0001", MinCount=1, MaxCount=1, InstanceType="t3.micro",
-                                SubnetId=s.public_subnet_ids[0], TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                                    {"Key": "Name", "Value": f"{s.names['nat_instance_prefix']}0"}]}])["Instances"][0]["InstanceId"]
+    old_nat = _nat_instance(ec2, s.public_subnet_ids[0], [{"ResourceType": "instance", "Tags": [
+        {"Key": "Name", "Value": f"{prefix}0"}]}])
     ec2.terminate_instances(InstanceIds=[old_nat])
     # Load balancing: staging's NLB and target group, and our relay TG's predecessor (name_prefix replacement).
     nlb = elbv2.create_load_balancer(Name=f"{s.names['nlb']}-staging", Subnets=subnets, Scheme="internet-facing",
@@ -170,8 +169,14 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
     for key in ("service_imap", "service_smtp_in"):
         family = f"{s.names[key]}-staging"
         td = ecs.register_task_definition(family=family, containerDefinitions=[
-            {"name": key.removeprefix("service_"), "image": "cabal/staging", "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
-        ecs.create_service(cluster=cluster, serviceName=s.names[key], taskDefinition=td, desiredCount=0)
+            {"name": key.removeprefix("service_"), "image": "cabal/staging", "memory": 512}])["taskDefinition"]
+        ecs.create_service(cluster=cluster, serviceName=s.names[key], taskDefinition=td["taskDefinitionArn"],
+                           desiredCount=0)
+
+
+def _nat_instance(ec2, subnet: str, tag_spec: list[dict]) -> str:
+    return ec2.run_instances(ImageId=NAT_AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
+                             TagSpecifications=tag_spec)["Instances"][0]["InstanceId"]
 
 
 # --- past deployments and resolved incidents --------------------------------------------------------
