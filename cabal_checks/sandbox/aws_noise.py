@@ -39,7 +39,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from .aws_faults import fail2ban_bans
+from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
     ACM_OVERRIDES,
     NAT_AMI,
@@ -78,13 +78,16 @@ def apply(s: Seeded) -> None:
 # --- certificates -----------------------------------------------------------------------------------
 
 
-def _requested(s: Seeded, domain: str, tags: list[dict] | None = None, **look: Any) -> str:
-    """A requested certificate made to look the way ACM shows it later (moto keeps it PENDING_VALIDATION, then
-    ISSUED after a wait; it refuses to import an expired one): the registry sets the rest."""
+def _acm_cert(s: Seeded, domain: str, tags: list[dict] | None = None, *, issued: bool = True, **look: Any) -> str:
+    """A certificate of ``domain`` made to look the way ACM shows it (the registry sets the look). Imported, with a
+    quick EC key and a validity moto accepts: moto refuses to import an expired certificate, and requesting one
+    costs an RSA key."""
+    pem = make_cert(domain, s.now + timedelta(days=300), s.now - timedelta(days=1))
     kw = {"Tags": tags} if tags else {}
-    arn = s.client("acm").request_certificate(DomainName=domain, ValidationMethod="DNS", **kw)["CertificateArn"]
-    ACM_OVERRIDES[arn] = {"Type": "AMAZON_ISSUED", "DomainName": domain, "InUseBy": [],
-                          "RenewalEligibility": "INELIGIBLE", "_drop": ["RenewalSummary"], **look}
+    arn = s.client("acm").import_certificate(Certificate=pem.cert_pem, PrivateKey=pem.key_pem, **kw)["CertificateArn"]
+    drop = ["ImportedAt", "RenewalSummary"] + ([] if issued else ["NotBefore", "NotAfter", "Serial", "Issuer"])
+    ACM_OVERRIDES[arn] = {"Type": "AMAZON_ISSUED", "DomainName": domain, "InUseBy": [], "RenewalEligibility": "INELIGIBLE",
+                          "_drop": drop, **({"Issuer": "Amazon"} if issued else {}), **look}
     return arn
 
 
@@ -92,19 +95,17 @@ def _certificates(s: Seeded) -> dict[str, str]:
     """The leftovers; returns the ARNs of the certificates for other names (their consumers come later)."""
     now, domain = s.now, f"*.{s.control_domain}"
     tag = [{"Key": "Name", "Value": s.names["acm_tag_name"]}]
-    _requested(s, domain, tag, Status="EXPIRED", Issuer="Amazon", NotBefore=now - timedelta(days=425),
-               NotAfter=now - timedelta(days=30), IssuedAt=now - timedelta(days=425),
-               CreatedAt=now - timedelta(days=426), DomainValidationOptions=_dvo(s, domain, "SUCCESS"))
-    _requested(s, domain, None, Status="VALIDATION_TIMED_OUT", CreatedAt=now - timedelta(days=97),
-               DomainValidationOptions=_dvo(s, domain, "FAILED"))
-    staging = f"*.staging.{s.control_domain}"
-    staging_arn = _requested(
-        s, staging, [{"Key": "Name", "Value": "cabal-nlb-staging"}], Status="ISSUED", Issuer="Amazon",
-        NotBefore=now - timedelta(days=40), NotAfter=now + timedelta(days=355), RenewalEligibility="ELIGIBLE")
-    site_arn = _requested(s, "www.example.org", None, Status="ISSUED", Issuer="Amazon",
-                          NotBefore=now - timedelta(days=100), NotAfter=now + timedelta(days=295),
-                          RenewalEligibility="ELIGIBLE")
-    return {"staging": staging_arn, "site": site_arn}
+    _acm_cert(s, domain, tag, Status="EXPIRED", NotBefore=now - timedelta(days=425), NotAfter=now - timedelta(days=30),
+              IssuedAt=now - timedelta(days=425), CreatedAt=now - timedelta(days=426),
+              DomainValidationOptions=_dvo(s, domain, "SUCCESS"))
+    _acm_cert(s, domain, None, issued=False, Status="VALIDATION_TIMED_OUT", CreatedAt=now - timedelta(days=97),
+              DomainValidationOptions=_dvo(s, domain, "FAILED"))
+    staging = _acm_cert(s, f"*.staging.{s.control_domain}", [{"Key": "Name", "Value": "cabal-nlb-staging"}],
+                        Status="ISSUED", NotBefore=now - timedelta(days=40), NotAfter=now + timedelta(days=355),
+                        RenewalEligibility="ELIGIBLE")
+    site = _acm_cert(s, "www.example.org", None, Status="ISSUED", NotBefore=now - timedelta(days=100),
+                     NotAfter=now + timedelta(days=295), RenewalEligibility="ELIGIBLE")
+    return {"staging": staging, "site": site}
 
 
 # --- the neighbouring staging stack ---------------------------------------------------------------
@@ -288,13 +289,14 @@ def _pages(s: Seeded, certs: dict[str, str]) -> None:
         zid = r53.create_hosted_zone(Name=domain, CallerReference=f"mail-{domain}-{uuid.uuid4()}")["HostedZone"]["Id"]
         r53.change_resource_record_sets(HostedZoneId=zid, ChangeBatch={"Changes": [
             _rrs(f"{domain}.", "MX", f"10 smtp-in.{cd}."), _rrs(f"{domain}.", "TXT", f'"v=spf1 include:{cd} ~all"')]})
-    logs = s.client("logs")
-    group = f"/ecs/{s.names['service_imap']}"
-    for i in range(60):  # the streams of past imap tasks, beyond one describe_log_streams page of 50
-        stream = f"imap/imap/{uuid.uuid4().hex}"
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        at = s.now - timedelta(days=1, hours=6 * i)
-        put_log_lines(s, group, stream, [(at, f"{at:%Y-%m-%d %H:%M:%S} master: Info: Dovecot v2.3.21 starting up")])
+    # The streams of past imap tasks, beyond one describe_log_streams page of 50. Nothing reads them but pages: set on
+    # the backend (through the API, 60 streams cost seconds).
+    group = backend("logs", s).groups[f"/ecs/{s.names['service_imap']}"]
+    for i in range(60):
+        stream, at = f"imap/imap/{uuid.uuid4().hex}", s.now - timedelta(days=1, hours=6 * i)
+        group.create_log_stream(stream)
+        group.streams[stream].put_log_events([{"timestamp": int(at.timestamp() * 1000),
+                                               "message": f"{at:%Y-%m-%d %H:%M:%S} master: Info: Dovecot v2.3.21 starting up"}])
     if "service_uptime_kuma" in s.topology.services():  # the monitoring module's other services
         ecs = s.client("ecs")
         for name in MONITORING_SERVICES:
