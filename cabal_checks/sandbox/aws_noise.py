@@ -127,10 +127,7 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
             ec2.create_security_group(GroupName=s.names[key], Description=s.names[key], VpcId=vpc)
     # AWS promises no order; moto lists by VPC creation. Put the staging VPC's groups first (backend) so that a
     # lookup taking the first group of the name takes staging's.
-    groups = backend("ec2", s).groups
-    ordered = [(vpc, groups[vpc])] + [(k, v) for k, v in groups.items() if k != vpc]
-    groups.clear()
-    groups.update(ordered)
+    _first(backend("ec2", s).groups, vpc)
     # A NAT instance of the other VPC sharing our prefix, stopped with the stack, its route blackholed (moto leaves
     # a stopped instance's route active: registry), and the terminated NAT instance ours replaced.
     prefix = s.names["nat_instance_prefix"]
@@ -160,8 +157,7 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
     pool = idp.create_user_pool(PoolName=s.names["cognito_pool"])["UserPool"]["Id"]
     idp.create_user_pool_client(UserPoolId=pool, ClientName=s.names["cognito_client"],
                                 ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
-    pools = backend("cognito-idp", s).user_pools
-    pools.update({k: pools.pop(k) for k in [pool, *[k for k in pools if k != pool]]})
+    _first(backend("cognito-idp", s).user_pools, pool)
     # A quiesced staging cluster with services of our names. No tasks: moto's list_tasks matches the cluster by
     # substring ("cabal-mail" in ".../cabal-mail-staging"), which real ECS never does.
     ecs = s.client("ecs")
@@ -173,6 +169,14 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
             {"name": key.removeprefix("service_"), "image": "cabal/staging", "memory": 512}])["taskDefinition"]
         ecs.create_service(cluster=cluster, serviceName=s.names[key], taskDefinition=td["taskDefinitionArn"],
                            desiredCount=0)
+
+
+def _first(listed: dict, key: str) -> None:
+    """Move ``key`` to the front of a moto backend dict (in place): moto lists in insertion order."""
+    rest = [(k, v) for k, v in listed.items() if k != key]
+    value = listed[key]
+    listed.clear()
+    listed.update([(key, value), *rest])
 
 
 def _nat_instance(ec2, subnet: str, tag_spec: list[dict]) -> str:
