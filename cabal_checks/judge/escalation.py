@@ -34,20 +34,15 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -> Verdict:
-    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports.
-
-    Only a NACL associated with a subnet filters anything, and its entries match lowest number first: a deny
-    after an allow that covers the same ports and addresses never matches (both are what an incident leaves)."""
+    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports."""
+    nacls = _in_effect(nacls, ports)
     hits = []
     for acl in nacls:
-        if not acl.get("Associations"):
-            continue
-        entries = acl.get("Entries", [])
-        for e in entries:
+        for e in acl.get("Entries", []):
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
                 continue
-            covered = [p for p in ports if _covers(e, p)]
-            if covered and not all(_allowed_before(e, entries, p) for p in covered):
+            span = e.get("PortRange") or {}
+            if e.get("Protocol") == "-1" or any(span.get("From", 0) <= p <= span.get("To", 65535) for p in ports):
                 hits.append((acl["NetworkAclId"], e, e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""))
     if not hits:
         return green(f"no NACL deny entry covers TCP {', '.join(map(str, ports))}", step=ESC)
@@ -63,6 +58,26 @@ def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -
                      f" {'--egress' if e.get('Egress') else '--ingress'}  # Terraform defines no NACL entries"])
 
 
+def _in_effect(nacls: list[dict], ports: tuple[int, ...]) -> list[dict]:
+    """The NACLs and deny entries that can refuse a probe, as an incident leaves them: only a NACL associated with
+    a subnet filters anything, and its entries match lowest number first, so a deny after an allow that lets the
+    same ports in from the same addresses never matches."""
+    out = []
+    for acl in nacls:
+        if not acl.get("Associations"):
+            continue
+        entries = acl.get("Entries", [])
+        out.append({**acl, "Entries": [e for e in entries
+                                       if not (e.get("RuleAction") == "deny" and _shadowed(e, entries, ports))]})
+    return out
+
+
+def _shadowed(deny: dict, entries: list[dict], ports: tuple[int, ...]) -> bool:
+    """Each of ``ports`` that ``deny`` covers is let in first by an earlier allow."""
+    covered = [p for p in ports if _covers(deny, p)]
+    return bool(covered) and all(_allowed_before(deny, entries, p) for p in covered)
+
+
 def _covers(e: dict, port: int) -> bool:
     span = e.get("PortRange") or {}
     return e.get("Protocol") == "-1" or span.get("From", 0) <= port <= span.get("To", 65535)
@@ -72,7 +87,7 @@ def _allowed_before(deny: dict, entries: list[dict], port: int) -> bool:
     """An allow entry numbered before ``deny``, same direction, lets TCP ``port`` in from every address ``deny``
     names."""
     cidr = deny.get("CidrBlock") or deny.get("Ipv6CidrBlock") or ""
-    return any(a.get("RuleAction") == "allow" and a.get("RuleNumber", 32767) < deny["RuleNumber"]
+    return any(a.get("RuleAction") == "allow" and a.get("RuleNumber", 32767) < deny.get("RuleNumber", 32767)
                and bool(a.get("Egress")) == bool(deny.get("Egress")) and _covers(a, port)
                and a.get("Protocol") in ("-1", "6")
                and _contains(a.get("CidrBlock") or a.get("Ipv6CidrBlock") or "", cidr) for a in entries)
