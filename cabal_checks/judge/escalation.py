@@ -64,7 +64,7 @@ def _in_effect(nacls: list[dict], ports: tuple[int, ...]) -> list[dict]:
     same ports in from the same addresses never matches."""
     out = []
     for acl in nacls:
-        if not acl.get("Associations"):
+        if acl.get("Associations") == []:  # AWS lists them always; a NACL without the key is kept
             continue
         entries = acl.get("Entries", [])
         out.append({**acl, "Entries": [e for e in entries
