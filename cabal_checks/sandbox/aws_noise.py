@@ -347,7 +347,9 @@ def _spellings(s: Seeded) -> None:
         for r in rrsets:
             host = r["Name"].rstrip(".").lower()
             if host == f"smtp-in.{cd}" and r.get("AliasTarget"):
-                # upper-case name; the alias target as the console writes it: dualstack., mixed case, trailing dot
+                # upper-case name (only the label: moto refuses a zone part in another case, which Route 53, comparing
+                # names case-insensitively, accepts); the alias target as the console writes it: dualstack., mixed
+                # case, trailing dot
                 alias = dict(r["AliasTarget"], DNSName="dualstack." + r["AliasTarget"]["DNSName"].rstrip(".").title() + ".")
                 changes += [{"Action": "DELETE", "ResourceRecordSet": r},
                             {"Action": "CREATE", "ResourceRecordSet": {**r, "Name": f"SMTP-IN.{cd}.",
