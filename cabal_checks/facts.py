@@ -7,7 +7,7 @@ Gathering only: no judgement here. AWS facts return plain data (None for "does n
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import discovery, wire
@@ -113,16 +113,22 @@ def api_token(ctx: Context) -> Secret | None:
 
 
 def minted_token(ctx: Context) -> Secret:
-    cid = cognito.client_id(ctx.aws, ctx.name("cognito_pool"), ctx.name("cognito_client"))
-    if cid is None:
+    """Minted on the first pool of the name whose client knows the probe user (pool names need not be unique)."""
+    cids = cognito.client_ids(ctx.aws, ctx.name("cognito_pool"), ctx.name("cognito_client"))
+    if not cids:
         raise CantTell(f"cannot mint a token: Cognito client {ctx.name('cognito_client')} in pool "
                        f"{ctx.name('cognito_pool')} not found")
     s = ctx.settings
-    try:
-        token = cognito.mint_id_token(ctx.aws, cid, s.probe_username, s.probe_password.reveal())
-    except CantTell as exc:
-        raise CantTell(f"cannot mint a token for CABAL_PROBE_USERNAME: {exc}") from None
-    return Secret(token, "a token minted for CABAL_PROBE_USERNAME")
+    refused = []
+    for cid in cids:
+        try:
+            token = cognito.mint_id_token(ctx.aws, cid, s.probe_username, s.probe_password.reveal())
+        except (CantTell, NotFound) as exc:  # NotFound: no such user in this pool
+            refused.append(str(exc))
+            continue
+        return Secret(token, "a token minted for CABAL_PROBE_USERNAME")
+    also = f" (and {len(cids) - 1} other pool(s) named {ctx.name('cognito_pool')})" if len(cids) > 1 else ""
+    raise CantTell(f"cannot mint a token for CABAL_PROBE_USERNAME: {refused[0]}{also}")
 
 
 # --- AWS ------------------------------------------------------------------------------------------
@@ -170,7 +176,9 @@ def target_group(ctx: Context, tg_key: str) -> dict | None:
 
 
 def security_group(ctx: Context, sg_key: str) -> dict | None:
-    return ec2.security_group(ctx.aws, ctx.name(sg_key))
+    """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it)."""
+    vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
+    return ec2.security_group(ctx.aws, ctx.name(sg_key), vpc["VpcId"] if vpc else None)
 
 
 def subnets(ctx: Context) -> dict[str, list[dict]]:
@@ -181,13 +189,15 @@ def subnets(ctx: Context) -> dict[str, list[dict]]:
 
 
 def network(ctx: Context) -> dict:
-    """VPC, its NACLs, NAT instances and private route tables."""
+    """VPC, its NACLs, NAT instances and private route tables (those of the VPC: a neighbouring stack's
+    ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names)."""
     vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
+    vpc_id = vpc["VpcId"] if vpc else None
     return {
         "vpc": vpc,
-        "nacls": ec2.network_acls(ctx.aws, vpc["VpcId"]) if vpc else [],
-        "nat": ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
-        "route_tables": ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")),
+        "nacls": ec2.network_acls(ctx.aws, vpc_id) if vpc else [],
+        "nat": ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix"), vpc_id),
+        "route_tables": ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix"), vpc_id),
     }
 
 
@@ -234,6 +244,7 @@ def fail2ban_lines(ctx: Context) -> list[dict] | None:
 PUBLIC_CERT_PARAMS = ("ssm_cert", "ssm_chain")  # never "ssm_key": the suite does not read key material
 CERTBOT_LOOKBACK = timedelta(days=95)  # longer than a Let's Encrypt certificate lives
 RATE_LIMIT_WINDOW = timedelta(days=7)
+CERTBOT_RUN_SPAN = timedelta(minutes=10)  # one invocation's metrics: the Lambda's timeout is 300 s
 CERTBOT_FAILURE_WORDS = ("certbot exited with code", "Task timed out")
 CERTBOT_RATE_LIMIT_WORDS = ("rateLimited", "429", "too many certificates")
 
@@ -363,15 +374,24 @@ def certbot_schedule(ctx: Context) -> dict | None:
 def certbot_activity(ctx: Context) -> dict:
     """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
 
-    ``streams``: newest log streams (None when the group does not exist); ``invocations``/``errors``:
-    daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same window; ``rate_limits``:
-    rate-limit lines of the last RATE_LIMIT_WINDOW.
+    ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
+    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's per-minute Errors;
+    ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same
+    window; ``rate_limits``: rate-limit lines of the last RATE_LIMIT_WINDOW.
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK
+    starts = [e for e in logs.events_with(ctx.aws, group, ("START",), start, now) or []
+              if e["message"].startswith("START RequestId")]
+    last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
+    run_minute = last_start.replace(second=0, microsecond=0) if last_start else None
     return {
         "group": group,
         "streams": logs.latest_streams(ctx.aws, group),
+        # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
+        "last_start": last_start,
+        "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", run_minute, run_minute + CERTBOT_RUN_SPAN,
+                                                 period=60) if run_minute else None,
         "invocations": certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
         "errors": certbot.metric_points(ctx.aws, fn, "Errors", start, now),
         "failures": logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],

@@ -58,9 +58,26 @@ def test_fault_turns_exactly_its_tests_red(sandboxes, topology, fault, tmp_path)
         assert "runbook: " in message, f"{name}: red without its runbook step:\n{message}"
 
 
+NOISY = ("2026-08", "2026-05")  # the matrix's last sandbox first
+
+
+@pytest.mark.parametrize("topology", NOISY, ids=[f"{t}-healthy-noisy" for t in NOISY])
+def test_noisy_healthy_account_is_green(sandboxes, topology, tmp_path):
+    """The healthy state under a lived-in account's noise (sandbox/aws_noise.py): nothing red, no errors."""
+    sb = sandbox_for(sandboxes, topology)
+    sb.noisy = True
+    try:
+        sb.reset()
+        results = run_live(sb, tmp_path).results
+    finally:
+        sb.noisy = False  # the next case's reset() seeds the plain healthy state again
+    bad = {name: text[:600] for name, (outcome, text) in results.items() if outcome in ("error", "failure")}
+    assert not bad, f"red or errors on the noisy healthy {topology}: {bad}"
+
+
 # Discovery: each built-in shape, with and without the monitoring module, is found by --topology auto and is green;
 # ordered so that consecutive cases share a sandbox.
-SHAPES = [("2026-08", True), ("2026-05", True), ("2026-05", False), ("2026-08", False)]
+SHAPES = [("2026-05", True), ("2026-05", False), ("2026-08", True), ("2026-08", False)]
 
 
 @pytest.mark.parametrize("topology, monitoring", SHAPES,

@@ -37,13 +37,13 @@ def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -
     """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports for a probe source (NAT
     addresses for public probes, the private subnets for in-VPC ones). A deny of someone else (an abusive
     sender's range, added during an auth-failure spike) is not the probes' problem: it is listed, green."""
+    nacls = _in_effect(nacls, ports)
     hits, others = [], []
     for acl in nacls:
         for e in acl.get("Entries", []):
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
                 continue
-            span = e.get("PortRange") or {}
-            if e.get("Protocol") == "-1" or any(span.get("From", 0) <= p <= span.get("To", 65535) for p in ports):
+            if any(_covers(e, p) for p in ports):
                 cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""
                 ours = not sources or any(_overlaps(s, cidr) for s in sources)
                 (hits if ours else others).append((acl["NetworkAclId"], e, cidr))
@@ -57,6 +57,49 @@ def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -
                next=[f"aws ec2 describe-network-acls --network-acl-ids {acl_id}",
                      f"aws ec2 delete-network-acl-entry --network-acl-id {acl_id} --rule-number {e['RuleNumber']}"
                      f" {'--egress' if e.get('Egress') else '--ingress'}  # Terraform defines no NACL entries"])
+
+
+def _in_effect(nacls: list[dict], ports: tuple[int, ...]) -> list[dict]:
+    """The NACLs and deny entries that can refuse a probe, as an incident leaves them: only a NACL associated with
+    a subnet filters anything, and its entries match lowest number first, so a deny after an allow that lets the
+    same ports in from the same addresses never matches."""
+    out = []
+    for acl in nacls:
+        if acl.get("Associations") == []:  # AWS lists them always; a NACL without the key is kept
+            continue
+        entries = acl.get("Entries", [])
+        out.append({**acl, "Entries": [e for e in entries
+                                       if not (e.get("RuleAction") == "deny" and _shadowed(e, entries, ports))]})
+    return out
+
+
+def _shadowed(deny: dict, entries: list[dict], ports: tuple[int, ...]) -> bool:
+    """Each of ``ports`` that ``deny`` covers is let in first by an earlier allow."""
+    covered = [p for p in ports if _covers(deny, p)]
+    return bool(covered) and all(_allowed_before(deny, entries, p) for p in covered)
+
+
+def _covers(e: dict, port: int) -> bool:
+    span = e.get("PortRange") or {}
+    return e.get("Protocol") == "-1" or span.get("From", 0) <= port <= span.get("To", 65535)
+
+
+def _allowed_before(deny: dict, entries: list[dict], port: int) -> bool:
+    """An allow entry numbered before ``deny``, same direction, lets TCP ``port`` in from every address ``deny``
+    names."""
+    cidr = deny.get("CidrBlock") or deny.get("Ipv6CidrBlock") or ""
+    return any(a.get("RuleAction") == "allow" and a.get("RuleNumber", 32767) < deny.get("RuleNumber", 32767)
+               and bool(a.get("Egress")) == bool(deny.get("Egress")) and _covers(a, port)
+               and a.get("Protocol") in ("-1", "6")
+               and _contains(a.get("CidrBlock") or a.get("Ipv6CidrBlock") or "", cidr) for a in entries)
+
+
+def _contains(outer: str, inner: str) -> bool:
+    try:
+        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and b.subnet_of(a)
 
 
 def _entry(acl_id: str, e: dict, cidr: str, sources: list[str]) -> str:

@@ -136,13 +136,22 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
 
 
 def last_run_succeeded(activity: dict, names: dict) -> Verdict:
-    """The last run did not fail: no failure line since it started, no Errors on its day or after."""
+    """The last run did not fail: no failure line since it started, no Errors of it.
+
+    The last run starts at the newest ``START RequestId`` line, and its Errors are its own minutes': a failed
+    attempt and the manual re-run that fixed it often share one warm stream and one day. Without a START
+    line, the newest stream's first event and the Errors of its day or after."""
     fn = names["certbot_function"]
     streams = activity.get("streams") or []
-    started = _ms(streams[0]["firstEventTimestamp"]) if streams and streams[0].get("firstEventTimestamp") else None
+    started = activity.get("last_start")
+    if started is None and streams and streams[0].get("firstEventTimestamp"):
+        started = _ms(streams[0]["firstEventTimestamp"])
     lines = [e for e in activity.get("failures", []) if started is None or _ms(e["timestamp"]) >= started]
-    errors = [p for p in activity.get("errors", []) if p.get("Sum", 0) > 0
-              and (started is None or p["Timestamp"] + timedelta(days=1) > started)]
+    if activity.get("last_run_errors") is not None:
+        errors = [p for p in activity["last_run_errors"] if p.get("Sum", 0) > 0]
+    else:
+        errors = [p for p in activity.get("errors", []) if p.get("Sum", 0) > 0
+                  and (started is None or p["Timestamp"] + timedelta(days=1) > started)]
     since = f"since its last run started {started:%Y-%m-%d %H:%M}Z" if started else "in the window read"
     if not lines and not errors:
         return green(f"{fn}: no failure {since} (no 'certbot exited with code', no 'Task timed out', "

@@ -4,6 +4,7 @@
     cabal-sandbox --topology 2026-08 -- -m imap     # pytest arguments after --
     cabal-sandbox --fault imap-service-down -- -m imap   # rehearse an incident
     cabal-sandbox --topology 2026-08 --no-monitoring --discover   # Cabalmail today, shape read by the suite
+    cabal-sandbox --noisy                           # healthy, with what a lived-in account also holds
     cabal-sandbox --list-faults
     cabal-sandbox --serve --write-config cabal.toml # keep it up; point your own pytest at it
 """
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as runs today")
     p.add_argument("--discover", action="store_true", help='tell the suite topology = "auto" (it reads the shape)')
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="start broken (repeatable)")
+    p.add_argument("--noisy", action="store_true",
+                   help="lay a lived-in account's noise over the healthy state (sandbox/aws_noise.py)")
     p.add_argument("--list-faults", action="store_true", help="list the fault catalogue and exit")
     p.add_argument("--serve", action="store_true", help="keep the sandbox up until interrupted; run nothing")
     p.add_argument("--write-config", metavar="FILE", help="also write the suite's TOML config here")
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
     sandbox = Sandbox(args.topology, probe_timeout=args.probe_timeout, monitoring=not args.no_monitoring,
-                      discover=args.discover).start()
+                      discover=args.discover, noisy=args.noisy).start()
     try:
         sandbox.apply(*args.fault)
         config = sandbox.write_config(args.write_config)
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.env_file).write_text("".join(f"export {k}={v}\n" if v is not None else f"unset {k}\n"
                                                    for k, v in env.items()))
         print(f"sandbox {args.topology} up in {sandbox.start_seconds:.2f}s: moto at {sandbox.endpoint_url}, "
-              f"{len(sandbox.plant.listeners())} listeners on 127.0.0.1, faults: {', '.join(args.fault) or 'none'}",
+              f"{len(sandbox.plant.listeners())} listeners on 127.0.0.1, faults: {', '.join(args.fault) or 'none'}"
+              f"{', noisy' if args.noisy else ''}",
               flush=True)
         print(f"config: {config}", flush=True)
         if args.serve:

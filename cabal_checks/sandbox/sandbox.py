@@ -21,7 +21,7 @@ import requests
 
 from ..names import DEFAULT_NAMES
 from ..topology import load_topology, site, without_monitoring
-from . import aws_seed
+from . import aws_noise, aws_seed
 from .pki import SandboxPKI
 from .wire import WirePlant
 
@@ -47,17 +47,18 @@ class Sandbox:
     """One per process at a time: moto keeps its state in process-wide backends."""
 
     def __init__(self, topology: str = "2026-05", control_domain: str = CONTROL_DOMAIN, probe_timeout: float = 5.0,
-                 *, monitoring: bool = True, discover: bool = False, apex: bool = False):
+                 *, monitoring: bool = True, discover: bool = False, apex: bool = False, noisy: bool = False):
         """``monitoring=False``: an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as every
         environment runs today. ``discover=True``: the suite is told ``topology = "auto"``, not the name.
         ``apex=True``: an operator made a CloudFront distribution for the apex by hand (the HEAD runbook's
-        ``https://<cd>/`` row), on the ACM wildcard (whose sandbox certificate also names the apex)."""
+        ``https://<cd>/`` row), on the ACM wildcard (whose sandbox certificate also names the apex).
+        ``noisy=True``: lay aws_noise over the healthy seed: what a lived-in account also holds."""
         self.topology = load_topology(topology, control_domain)
         if not monitoring:
             self.topology = without_monitoring(self.topology)
         if apex:
             self.topology = replace(self.topology, sites=(site(control_domain),) + self.topology.sites)
-        self.monitoring, self.discover = monitoring, discover
+        self.monitoring, self.discover, self.noisy = monitoring, discover, noisy
         self.control_domain = control_domain
         self.probe_timeout = probe_timeout
         self.names = dict(DEFAULT_NAMES)
@@ -95,9 +96,11 @@ class Sandbox:
         with self.aws_env():
             self.seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
                                         acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
+            if self.noisy:
+                aws_noise.apply(self.seeded)
 
     def reset(self) -> None:
-        """Back to healthy: empty moto, reseed, every listener normal, faults forgotten."""
+        """Back to healthy (noisy if it was): empty moto, reseed, every listener normal, faults forgotten."""
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
         aws_seed.clear_registries()
         self.plant.reset()
