@@ -341,6 +341,14 @@ def test_caa_allows_params_and_all_four_amazon_names():
     assert not acm.caa_allows_amazon(_zone('0 issue ";"'), f"*.{CD}").ok
 
 
+def test_caa_critical_unknown_tag_forbids_every_ca_known_ones_and_non_critical_ones_do_not():
+    zone = _zone('0 issue "amazon.com"', '0 issue "letsencrypt.org"', '128 tbs "unknown"')
+    for v in (acm.caa_allows_amazon(zone, f"*.{CD}"), le.caa_allows_letsencrypt(zone, f"*.{CD}")):
+        assert not v.ok and "critical record (flag 128) with an unknown tag (tbs)" in v.summary
+    fine = _zone('128 ISSUE "amazon.com"', '0 issue "letsencrypt.org"', '0 tbs "unknown"', '128 iodef "mailto:x@y"')
+    assert acm.caa_allows_amazon(fine, f"*.{CD}").ok and le.caa_allows_letsencrypt(fine, f"*.{CD}").ok
+
+
 def test_upsert_command_is_exact_json():
     cmd = acm.upsert_cmd("Z1", [("_a.cabal.example.test.", "_b.acm-validations.aws.", 60)])
     argv = shlex.split(cmd)

@@ -188,16 +188,23 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
                next=[upsert_cmd(zone_id, bad), describe_cmd(cert["CertificateArn"])])
 
 
+KNOWN_CAA_TAGS = ("issue", "issuewild", "iodef", "issuemail", "issuevmc")
+
+
 def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
-    """``{"issue": {...}, "issuewild": {...}}`` from the apex CAA records, and the records."""
+    """``{"issue": {...}, "issuewild": {...}}`` from the apex CAA records, and the records. A critical record
+    (flag 128) with a tag a CA does not know forbids every CA to issue (RFC 8659 section 4.1): ``{"critical": {...}}``."""
     records = dns.find(zone["records"], apex, types=("CAA",))
     tags: dict[str, set[str]] = {}
     for r in records:
         for rr in r.get("ResourceRecords", []):
             parts = rr["Value"].split(None, 2)
             if len(parts) == 3:
+                flags, tag = parts[0], parts[1].lower()
                 issuer = parts[2].strip().strip('"').split(";")[0].strip().lower()
-                tags.setdefault(parts[1].lower(), set()).add(issuer)
+                tags.setdefault(tag, set()).add(issuer)
+                if flags.isdigit() and int(flags) & 128 and tag not in KNOWN_CAA_TAGS:
+                    tags.setdefault("critical", set()).add(tag)
     return tags, records
 
 
@@ -214,6 +221,12 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
     tag = "issuewild" if "issuewild" in tags else "issue"
     listed = sorted(tags.get(tag, set()))
     seen = [f"CAA {rr['Value']}" for r in records for rr in r.get("ResourceRecords", [])]
+    if tags.get("critical"):
+        return red(f"CAA at {apex} forbids every CA to issue {domain}: a critical record (flag 128) with an unknown "
+                   f"tag ({', '.join(sorted(tags['critical']))})", *seen, "RFC 8659 section 4.1: a CA must not issue "
+                   "when it does not understand a critical property", step=step,
+                   next=[f"aws route53 list-resource-record-sets --hosted-zone-id {zone['zone']['Id'].split('/')[-1]} "
+                         f"--query \"ResourceRecordSets[?Type=='CAA']\"  # drop the flag or the record"])
     if any(i in listed for i in issuers):
         return green(f"CAA at {apex} lets {who} issue {domain} ({tag}: {', '.join(listed)})", *seen, step=step)
     zone_id = zone["zone"]["Id"].split("/")[-1]
