@@ -140,3 +140,11 @@ def test_junit_properties_carry_each_cause_and_its_consequences():
                                                       "test_nat_instances_running[cabal-nat-*]"]
     assert "test_targets_healthy[cabal-ecs-imap-tg]" in props["diagnosis_1_consequences"].splitlines()
     assert props["diagnosis_2_consequences"] == "" and props["diagnosis"].startswith("probe-failure, probe imap")
+
+
+def test_a_probe_of_a_name_whose_dns_record_is_red_follows_from_it():
+    found = diagnose([o("test_endpoint_answers[https://admin.x.net/]", "red", probes=["admin_app"]),
+                      o("test_endpoint_answers[https://admin.x.net/prod/list]", "red", probes=["api_list"]),
+                      o("test_dns_points_at_front[public:admin.x.net]", "red", probes=["admin_app"])])
+    assert found.causes() == ["test_dns_points_at_front[public:admin.x.net]"]
+    assert len(found.findings[0].consequences) == 2

@@ -18,6 +18,7 @@ The runbooks' order (``runbooks.STEPS``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..runbooks import STEPS
 
@@ -213,8 +214,13 @@ def _home_of_probe(o: Outcome, findings: list[Finding]) -> Finding | None:
     if o.cert_failure and certs:
         return next((f for f in certs if f.cause.pipeline == o.pipeline or set(o.probes) & f.probes()), certs[0])
     paths = [f for f in findings if f.runbook == "probe-failure" and f.cause.check not in PROBES_SEEN
-             and o.probes and set(o.probes) <= f.probes()]
+             and (o.probes and set(o.probes) <= f.probes() or _same_name(o, f.cause))]
     return min(paths, key=lambda f: len(f.probes()), default=None)
+
+
+def _same_name(o: Outcome, dns: Outcome) -> bool:
+    """A DNS record of the name the probe dials (admin.<cd> carries both the admin app and /list)."""
+    return dns.check == "test_dns_points_at_front" and dns.param.split(":", 1)[-1] == urlsplit(o.param).hostname
 
 
 def _on_path(o: Outcome, f: Finding) -> bool:
