@@ -141,3 +141,28 @@ def test_alert_is_an_option_and_a_toml_key_and_combines_with_m(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
     assert proc.returncode == 4 and len(errors) == 1 and "unknown Kuma monitor" in errors[0], proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_end_to_end_from_the_push_to_the_cause(tmp_path):
+    """``cabal-sandbox --fault imap-service-down -- --alert "kuma/IMAP TLS handshake"``: exactly the IMAP probe's
+    path runs (the same tests as ``-m imap``), the fault's tests are red, and the diagnosis names its cause."""
+    from cabal_checks.sandbox.faults import FAULTS
+    from cabal_checks.sandbox.sandbox import CONTROL_DOMAIN
+
+    from .live_run import junit_properties, junit_results
+
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run([sys.executable, "-m", "cabal_checks.sandbox", "--fault", "imap-service-down", "--",
+                           "--alert", "[CRITICAL] kuma/IMAP TLS handshake", "-q", f"--junitxml={junit}"],
+                          cwd=REPO, env=clean_environ(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ran = {nodeid.split("::")[-1]: outcome for nodeid, (outcome, _) in junit_results(junit).items()}
+    marker = pytest_run("tests_live", "--collect-only", "-q", f"--control-domain={CONTROL_DOMAIN}", "-m", "imap")
+    assert set(ran) == {line.split("::")[-1] for line in marker.stdout.splitlines() if "::" in line}
+    red = {name for name, outcome in ran.items() if outcome == "failure"}
+    assert red == FAULTS["imap-service-down"].red_for("2026-05", CONTROL_DOMAIN)
+    props = junit_properties(junit)
+    assert props["diagnosis_causes"] == "test_ecs_service_running[cabal-imap]"
+    assert set(props["diagnosis_1_consequences"].splitlines()) == red - {"test_ecs_service_running[cabal-imap]"}
+    assert "both fail: the service itself" in props["diagnosis_1_conclusion"]
+    assert "--alert Kuma monitor 'IMAP TLS handshake'" in proc.stdout and "= diagnosis =" in proc.stdout
