@@ -151,9 +151,10 @@ def test_end_to_end_from_the_push_to_the_cause(tmp_path):
 
     from .live_run import junit_properties, junit_results
 
-    junit = tmp_path / "junit.xml"
+    junit, report = tmp_path / "junit.xml", tmp_path / "report.md"
     proc = subprocess.run([sys.executable, "-m", "cabal_checks.sandbox", "--fault", "imap-service-down", "--",
-                           "--alert", "[CRITICAL] kuma/IMAP TLS handshake", "-q", f"--junitxml={junit}"],
+                           "--alert", "[CRITICAL] kuma/IMAP TLS handshake", "-q", f"--junitxml={junit}",
+                           f"--runbook-report={report}"],
                           cwd=REPO, env=clean_environ(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     ran = {nodeid.split("::")[-1]: outcome for nodeid, (outcome, _) in junit_results(junit).items()}
@@ -166,3 +167,5 @@ def test_end_to_end_from_the_push_to_the_cause(tmp_path):
     assert set(props["diagnosis_1_consequences"].splitlines()) == red - {"test_ecs_service_running[cabal-imap]"}
     assert "both fail: the service itself" in props["diagnosis_1_conclusion"]
     assert "--alert Kuma monitor 'IMAP TLS handshake'" in proc.stdout and "= diagnosis =" in proc.stdout
+    top = report.read_text().split("\n## ")[1]  # the first section of the report
+    assert top.startswith("diagnosis") and "probable cause: test_ecs_service_running[cabal-imap]" in top
