@@ -183,10 +183,10 @@ def diagnose(outcomes: list[Outcome]) -> Diagnosis:
 
     by_id = {o.test_id: o for o in outcomes}
     for f in findings:
-        seen = [o.param for o in f.members() if o.check == "test_endpoint_answers"]
-        if f.runbook == "probe-failure" and seen and f.subject != "several services":
-            f.subject = f"probe {', '.join(sorted(f.probes() or {p for o in f.members() for p in o.probes}))} " \
-                        f"({', '.join(seen)})"
+        seen = [o for o in f.members() if o.check == "test_endpoint_answers"]
+        if f.runbook == "probe-failure" and seen and f.conclusion != SEVERAL:  # name the failing probes
+            f.subject = f"probe {', '.join(sorted({p for o in seen for p in o.probes}))} " \
+                        f"({', '.join(o.param for o in seen)})"
         f.conclusion = f.conclusion or _conclusion(f, outcomes, by_id)
         f.blocked_by = [o for o in outcomes if o.status == CANT_TELL and _on_path(o, f)
                         and (_symptom(f.cause) or rank(o) < rank(f.cause))]
