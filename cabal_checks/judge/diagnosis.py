@@ -242,9 +242,8 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
         if c.step == "ce-0":
-            return f"no step of {PIPELINES.get(c.pipeline, 'its pipeline')} fails; the first failing step is the wire " \
-                   f"itself ({step})"
-        return f"{PIPELINES.get(c.pipeline, 'the pipeline')}: its first failing step is {step}"
+            return f"no step of the pipeline fails; the first failing step is the wire itself ({step})"
+        return f"its first failing step is {step}"
     seen = [o for o in f.members() if o.check == "test_endpoint_answers"]
     if not seen:
         if c.check in PROBES_SEEN:  # only the in-VPC probe fails
