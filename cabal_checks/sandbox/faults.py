@@ -38,8 +38,10 @@ class Fault:
 
     def causes_for(self, topology: str, cd: str) -> set[str]:
         if self.cause is None:
-            (only,) = self.red_for(topology, cd)  # a fault of several reds declares its cause
-            return {only}
+            reds = self.red_for(topology, cd)
+            if len(reds) != 1:
+                raise ValueError(f"fault {self.name} turns {len(reds)} tests red in {topology}: declare its cause=")
+            return reds
         return {t.format(cd=cd) for t in self.cause.get(topology, ())}
 
 
@@ -49,14 +51,14 @@ FAULTS: dict[str, Fault] = {}
 def fault(name: str, description: str, red, topologies=BOTH, runbook: str = "", cause=None):
     """Register the decorated ``apply(sandbox)``. ``red``: a tuple for every topology, or a dict per topology;
     ``cause``: a test id, a tuple of them, or a dict per topology."""
-    def per_topology(v):
-        v = (v,) if isinstance(v, str) else v
-        return {t: tuple((x,) if isinstance(x, str) else x) for t, x in v.items()} if isinstance(v, dict) \
-            else {t: tuple(v) for t in topologies}
+    def ids(v) -> dict[str, tuple[str, ...]]:  # a test id, a tuple of them, or a dict per topology of either
+        if isinstance(v, dict):
+            return {t: (x,) if isinstance(x, str) else tuple(x) for t, x in v.items()}
+        return {t: (v,) if isinstance(v, str) else tuple(v) for t in topologies}
 
     def register(fn):
-        FAULTS[name] = Fault(name, description, fn, per_topology(red), tuple(topologies), runbook,
-                             None if cause is None else per_topology(cause))
+        FAULTS[name] = Fault(name, description, fn, ids(red), tuple(topologies), runbook,
+                             None if cause is None else ids(cause))
         return fn
     return register
 
