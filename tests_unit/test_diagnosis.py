@@ -37,8 +37,7 @@ def imap_path(**status) -> list[Outcome]:
 
 def test_nothing_red_is_one_line_naming_the_paths_checked():
     lines = diagnose(imap_path() + [o("test_certbot_schedule_enabled[x]", pipeline="letsencrypt")]).lines()
-    assert lines == ["nothing red: probe-failure (admin_app, api_list, imap, ntfy, smtp_relay, submission), "
-                     "cert-expiring (letsencrypt) checked and green"]
+    assert lines == ["nothing red: probe-failure (imap, smtp_relay), cert-expiring (letsencrypt) checked and green"]
 
 
 def test_service_down_both_fail_the_service_itself_and_the_rest_follows():
@@ -148,3 +147,8 @@ def test_a_probe_of_a_name_whose_dns_record_is_red_follows_from_it():
                       o("test_dns_points_at_front[public:admin.x.net]", "red", probes=["admin_app"])])
     assert found.causes() == ["test_dns_points_at_front[public:admin.x.net]"]
     assert len(found.findings[0].consequences) == 2
+
+
+def test_nothing_red_names_the_probes_that_were_probed_not_every_probe_nat_serves():
+    (line,) = diagnose([o for o in imap_path() if "relay" not in o.test_id and "smtp-in" not in o.test_id]).lines()
+    assert line == "nothing red: probe-failure (imap) checked and green"

@@ -272,7 +272,9 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
 
 def _checked(outcomes: list[Outcome]) -> str:
     judged = [o for o in outcomes if o.status in (GREEN, RED)]
-    probes = sorted({p for o in judged if o.runbook == "probe-failure" for p in o.probes})
+    path = [o for o in judged if o.runbook == "probe-failure"]
+    seen = [o for o in path if o.check in PROBES_SEEN]  # NAT and the instances are on every probe's path: not a probe
+    probes = sorted({p for o in seen or path for p in o.probes})
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
             ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
