@@ -169,3 +169,10 @@ def test_end_to_end_from_the_push_to_the_cause(tmp_path):
     assert "--alert Kuma monitor 'IMAP TLS handshake'" in proc.stdout and "= diagnosis =" in proc.stdout
     top = report.read_text().split("\n## ")[1]  # the first section of the report
     assert top.startswith("diagnosis") and "probable cause: test_ecs_service_running[cabal-imap]" in top
+
+
+def test_an_alert_without_instance_is_its_whole_runbook():
+    everything = collected("2026-05")
+    assert selection("alertmanager/BlackboxProbeFailure", "2026-05") == {n for n, m, _ in everything if "probe_failure" in m}
+    assert selection("BlackboxTLSCertExpiringSoonCritical", "2026-05") == {
+        n for n, m, _ in everything if "cert_expiring" in m and "warning" not in m}
