@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +27,7 @@ _collected: dict = {}
 def collected(topology: str) -> list:
     """[(test id, markers, scope)] of the live suite in ``topology``, collected once in a child."""
     if topology not in _collected:
-        out = REPO / f".collected-{topology}.json"
+        out = Path(tempfile.mkdtemp(prefix="cabal-collected-")) / f"{topology}.json"
         try:
             subprocess.run([sys.executable, "-m", "pytest", "tests_live", "--collect-only", "-q", f"--control-domain={CD}",
                             f"--topology={topology}", "-p", "tests_unit.collected"], cwd=REPO, check=True, timeout=120,
@@ -33,6 +35,7 @@ def collected(topology: str) -> list:
             _collected[topology] = [(n, set(m), tuple(s) if s else None) for n, m, s in json.loads(out.read_text())]
         finally:
             out.unlink(missing_ok=True)
+            out.parent.rmdir()
     return _collected[topology]
 
 
