@@ -31,6 +31,7 @@ KEYS = {
     "vpc_connect_to": "vpc_connect_to",
     "aws_timeout": "aws_timeout",
     "monitoring": "monitoring",
+    "alert": "alert",
 }
 TABLES = {"names"}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
@@ -80,6 +81,7 @@ class Settings:
     probe_password: Secret | None = None
     source: str = ""
     secrets: tuple = field(default=(), repr=False)
+    alert: str | None = None  # --alert: the page, resolved against the topology at collection
 
     def name(self, key: str) -> str:
         return self.names[key]
@@ -190,6 +192,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         probe_password=Secret(password, "CABAL_PROBE_PASSWORD") if password else None,
         source=where,
         secrets=tuple(s for s in (token, password) if s),
+        alert=str(value("alert")).strip() if value("alert") else None,
     )
 
 

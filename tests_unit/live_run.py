@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from botocore.client import BaseClient
@@ -37,6 +37,13 @@ class LiveRun:
     botocore_calls: set
     retried: list
     stdout: str
+    properties: dict = field(default_factory=dict)  # the JUnit testsuite properties (the diagnosis)
+
+    def diagnosis(self) -> tuple[set, set]:
+        """(causes, consequences) the run's diagnosis names, as test ids."""
+        p = self.properties
+        consequences = {c for k, v in p.items() if k.endswith("_consequences") for c in v.splitlines()}
+        return set(p.get("diagnosis_causes", "").splitlines()), consequences
 
     def outcomes(self, outcome: str) -> dict:
         return {n: t for n, (o, t) in self.results.items() if o == outcome}
@@ -53,7 +60,7 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout)
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, junit_properties(junit))
 
 
 def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
@@ -69,6 +76,14 @@ def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
                 break
         out[nodeid] = (outcome, text)
     return out
+
+
+def junit_properties(junit: Path) -> dict[str, str]:
+    """The testsuite-level properties of a JUnit file (the diagnosis writes its findings there)."""
+    suite = ET.parse(junit).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    props = suite.find("properties")
+    return {p.get("name"): p.get("value") for p in props} if props is not None else {}
 
 
 # --- child side: the plugin -----------------------------------------------------------------------

@@ -103,7 +103,8 @@ def _summary(r: ProbeResult) -> list[str]:
 
 
 def _facts(r: ProbeResult) -> tuple:
-    return (("address", r.address), ("step", r.step or "ok"), ("elapsed", f"{r.elapsed:.3f}"))
+    verify = (("tls_verify", r.verify_error),) if r.verify_error else ()  # the diagnosis: a certificate failure
+    return (("address", r.address), ("step", r.step or "ok"), ("elapsed", f"{r.elapsed:.3f}"), *verify)
 
 
 def _problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
@@ -127,7 +128,8 @@ def in_vpc(ep: Endpoint, inside: ProbeResult, outside: ProbeResult | None, clust
         next_ = [f"aws ecs execute-command --cluster {cluster} --task <task-id> --interactive --command /bin/sh",
                  f"aws ecs describe-services --cluster {cluster} --services {service}"]
     return red(f"{ep.spec} fails from inside the VPC too: the service itself" if outside_problem else
-               f"{ep.spec} fails from inside the VPC", *evidence, step=STEP1, next=next_ or [first_look(ep)])
+               f"{ep.spec} fails from inside the VPC", *evidence, step=STEP1, next=next_ or [first_look(ep)],
+               facts=_facts(inside))
 
 
 def dns_points_at_front(ep: Endpoint, zone_kind: str, view: dict) -> Verdict:

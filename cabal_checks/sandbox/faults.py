@@ -2,8 +2,10 @@
 
 Each fault changes the AWS state and the wire together where both would change in reality, and
 declares the live tests it must turn red (``red``: test ids, ``{cd}`` is the control domain; per
-topology where they differ). The fault matrix (tests_unit/test_fault_matrix.py) proves that each
-fault turns exactly those tests red, and nothing else.
+topology where they differ) and the probable cause the diagnosis must name among them (``cause``; by
+default the one red test). The fault matrix (tests_unit/test_fault_matrix.py) proves that each
+fault turns exactly those tests red, and nothing else, and that the diagnosis names its cause with
+the other reds as consequences.
 """
 
 from __future__ import annotations
@@ -30,19 +32,34 @@ class Fault:
     red: dict[str, tuple[str, ...]]  # topology -> test ids that must go red
     topologies: tuple[str, ...] = BOTH
     runbook: str = ""
+    cause: dict[str, tuple[str, ...]] | None = None  # topology -> the causes the diagnosis names (None: the one red)
 
     def red_for(self, topology: str, cd: str) -> set[str]:
         return {t.format(cd=cd) for t in self.red.get(topology, ())}
+
+    def causes_for(self, topology: str, cd: str) -> set[str]:
+        if self.cause is None:
+            reds = self.red_for(topology, cd)
+            if len(reds) != 1:
+                raise ValueError(f"fault {self.name} turns {len(reds)} tests red in {topology}: declare its cause=")
+            return reds
+        return {t.format(cd=cd) for t in self.cause.get(topology, ())}
 
 
 FAULTS: dict[str, Fault] = {}
 
 
-def fault(name: str, description: str, red, topologies=BOTH, runbook: str = ""):
-    """Register the decorated ``apply(sandbox)``. ``red``: a tuple for every topology, or a dict per topology."""
+def fault(name: str, description: str, red, topologies=BOTH, runbook: str = "", cause=None):
+    """Register the decorated ``apply(sandbox)``. ``red``: a tuple for every topology, or a dict per topology;
+    ``cause``: a test id, a tuple of them, or a dict per topology."""
+    def ids(v) -> dict[str, tuple[str, ...]]:  # a test id, a tuple of them, or a dict per topology of either
+        if isinstance(v, dict):
+            return {t: (x,) if isinstance(x, str) else tuple(x) for t, x in v.items()}
+        return {t: (v,) if isinstance(v, str) else tuple(v) for t in topologies}
+
     def register(fn):
-        per = red if isinstance(red, dict) else {t: red for t in topologies}
-        FAULTS[name] = Fault(name, description, fn, {t: tuple(v) for t, v in per.items()}, tuple(topologies), runbook)
+        FAULTS[name] = Fault(name, description, fn, ids(red), tuple(topologies), runbook,
+                             None if cause is None else ids(cause))
         return fn
     return register
 
@@ -84,7 +101,7 @@ def answers(spec: str, inside: bool = True) -> tuple[str, ...]:
 @fault("imap-service-down", "cabal-imap has 0 of 1 tasks (essential container exited); nothing listens",
        {t: answers(IMAP[t]) + ("test_ecs_service_running[cabal-imap]",)
         + (("test_targets_healthy[cabal-ecs-imap-tg]",) if t == "2026-05" else ()) for t in BOTH},
-       runbook="probe-failure step 2")
+       runbook="probe-failure step 2", cause="test_ecs_service_running[cabal-imap]")
 def _imap_down(sb):
     aws.service_below_desired(sb.seeded, "service_imap", cause="crash")
     if sb.topology.name == "2026-05":
@@ -106,14 +123,15 @@ def _relay_unhealthy(sb):
 
 @fault("nlb-listener-missing", "the NLB lost its 587 listener: the public probe is refused, the task answers",
        {"2026-05": answers(SUB587["2026-05"], inside=False) + ("test_listener_present[cabal-nlb:587]",)},
-       topologies=MAY, runbook="probe-failure step 3")
+       topologies=MAY, runbook="probe-failure step 3", cause="test_listener_present[cabal-nlb:587]")
 def _listener_missing(sb):
     aws.listener_deleted(sb.seeded, 587)
     sb.plant.front(ep(sb, "submission", "smtp+starttls")).mode = "refuse"
 
 
 @fault("ntfy-target-unhealthy", "ntfy answers 503, the ALB marks its target unhealthy (ResponseCodeMismatch)",
-       answers(NTFY) + ("test_targets_healthy[cabal-ntfy]",), runbook="probe-failure step 3")
+       answers(NTFY) + ("test_targets_healthy[cabal-ntfy]",), runbook="probe-failure step 3",
+       cause="test_targets_healthy[cabal-ntfy]")
 def _ntfy_unhealthy(sb):
     aws.target_unhealthy(sb.seeded, "tg_ntfy", reason="Target.ResponseCodeMismatch",
                          description="Health checks failed with these codes: [503]")
@@ -122,7 +140,7 @@ def _ntfy_unhealthy(sb):
 
 @fault("relay-sg-rule-removed", "the 25/tcp ingress rule of cabal-ecs-smtp-in-sg is gone: the NLB's packets are dropped",
        answers(RELAY, inside=False) + ("test_security_group_admits[cabal-ecs-smtp-in-sg:25]",),
-       runbook="probe-failure step 3")
+       runbook="probe-failure step 3", cause="test_security_group_admits[cabal-ecs-smtp-in-sg:25]")
 def _sg_removed(sb):
     aws.sg_ingress_revoked(sb.seeded, "sg_smtp_in", 25)
     sb.plant.front(ep(sb, "smtp_relay")).mode = "silent"
@@ -130,7 +148,7 @@ def _sg_removed(sb):
 
 @fault("admin-dns-missing", "admin.<cd> was deleted from the public zone: the name does not resolve",
        answers(ADMIN, inside=False) + answers(LIST, inside=False) + ("test_dns_points_at_front[public:admin.{cd}]",),
-       runbook="probe-failure step 1")
+       runbook="probe-failure step 1", cause="test_dns_points_at_front[public:admin.{cd}]")
 def _admin_dns(sb):
     aws.dns_record_deleted(sb.seeded, "admin", zone="public")
     sb.unresolvable.add(f"admin.{sb.control_domain}:443")
@@ -143,26 +161,27 @@ def _relay_dns(sb):
 
 
 @fault("admin-app-403", "CloudFront answers 403 for the admin app (S3 object missing / geo restriction)",
-       answers(ADMIN), runbook="probe-failure step 1")
+       answers(ADMIN), runbook="probe-failure step 1", cause=answers(ADMIN)[0])
 def _admin_403(sb):
     sb.plant.backend(ep(sb, "admin_app")).status = 403
 
 
 @fault("api-list-500", "API Gateway -> Lambda list fails: /prod/list answers 500",
-       answers(LIST), runbook="probe-failure step 1")
+       answers(LIST), runbook="probe-failure step 1", cause=answers(LIST)[0])
 def _list_500(sb):
     sb.plant.backend(ep(sb, "api_list")).status = 500
 
 
 @fault("seeded-token-expired", "the /list probe sends a seeded id token that expired 2 h ago",
-       answers(LIST, inside=False) + (f"test_seeded_token_not_expired[{LIST}]",), runbook="probe-failure escalation")
+       answers(LIST, inside=False) + (f"test_seeded_token_not_expired[{LIST}]",), runbook="probe-failure escalation",
+       cause=f"test_seeded_token_not_expired[{LIST}]")
 def _token_expired(sb):
     sb.suite_env_extra.update(CABAL_API_TOKEN=unsigned_jwt(-2 * 3600), CABAL_PROBE_USERNAME=None, CABAL_PROBE_PASSWORD=None)
 
 
 @fault("ntfy-down", "cabal-ntfy has no running task (image pull failure); the ALB answers 503",
        answers(NTFY) + ("test_ecs_service_running[cabal-ntfy]", "test_targets_healthy[cabal-ntfy]"),
-       runbook="probe-failure step 2")
+       runbook="probe-failure step 2", cause="test_ecs_service_running[cabal-ntfy]")
 def _ntfy_down(sb):
     aws.service_below_desired(sb.seeded, "service_ntfy", cause="image")
     aws.target_group_empty(sb.seeded, "tg_ntfy")
@@ -173,14 +192,16 @@ def _ntfy_down(sb):
        "drill for a bounded run, which still ends in about one --probe-timeout",
        {t: tuple(x for spec in (IMAP[t], RELAY, SUB587[t], SMTPS[t], ADMIN, LIST, NTFY) for x in answers(spec))
         for t in BOTH},
-       runbook="probe-failure step 1")
+       runbook="probe-failure step 1",  # seven independent causes: each endpoint, both inside and outside
+       cause={t: tuple(answers(spec)[0] for spec in (IMAP[t], RELAY, SUB587[t], SMTPS[t], ADMIN, LIST, NTFY)) for t in BOTH})
 def _every_endpoint_silent(sb):
     for listener in sb.plant.listeners():
         listener.mode = "silent"
 
 
 @fault("nacl-deny-smtp", "an operator-made NACL denies 25/tcp on the public subnets",
-       answers(RELAY, inside=False) + (f"test_no_nacl_denies[{RELAY}]",), runbook="probe-failure escalation")
+       answers(RELAY, inside=False) + (f"test_no_nacl_denies[{RELAY}]",), runbook="probe-failure escalation",
+       cause=f"test_no_nacl_denies[{RELAY}]")
 def _nacl(sb):
     aws.nacl_deny(sb.seeded, port=25)
     sb.plant.front(ep(sb, "smtp_relay")).mode = "silent"
@@ -208,7 +229,7 @@ def _nat(sb):
 @fault("imap-task-unhealthy", "the cabal-imap task runs but fails its container health check: Dovecot accepts and "
        "never greets (1 of 1 running, healthStatus UNHEALTHY)",
        {"2026-08": answers(IMAP["2026-08"]) + ("test_ecs_tasks_healthy[cabal-imap]",)}, topologies=AUG,
-       runbook="probe-failure step 2")
+       runbook="probe-failure step 2", cause="test_ecs_tasks_healthy[cabal-imap]")
 def _imap_unhealthy(sb):
     aws.task_unhealthy(sb.seeded, "service_imap")
     sb.plant.backend(ep(sb, "imap")).mode = "silent"
@@ -225,7 +246,8 @@ def _smtp_out_loop(sb):
        "from where the probes stand (2026-05: submission 587 behind the NLB; 2026-08: imap 143 in the VPC)",
        {"2026-05": answers(SUB587["2026-05"], inside=False) + ("test_security_group_admits[cabal-ecs-smtp-out-sg:587]",),
         "2026-08": answers(IMAP["2026-08"]) + ("test_security_group_admits[cabal-ecs-imap-sg:143]",)},
-       runbook="probe-failure step 3")
+       runbook="probe-failure step 3", cause={"2026-05": "test_security_group_admits[cabal-ecs-smtp-out-sg:587]",
+                                              "2026-08": "test_security_group_admits[cabal-ecs-imap-sg:143]"})
 def _sg_source(sb):
     if sb.topology.name == "2026-05":  # the NLB's nodes (public subnets) may no longer reach the task on 587
         aws.sg_ingress_only_from(sb.seeded, "sg_smtp_out", 587, "10.0.250.0/24")
@@ -238,7 +260,7 @@ def _sg_source(sb):
 @fault("nacl-deny-probe-subnets", "an operator-made NACL on the private subnets denies 143/tcp from the VPC: the "
        "in-VPC probes and the API Lambdas are refused at the network layer",
        {"2026-08": answers(IMAP["2026-08"]) + (f"test_no_nacl_denies[{IMAP['2026-08']}]",)}, topologies=AUG,
-       runbook="probe-failure escalation")
+       runbook="probe-failure escalation", cause=f"test_no_nacl_denies[{IMAP['2026-08']}]")
 def _nacl_private(sb):
     aws.nacl_deny(sb.seeded, port=143, cidr=sb.seeded.vpc_cidr, subnets="private")
     sb.plant.backend(ep(sb, "imap")).mode = "silent"
@@ -252,6 +274,9 @@ ACM_WIRE = {"2026-05": (IMAP["2026-05"], ADMIN, NTFY), "2026-08": (ADMIN, NTFY)}
 ACM_CERTS = {t: specs + (WWW,) for t, specs in ACM_WIRE.items()}  # and the front door: every ACM certificate check
 CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
+SSM_WARNING = f"test_ssm_certificate_days_left_warning[{CERT}]"
+FIRST_LE = {"2026-05": SUB587["2026-05"], "2026-08": IMAP["2026-08"]}  # in each topology's endpoint order
+FIRST_ACM = {"2026-05": IMAP["2026-05"], "2026-08": ADMIN}
 
 
 def days(n: float) -> datetime:
@@ -283,7 +308,8 @@ def per_topology(fn) -> dict:
 
 @fault("le-cert-in-warning-window", "certbot renewal stuck: the Let's Encrypt cert has 15 days left (SSM and wire)",
        per_topology(lambda t: le_ids(t, "test_cert_days_left_warning")
-                    + (f"test_ssm_certificate_days_left_warning[{CERT}]",)), runbook="cert-expiring LE")
+                    + (f"test_ssm_certificate_days_left_warning[{CERT}]",)), runbook="cert-expiring LE",
+       cause=SSM_WARNING)
 def _le_warning(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(15)))
 
@@ -291,7 +317,8 @@ def _le_warning(sb):
 @fault("le-cert-in-critical-window", "the Let's Encrypt cert has 5 days left: critical, manual renewal path",
        per_topology(lambda t: le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
                     + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
-                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation")
+                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation",
+       cause=SSM_WARNING)
 def _le_critical(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(5)))
 
@@ -299,26 +326,29 @@ def _le_critical(sb):
 @fault("le-cert-expired", "the Let's Encrypt cert expired yesterday: submission TLS handshakes fail",
        per_topology(lambda t: le_handshake_ids(t) + le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
                     + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
-                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation")
+                       f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation",
+       cause=SSM_WARNING)
 def _le_expired(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(-1), not_before=days(-91)))
 
 
 @fault("le-cert-wrong-name", "certbot produced (SSM) and the mail tiers serve a certificate for another name",
-       per_topology(lambda t: le_handshake_ids(t) + (f"test_ssm_certificate_parses[{CERT}]",)), runbook="cert-expiring")
+       per_topology(lambda t: le_handshake_ids(t) + (f"test_ssm_certificate_parses[{CERT}]",)), runbook="cert-expiring",
+       cause=f"test_ssm_certificate_parses[{CERT}]")
 def _le_wrong_name(sb):
     serve_le(sb, sb.plant.pki.issue("mail.other.example", issuer="le"))
 
 
 @fault("le-missing-intermediate", "the mail tiers send the leaf without its intermediate",
-       per_topology(le_handshake_ids), runbook="cert-expiring")
+       per_topology(le_handshake_ids), runbook="cert-expiring",
+       cause=per_topology(lambda t: f"test_chain_verifies_for_public_name[{FIRST_LE[t]}]"))
 def _le_no_chain(sb):
     sb.plant.serve_cert("le", sb.plant.le_cert, send_chain=False)
 
 
 @fault("le-intermediate-expires-first", "the chain's intermediate expires in 5 days, before the leaf",
        per_topology(lambda t: le_ids(t, "test_chain_earliest_expiry_warning", "test_chain_earliest_expiry_critical")),
-       runbook="cert-expiring")
+       runbook="cert-expiring", cause=per_topology(lambda t: f"test_chain_earliest_expiry_warning[{FIRST_LE[t]}]"))
 def _le_intermediate(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", intermediate_not_after=days(5)))
 
@@ -330,7 +360,7 @@ def _le_intermediate(sb):
            # in-VPC, IMAP reaches Dovecot (Let's Encrypt) behind the NLB: unaffected
            + tuple(f"test_endpoint_answers_from_inside_vpc[{spec}]" for spec in ACM_WIRE[t] if spec != IMAP["2026-05"])
            + (f"test_endpoint_answers[{LIST}]", f"test_endpoint_answers_from_inside_vpc[{LIST}]")),
-       runbook="cert-expiring ACM step 3")
+       runbook="cert-expiring ACM step 3", cause=per_topology(lambda t: f"test_acm_certificate_served[{FIRST_ACM[t]}]"))
 def _acm_untrusted(sb):
     sb.plant.serve_cert("acm", sb.plant.pki.issue(f"*.{sb.control_domain}", sb.control_domain, untrusted=True))
 
@@ -355,7 +385,7 @@ def pin_old_cert(sb, probe: str, attach) -> None:  # probe: a probe name or site
 
 @fault("acm-cert-in-warning-window", "the ACM wildcard has 16 days left: inside the 21-day warning, not yet escalation",
        per_topology(lambda t: tuple(f"test_cert_days_left_warning[{spec}]" for spec in ACM_CERTS[t])),
-       runbook="cert-expiring ACM")
+       runbook="cert-expiring ACM", cause=per_topology(lambda t: f"test_cert_days_left_warning[{FIRST_ACM[t]}]"))
 def _acm_warning(sb):
     reimport_acm(sb, 16)
 
@@ -363,7 +393,7 @@ def _acm_warning(sb):
 @fault("acm-renewal-stuck-near-expiry", "ACM renewal FAILED (DOMAIN_VALIDATION_DENIED) and 10 days left: escalate",
        per_topology(lambda t: tuple(f"{x}[{spec}]" for spec in ACM_CERTS[t] for x in ("test_cert_days_left_warning",))
                     + (f"test_acm_renewal_not_stuck[{WILDCARD}]", f"test_acm_escalation_not_needed[{WILDCARD}]")),
-       runbook="cert-expiring ACM escalation")
+       runbook="cert-expiring ACM escalation", cause=f"test_acm_renewal_not_stuck[{WILDCARD}]")
 def _acm_stuck(sb):
     reimport_acm(sb, 10)
     aws.acm_renewal_failed(sb.seeded, "DOMAIN_VALIDATION_DENIED")
@@ -406,7 +436,7 @@ def _caa_le(sb):
 @fault("alb-listener-pinned-old-cert", "the ALB 443 listener is pinned to an old ACM certificate (5 days left)",
        (PINNED, "test_acm_consumer_uses_certificate[cabal-uptime-alb:443]", f"test_acm_certificate_served[{NTFY}]",
         f"test_cert_days_left_warning[{NTFY}]", f"test_cert_days_left_critical[{NTFY}]"),
-       runbook="cert-expiring ACM step 3")
+       runbook="cert-expiring ACM step 3", cause="test_acm_consumer_uses_certificate[cabal-uptime-alb:443]")
 def _alb_old(sb):
     pin_old_cert(sb, "ntfy", lambda seeded, old: aws.listener_on_old_cert(seeded, 443, old))
 
@@ -415,7 +445,7 @@ def _alb_old(sb):
        {"2026-05": (PINNED, "test_acm_consumer_uses_certificate[cabal-nlb:993]",
                     f"test_acm_certificate_served[{IMAP['2026-05']}]",
                     f"test_cert_days_left_warning[{IMAP['2026-05']}]", f"test_cert_days_left_critical[{IMAP['2026-05']}]")},
-       topologies=MAY, runbook="cert-expiring ACM step 3")
+       topologies=MAY, runbook="cert-expiring ACM step 3", cause="test_acm_consumer_uses_certificate[cabal-nlb:993]")
 def _nlb_old(sb):
     pin_old_cert(sb, "imap", lambda seeded, old: aws.listener_on_old_cert(seeded, 993, old))
 
@@ -423,7 +453,7 @@ def _nlb_old(sb):
 @fault("cloudfront-pinned-old-cert", "the admin CloudFront distribution is pinned to an old ACM certificate",
        (PINNED, "test_acm_consumer_uses_certificate[cloudfront:admin.{cd}]", f"test_acm_certificate_served[{ADMIN}]",
         f"test_cert_days_left_warning[{ADMIN}]", f"test_cert_days_left_critical[{ADMIN}]"),
-       runbook="cert-expiring ACM step 3")
+       runbook="cert-expiring ACM step 3", cause="test_acm_consumer_uses_certificate[cloudfront:admin.{cd}]")
 def _cf_old(sb):
     pin_old_cert(sb, "admin_app", aws.cloudfront_on_old_cert)
 
@@ -432,7 +462,7 @@ def _cf_old(sb):
        "pinned to an old ACM certificate (5 days left)",
        (PINNED, "test_acm_consumer_uses_certificate[cloudfront:www.{cd}]", f"test_acm_certificate_served[{WWW}]",
         f"test_cert_days_left_warning[{WWW}]", f"test_cert_days_left_critical[{WWW}]"),
-       runbook="cert-expiring ACM step 3")
+       runbook="cert-expiring ACM step 3", cause="test_acm_consumer_uses_certificate[cloudfront:www.{cd}]")
 def _front_door_old(sb):
     pin_old_cert(sb, "site:www", lambda seeded, old: aws.cloudfront_on_old_cert(seeded, old, f"www.{sb.control_domain}"))
 
@@ -457,14 +487,15 @@ def _failing(sb):
 
 @fault("letsencrypt-rate-limited", "Let's Encrypt answered 429 rateLimited: too many certificates already issued",
        ("test_certbot_last_run_succeeded[cabal-certbot-renewal]",
-        "test_certbot_not_rate_limited[/cabal/lambda/certbot-renewal]"), runbook="cert-expiring LE step 3")
+        "test_certbot_not_rate_limited[/cabal/lambda/certbot-renewal]"), runbook="cert-expiring LE step 3",
+       cause="test_certbot_last_run_succeeded[cabal-certbot-renewal]")  # the runbook's order: step 1 fails first
 def _rate(sb):
     aws.certbot_rate_limited(sb.seeded)
 
 
 @fault("ssm-cert-rotated-not-served", "certbot wrote a new cert to SSM but smtp-out was not redeployed",
        per_topology(lambda t: tuple(f"test_ssm_certificate_served[{spec}]" for spec in LE_RED_WIRE[t])),
-       runbook="cert-expiring LE step 2")
+       runbook="cert-expiring LE step 2", cause=per_topology(lambda t: f"test_ssm_certificate_served[{FIRST_LE[t]}]"))
 def _rotated(sb):
     aws.ssm_cert_rotated_not_served(sb.seeded, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le"))
 
@@ -478,7 +509,7 @@ def _acm_override(sb, **keys) -> None:
 @fault("acm-certificate-revoked", "the ACM wildcard's Status is REVOKED (and the endpoints still serve it)",
        per_topology(lambda t: (f"test_acm_certificate_issued[{WILDCARD}]",)
                     + tuple(f"test_acm_certificate_served[{spec}]" for spec in ACM_CERTS[t])),
-       runbook="cert-expiring ACM step 1")
+       runbook="cert-expiring ACM step 1", cause=f"test_acm_certificate_issued[{WILDCARD}]")
 def _revoked(sb):
     _acm_override(sb, Status="REVOKED")
 

@@ -1,0 +1,200 @@
+"""``--alert TEXT``: from the page as it reached the person on call to the tests of its runbook path.
+
+The mapping is data, read from cabal-infra: the Alertmanager alert names (``docker/prometheus/rules/alerts.yml``),
+the blackbox targets (``docker/prometheus/prometheus.yml``), the Uptime Kuma monitor table of each era
+(``docs/monitoring.md`` §10), the Healthchecks check of the certbot Lambda (§14), and the push title the
+``alert_sink`` Lambda makes of them (``lambda/api/alert_sink/function.py``: ``[SEVERITY] <source>``, source
+``alertmanager/<alertname>/<instance>``, ``kuma/<monitor>``, ``healthchecks/<check>``).
+
+Accepted forms of TEXT::
+
+    [CRITICAL] alertmanager/BlackboxProbeFailure/smtp-in.example.net:25     (the push title)
+    alertmanager/BlackboxTLSCertExpiringSoonWarning/https://ntfy.example.net/v1/health   (its source)
+    BlackboxTLSCertExpiringSoonCritical instance=smtp-out.example.net:465     (alert name and instance)
+    BlackboxProbeFailure{instance="imap.cabal.internal:143"}
+    kuma/IMAP TLS handshake          kuma/API reachable (/list)          kuma/Control-domain cert
+    healthchecks/certbot-renewal
+
+An alert resolves, in the topology in force, to a ``Path``: the probe or pipeline marker of its runbook path,
+the endpoints it names, and for the critical certificate page the critical tier only. ``selects`` then keeps
+exactly the tests of that path (those ``-m <marker>`` selects), restricted to the named endpoints where a test
+is per endpoint. Pure: no pytest here (``fixtures/alert.py`` is the glue).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .topology import Endpoint, Topology
+
+# Alertmanager alert name -> (what it pages about, tier). rules/alerts.yml, group blackbox (both eras).
+ALERTS = {
+    "BlackboxProbeFailure": ("probe", ""),
+    "BlackboxTLSCertExpiringSoonWarning": ("cert", "warning"),  # < 21 days: both tiers are on the path
+    "BlackboxTLSCertExpiringSoonCritical": ("cert", "critical"),  # < 7 days: the critical tier
+}
+# Kuma monitor name (docs/monitoring.md §10) -> (what it pages about, probe, port: 0 = the probe's endpoint).
+# Resolved by probe, not by the era's target, so a renamed or not-yet-renamed monitor still finds its endpoint.
+KUMA = {
+    "IMAP TLS handshake": ("probe", "imap", 0),  # 763a5218: imap.<cd>:993
+    "IMAP reachable (internal)": ("probe", "imap", 0),  # HEAD: imap.cabal.internal:143
+    "SMTP relay (STARTTLS)": ("probe", "smtp_relay", 25),
+    "Submission (STARTTLS)": ("probe", "submission", 587),
+    "Submission (implicit TLS)": ("probe", "submission", 465),
+    "Admin app": ("probe", "admin_app", 0),
+    "API round-trip (/list)": ("probe", "api_list", 0),  # 763a5218 (seeded token)
+    "API reachable (/list)": ("probe", "api_list", 0),  # HEAD (unauthenticated, 401 = up)
+    "ntfy server health": ("probe", "ntfy", 0),
+    "Control-domain cert": ("cert", "admin_app", 0),  # keyword monitor, expiry notifications 21/7/1 days
+}
+KUMA_ERAS = {
+    "763a5218": ("IMAP TLS handshake", "SMTP relay (STARTTLS)", "Submission (STARTTLS)", "Submission (implicit TLS)",
+                 "Admin app", "API round-trip (/list)", "ntfy server health", "Control-domain cert"),
+    "HEAD": ("IMAP reachable (internal)", "SMTP relay (STARTTLS)", "Submission (STARTTLS)", "Submission (implicit TLS)",
+             "Admin app", "API reachable (/list)", "ntfy server health", "Control-domain cert"),
+}
+# Healthchecks check (§14, heartbeats of scheduled jobs) -> the pipeline marker whose path it starts.
+HEALTHCHECKS = {"certbot-renewal": "letsencrypt"}
+# Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
+BLACKBOX_TARGETS = {
+    "763a5218": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
+                 "imap.{cd}:993", "smtp-out.{cd}:465"),
+    "HEAD": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
+             "smtp-out.{cd}:465", "imap.cabal.internal:143"),
+}
+# Targets the deployment has no endpoint for: Terraform makes no record at the apex (variables.tf: "never addressable").
+NO_ENDPOINT = {"https://{cd}/": "the apex has no record in either zone (Terraform makes none), so the suite has no endpoint "
+                                "for it"}
+ERA_OF_TOPOLOGY = {"2026-05": "763a5218", "2026-08": "HEAD"}
+RUNBOOK_MARKERS = {"probe": "probe_failure", "cert": "cert_expiring"}
+
+
+class AlertError(ValueError):
+    """An alert the suite does not know, or whose instance is not an endpoint of the topology. One line."""
+
+
+@dataclass(frozen=True)
+class Path:
+    """What an alert pages about, in this topology: the tests carrying one of ``markers``, for ``endpoints``."""
+
+    alert: str  # as understood, e.g. "BlackboxProbeFailure on smtp://smtp-in.example.net:25"
+    markers: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...] = ()  # () = every endpoint of the path
+    critical_only: bool = False
+
+    def describe(self) -> str:
+        tier = ", critical tier" if self.critical_only else ""
+        where = f" for {', '.join(e.spec for e in self.endpoints)}" if self.endpoints else ""
+        return f"{self.alert}: the tests of -m {' or '.join(self.markers)}{where}{tier}"
+
+
+def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
+    """The runbook path of the alert ``text`` in ``topology``; ``AlertError`` when unknown or not an endpoint."""
+    source = re.sub(r"^\s*\[(critical|warning|info)\]\s*", "", text, flags=re.I).strip()
+    if source.startswith("kuma/"):
+        return _kuma(source, topology)
+    if source.startswith("healthchecks/"):
+        check = source.split("/", 1)[1].strip()
+        if check not in HEALTHCHECKS:
+            raise AlertError(f"--alert {text!r}: unknown Healthchecks check {check!r}; {known(topology)}")
+        return Path(source, (HEALTHCHECKS[check],))
+    if source.startswith("alertmanager/"):
+        name, _, instance = source.removeprefix("alertmanager/").partition("/")
+    else:
+        m = re.fullmatch(r'(\w+)\s*(?:\{\s*instance\s*=\s*"([^"]*)"\s*\}|instance\s*=\s*"?([^"\s]*)"?)?', source)
+        if not m:
+            raise AlertError(f"--alert {text!r}: not an alert form the suite knows; {known(topology)}")
+        name, instance = m.group(1), m.group(2) or m.group(3) or ""
+    if name not in ALERTS:
+        raise AlertError(f"--alert {text!r}: unknown alert {name!r}; {known(topology)}")
+    kind, tier = ALERTS[name]
+    critical_only = tier == "critical"
+    if not instance:  # the whole runbook
+        return Path(name, (RUNBOOK_MARKERS[kind],), critical_only=critical_only)
+    eps = endpoints_at(topology, instance)
+    if not eps:
+        why = next((v for k, v in NO_ENDPOINT.items() if instance.strip().lower() == k.format(cd=control_domain)), "")
+        raise AlertError(f"--alert {text!r}: {instance} is not an endpoint of topology {topology.name}"
+                         f"{' (' + why + ')' if why else ''}; endpoints: {instances(topology)}")
+    return _path(f"{name} on {instance}", kind, eps, critical_only, text, topology)
+
+
+def _kuma(source: str, topology: Topology) -> Path:
+    wanted = _norm(source.removeprefix("kuma/"))
+    monitor = next((m for m in KUMA if _norm(m) == wanted), None)
+    if monitor is None:
+        raise AlertError(f"--alert {source!r}: unknown Kuma monitor; {known(topology)}")
+    kind, probe, port = KUMA[monitor]
+    eps = [e for e in topology.endpoints if e.probe == probe and port in (0, e.port)]
+    if not eps:
+        raise AlertError(f"--alert {source!r}: topology {topology.name} has no {probe} endpoint"
+                         f"{f' on port {port}' if port else ''}; endpoints: {instances(topology)}")
+    return _path(f"Kuma monitor {monitor!r}", kind, eps, False, source, topology)
+
+
+def _path(alert: str, kind: str, eps, critical_only: bool, text: str, topology: Topology) -> Path:
+    if kind == "probe":
+        return Path(alert, tuple(dict.fromkeys(e.probe for e in eps)), tuple(eps))
+    eps = [e for e in eps if e.cert != "none"]
+    if not eps:
+        raise AlertError(f"--alert {text!r}: no certificate pipeline covers that endpoint in topology {topology.name}; "
+                         f"endpoints with a certificate: {', '.join(e.spec for e in topology.endpoints if e.cert != 'none')}")
+    return Path(alert, tuple(dict.fromkeys(e.cert for e in eps)), tuple(eps), critical_only)
+
+
+def endpoints_at(topology: Topology, instance: str) -> list[Endpoint]:
+    """The endpoints an ``instance`` label names: a URL (http prober) or ``host:port`` (the host or its public name)."""
+    inst = instance.strip().lower()
+    if "://" in inst:
+        return [e for e in topology.endpoints if e.spec.lower() == inst]
+    host, _, port = inst.rpartition(":")
+    if not port.isdigit():
+        return []
+    return [e for e in topology.endpoints if e.port == int(port) and host in (e.host.lower(), e.verify_name.lower())]
+
+
+def selects(path: Path, markers, scope) -> bool:
+    """Does the alert's path include a test with these marker names and this ``scope`` (``scope_of``)?"""
+    if not set(path.markers) & set(markers) or (path.critical_only and "warning" in markers):
+        return False
+    if scope is None or not path.endpoints:
+        return True
+    kind, value = scope
+    return value in {"endpoint": [e.spec for e in path.endpoints], "host": [e.host for e in path.endpoints],
+                     "target_group": [e.target_group for e in path.endpoints],
+                     "front": [e.front for e in path.endpoints]}[kind]
+
+
+def scope_of(params: dict):
+    """What a parametrized test is per (``("endpoint", spec)``, ``("host", h)``, ``("target_group", key)``,
+    ``("front", front)``), or None when it is for the whole path (a cluster, a certificate, a Lambda)."""
+    for value in params.values():
+        if isinstance(value, Endpoint):
+            return ("endpoint", value.spec)
+        if isinstance(value, tuple) and value and isinstance(value[0], Endpoint):  # dns_case: (endpoint, zone)
+            return ("host", value[0].host)
+    if "tg_key" in params:
+        return ("target_group", params["tg_key"])
+    if "acm_consumer" in params:
+        return ("front", params["acm_consumer"])
+    return None
+
+
+def instances(topology: Topology) -> str:
+    return ", ".join(dict.fromkeys(_instance(e) for e in topology.endpoints))
+
+
+def _instance(e: Endpoint) -> str:
+    return e.spec if e.scheme == "https" else f"{e.host}:{e.port}"
+
+
+def known(topology: Topology) -> str:
+    return (f"known: alertmanager/{{{','.join(ALERTS)}}}/<instance> (or '<alert> instance=<instance>'), "
+            f"instances in topology {topology.name}: {instances(topology)}; "
+            f"kuma/{{{'; '.join(KUMA)}}}; healthchecks/{{{', '.join(HEALTHCHECKS)}}}")
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.replace("`", "").split()).casefold()
+
