@@ -1,4 +1,4 @@
 """cabal-checks: the Cabalmail on-call runbooks as pytest tests. See README.md."""
 
 pytest_plugins = ["fixtures.options", "fixtures.facts", "fixtures.report", "fixtures.cert_table",
-                  "fixtures.runbook_report"]
+                  "fixtures.runbook_report", "fixtures.results"]

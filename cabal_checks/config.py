@@ -30,6 +30,7 @@ KEYS = {
     # extensions
     "vpc_connect_to": "vpc_connect_to",
     "aws_timeout": "aws_timeout",
+    "metrics_file": "metrics_file",
 }
 TABLES = {"names"}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0}
@@ -70,6 +71,7 @@ class Settings:
     vpc_connect_to: dict
     aws_timeout: float
     names: dict
+    metrics_file: str | None = None
     api_token: Secret | None = None
     probe_username: str | None = None
     probe_password: Secret | None = None
@@ -170,6 +172,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         vpc_connect_to=vpc_connect_to,
         aws_timeout=timeouts["aws_timeout"],
         names=names,
+        metrics_file=str(value("metrics_file")) if value("metrics_file") else None,
         api_token=Secret(token, "CABAL_API_TOKEN") if token else None,
         probe_username=env.get("CABAL_PROBE_USERNAME") or None,
         probe_password=Secret(password, "CABAL_PROBE_PASSWORD") if password else None,
