@@ -64,6 +64,8 @@ class Exporter:
             done = rc in (0, 1) and out.exists()  # 1: some step is red or can't tell, a completed run all the same
             got = results.load(out)[0] if done else None
             tail = (log.read_text().strip().splitlines() or [""])[-1]
+        if self.stopping.is_set():
+            return "stopped"
         with self.lock:
             if got is not None:
                 self.results, self.last_run, self.duration = got, time.time(), duration
