@@ -83,9 +83,13 @@ class Exporter:
             self.stopping.wait(max(0.0, start + interval - time.monotonic()))
 
     def stop(self) -> None:
+        """From the signal handler: kill the run (not wait for it: the loop's own wait is interrupted and reaps it)."""
         self.stopping.set()
-        if self.proc is not None:
-            _kill_group(self.proc)
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

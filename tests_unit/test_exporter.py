@@ -112,3 +112,14 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_sigterm_during_a_run_stops_the_exporter_and_its_run(sandbox, tmp_path):
+    mode = tmp_path / "mode"
+    mode.write_text("hang")
+    exporter = ExporterProcess(tmp_path, sandbox.process_env({"CABAL_TEST_RUN_MODE": str(mode)}),
+                               ["--interval", "60", f"--cabal-config={sandbox.write_config(tmp_path / 'c.toml')}",
+                                "-p", "tests_unit.run_hooks"])
+    pid = int(wait_for(lambda: Path(f"{mode}.pid").exists() and Path(f"{mode}.pid").read_text(), 30, "a run under way"))
+    assert exporter.stop() == 0
+    wait_for(lambda: not _alive(pid), 10, "the run's process gone with the exporter")

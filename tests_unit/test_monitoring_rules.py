@@ -47,3 +47,14 @@ def test_the_page_fits_alert_sink():
     ' (+N more)', stays under Pushover's 1024 characters (ntfy's 4096 bytes is looser)."""
     longest = len("cert-expiring ce-l2: ") + metrics.RED_INFO_MAX + len("[RESOLVED] ") + len(" (+999 more)")
     assert longest < 1024
+
+
+def test_the_scrape_job_and_the_drill_config_are_valid_prometheus_config(tmp_path):
+    import yaml
+
+    promtool = require("promtool")
+    assert "SUCCESS" in run(promtool, "check", "config", str(MONITORING / "prometheus-drill.yml"))
+    jobs = yaml.safe_load((MONITORING / "prometheus-scrape.yml").read_text())
+    assert [j["job_name"] for j in jobs] == ["cabal-checks"] and jobs[0]["dns_sd_configs"][0]["port"] == 9117
+    config = write_yaml(tmp_path / "prometheus.yml", {"scrape_configs": jobs})
+    assert "SUCCESS" in run(promtool, "check", "config", str(config))
