@@ -30,8 +30,8 @@ DEFAULT_LISTEN = "0.0.0.0:9117"  # the exporters' security group admits 9100-912
 
 
 class Exporter:
-    def __init__(self, pytest_args: list[str], run_timeout: float, env: dict | None = None):
-        self.pytest_args, self.run_timeout, self.env = pytest_args, run_timeout, env
+    def __init__(self, pytest_args: list[str], run_timeout: float):
+        self.pytest_args, self.run_timeout = pytest_args, run_timeout
         self.lock = threading.Lock()
         self.results: dict = {}
         self.last_run: float | None = None
@@ -52,7 +52,7 @@ class Exporter:
                    f"--results-json={out}", *self.pytest_args]
             t0 = time.monotonic()
             with open(log, "w") as log_file:
-                self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log_file,
+                self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log_file,
                                              stderr=subprocess.STDOUT, start_new_session=True)
                 try:
                     rc = self.proc.wait(timeout=self.run_timeout)
@@ -63,7 +63,9 @@ class Exporter:
             duration = time.monotonic() - t0
             done = rc in (0, 1) and out.exists()  # 1: some step is red or can't tell, a completed run all the same
             got = results.load(out)[0] if done else None
-            tail = (log.read_text().strip().splitlines() or [""])[-1]
+            lines = log.read_text().strip().splitlines() or [""]
+            why = next((x for x in reversed(lines) if x.startswith(("ERROR", "INTERNALERROR>")) or ": error: " in x),
+                       lines[-1])  # the telling line of a failed run
         if self.stopping.is_set():
             return "stopped"
         with self.lock:
@@ -73,8 +75,8 @@ class Exporter:
         if got is not None:
             counts = {s: sum(r.status == s for r in got.values()) for s in results.STATUSES}
             return f"run done in {duration:.1f}s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-        why = f"killed after --run-timeout {self.run_timeout:g}s" if rc is None else f"pytest exit status {rc}"
-        return f"run failed ({why}): {tail[:300]}; serving the previous result, cabal_checks_up 0"
+        how = f"killed after --run-timeout {self.run_timeout:g}s" if rc is None else f"pytest exit status {rc}"
+        return f"run failed ({how}): {why[:300]}; serving the previous result, cabal_checks_up 0"
 
     def loop(self, interval: float) -> None:
         while not self.stopping.is_set():

@@ -39,8 +39,12 @@ class ExporterProcess:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "cabal_checks.exporter", "--listen", "127.0.0.1:0",
                                           *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        line = wait_for(lambda: next((x for x in self.log.read_text().splitlines() if "serving http://" in x), None),
-                        30, "the exporter says where it serves")
+        try:
+            line = wait_for(lambda: next((x for x in self.log.read_text().splitlines() if "serving http://" in x), None),
+                            30, "the exporter says where it serves")
+        except BaseException:
+            self.stop()
+            raise
         self.url = line.split("serving ")[1].split(",")[0]
 
     def scrape(self) -> str:
@@ -101,7 +105,7 @@ def test_exporter_keeps_the_last_result_when_a_run_fails_or_hangs(sandbox, tmp_p
         mode.write_text("fail")
         failed = wait_for(lambda: (s := exporter.state())["up"] == 0 and s, 60, "a failed run, up 0")
         assert failed["last_run"] >= healthy["last_run"] and not failed["red"]
-        assert "run failed (pytest exit status 3)" in exporter.log.read_text()
+        assert "run failed (pytest exit status 3): INTERNALERROR> RuntimeError: simulated broken run" in exporter.log.read_text()
     finally:
         assert exporter.stop() == 0
 

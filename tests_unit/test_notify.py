@@ -146,7 +146,7 @@ def test_no_results_is_one_line_and_keeps_the_state(tmp_path, capsys):
 def test_secrets_never_in_a_page(tmp_path, receiver, capsys):
     run(tmp_path, receiver, ecs("red"), cert_warning("red"))
     out = capsys.readouterr()
-    for path, headers, body in receiver.posts:
+    for path, _headers, body in receiver.posts:
         text = body.decode()
         if path == "/pushover":  # the API's own credential fields, and nothing else carries them
             fields = urllib.parse.parse_qs(text)
