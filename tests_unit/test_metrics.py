@@ -10,6 +10,8 @@ secret ever.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,17 @@ def test_results_file_round_trips(tmp_path: Path):
     r = results.make("test_ecs_service_running[cabal-imap]", "red", "down", "aws ecs ...", warning=False)
     results.dump({r.test_id: r}, tmp_path / "r.json", exitstatus=1)
     assert results.load(tmp_path / "r.json") == ({r.test_id: r}, {"exitstatus": 1})
+
+
+def test_metrics_file_from_the_toml_key(sandbox, tmp_path):
+    """``metrics_file`` in the --cabal-config file does what --metrics-file does."""
+    sandbox.reset()
+    config, target = tmp_path / "cabal.toml", tmp_path / "m" / "cabal.prom"
+    sandbox.write_config(config)
+    config.write_text(config.read_text() + f'metrics_file = "{target}"\n')
+    proc = subprocess.run([sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q",
+                           "-k", "ecs_service_running"], cwd=REPO, env=sandbox.process_env(), capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    success = {s.labels["target"]: s.value for s in samples(target.read_text())["cabal_check_success"]}
+    assert success and set(success.values()) == {1}
