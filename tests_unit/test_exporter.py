@@ -5,68 +5,14 @@ and stops cleanly on SIGTERM, taking its run with it."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from cabal_checks.sandbox.sandbox import Sandbox
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def wait_for(condition, timeout: float, what: str):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"not within {timeout:g}s: {what}")
-
-
-class ExporterProcess:
-    """The exporter as its users start it (``python -m cabal_checks.exporter``), on a free loopback port."""
-
-    def __init__(self, tmp: Path, env: dict, args: list[str]):
-        self.log = tmp / "exporter.log"
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "cabal_checks.exporter", "--listen", "127.0.0.1:0",
-                                          *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            line = wait_for(lambda: next((x for x in self.log.read_text().splitlines() if "serving http://" in x), None),
-                            30, "the exporter says where it serves")
-        except BaseException:
-            self.stop()
-            raise
-        self.url = line.split("serving ")[1].split(",")[0]
-
-    def scrape(self) -> str:
-        with urllib.request.urlopen(self.url, timeout=5) as resp:
-            return resp.read().decode()
-
-    def state(self) -> dict:
-        fams = {f.name: f for f in text_string_to_metric_families(self.scrape())}
-        red = {(s.labels["check"], s.labels["target"]) for s in fams["cabal_check_status"].samples
-               if s.labels["status"] == "red" and s.value == 1}
-        ts = fams.get("cabal_checks_last_run_timestamp_seconds")
-        return {"up": fams["cabal_checks_up"].samples[0].value, "red": red, "help": fams["cabal_check_success"].documentation,
-                "last_run": ts.samples[0].value if ts else None}
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+from .monitoring_stack import ExporterProcess, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -14,19 +14,16 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from cabal_checks.sandbox.sandbox import Sandbox
 
-from .monitoring_stack import MONITORING, alertmanager_config, require, write_yaml
-from .test_exporter import ExporterProcess, wait_for
+from .monitoring_stack import MONITORING, ExporterProcess, Receiver, alertmanager_config, require, wait_for, write_yaml
 
 RUNBOOK = "https://github.com/cabalmail/cabal-infra/blob/main/docs/operations/runbooks/"
 SECRET = "alert-sink-shared-secret-for-the-test"
@@ -55,41 +52,10 @@ def alert_sink_reads(payload: dict) -> dict:
             "group": payload.get("groupLabels", {})}
 
 
-class Receiver:
-    """alert_sink's place: a webhook receiver that records each post (after checking the Bearer secret)."""
-
-    def __init__(self):
-        self.posts: list[dict] = []
-        self.raw: list[str] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                ok = self.headers.get("Authorization") == f"Bearer {SECRET}"
-                with receiver.lock:
-                    receiver.raw.append(body)
-                    if ok:
-                        receiver.posts.append(json.loads(body))
-                self.send_response(204 if ok else 401)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alert"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def read(self) -> list[dict]:
-        with self.lock:
-            return [alert_sink_reads(p) for p in self.posts]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+def sink_pages(receiver: Receiver) -> list[dict]:
+    """What alert_sink would take from each post that carries its shared secret."""
+    return [alert_sink_reads(json.loads(body)) for headers, body in receiver.take("/alert")
+            if headers.get("Authorization") == f"Bearer {SECRET}"]
 
 
 class Process:
@@ -136,7 +102,7 @@ def stack():
         started.append(exporter)
         am_port, prom_port = free_port(), free_port()
         am_config = write_yaml(tmp / "alertmanager.yml", alertmanager_config(
-            receiver.url, SECRET, {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}))
+            f"{receiver.base}/alert", SECRET, {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}))
         started.append(Process([alertmanager, f"--config.file={am_config}", f"--storage.path={tmp / 'am'}",
                                 f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
                                tmp / "alertmanager.log"))
@@ -186,11 +152,11 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
     # Healthy: a completed run scraped and the rules evaluated on it, nothing fires, nothing is posted.
     first = wait_for(lambda: scraped_run(prom), 90, "Prometheus scraped a completed run")
     wait_for(lambda: evaluated_after(prom, first + 1), 30, "the rules evaluated on it")
-    assert firing(prom) == [] and receiver.read() == []
+    assert firing(prom) == [] and sink_pages(receiver) == []
 
     t0 = time.monotonic()
     sandbox.apply("imap-service-down")
-    pages = wait_for(lambda: (p := [r for r in receiver.read() if r["status"] == "firing"])
+    pages = wait_for(lambda: (p := [r for r in sink_pages(receiver) if r["status"] == "firing"])
                      and {r["group"].get("step") for r in p} >= {"pf-1", "pf-2", "pf-3"} and p,
                      120, "a page for each red step (pf-1, pf-2, pf-3)")
     print(f"fault -> pages of every red step: {time.monotonic() - t0:.1f} s")
@@ -210,16 +176,16 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
         "'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
     assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap"
     assert by_step["pf-3"]["labels"]["instance"] == "cabal-ecs-imap-tg"
-    with receiver.lock:
-        raw = "".join(receiver.raw)
-    assert sandbox.seeded.probe_password not in raw
+    posts = receiver.take("/alert")
+    assert all(headers.get("Authorization") == f"Bearer {SECRET}" for headers, _ in posts)  # alert_sink's secret
+    assert all(sandbox.seeded.probe_password.encode() not in body for _, body in posts)
 
     t1 = time.monotonic()
     sandbox.reset()
-    resolved = wait_for(lambda: {r["group"].get("step") for r in receiver.read() if r["status"] == "resolved"}
+    resolved = wait_for(lambda: {r["group"].get("step") for r in sink_pages(receiver) if r["status"] == "resolved"}
                         >= {"pf-1", "pf-2", "pf-3"}, 120, "every step's page resolved")
     print(f"fix -> every page resolved: {time.monotonic() - t1:.1f} s")
     assert resolved
-    for page in (r for r in receiver.read() if r["status"] == "resolved"):
+    for page in (r for r in sink_pages(receiver) if r["status"] == "resolved"):
         assert page["summary"].startswith(f"[RESOLVED] {page['group']['runbook']} ") and page["severity"] == "warning"
     wait_for(lambda: firing(prom) == [], 30, "nothing firing after the fix")

@@ -5,50 +5,24 @@ can't tell warns once; a failed send keeps the state so the next run pages again
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from cabal_checks import notify, results
+
+from .monitoring_stack import Receiver
 
 RUNBOOK = "https://github.com/cabalmail/cabal-infra/blob/main/docs/operations/runbooks/"
 ENV = {"PUSHOVER_APP_TOKEN": "po-app-token-SECRET", "PUSHOVER_USER_KEY": "po-user-key-SECRET",
        "ALERT_SINK_SECRET": "sink-shared-SECRET", "NTFY_TOKEN": "ntfy-token-SECRET"}
 
 
-class Receiver:
-    def __init__(self):
-        self.posts: list[tuple[str, dict, bytes]] = []
-        self.status = 204
-        me = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                me.posts.append((self.path, dict(self.headers), body))
-                self.send_response(me.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def take(self, path: str) -> list:
-        out = [(h, b) for p, h, b in self.posts if p == path]
-        return out
-
-
 @pytest.fixture
 def receiver():
     r = Receiver()
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.stop()
 
 
 def ecs(status, summary="cabal-imap: runningCount 0 < desiredCount 1", target="cabal-imap"):
