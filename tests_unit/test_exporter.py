@@ -73,3 +73,15 @@ def test_sigterm_during_a_run_stops_the_exporter_and_its_run(sandbox, tmp_path):
     pid = int(wait_for(lambda: Path(f"{mode}.pid").exists() and Path(f"{mode}.pid").read_text(), 30, "a run under way"))
     assert exporter.stop() == 0
     wait_for(lambda: not _alive(pid), 10, "the run's process gone with the exporter")
+
+
+def test_a_scrape_reads_the_cached_result_and_never_runs_the_suite(sandbox, tmp_path):
+    sandbox.reset()
+    exporter = ExporterProcess(tmp_path, sandbox.process_env(), [
+        "--interval", "3600", f"--cabal-config={sandbox.write_config(tmp_path / 'c.toml')}", "-k", "ecs_service_running"])
+    try:
+        first = wait_for(lambda: (s := exporter.state())["last_run"] and s, 60, "a first completed run")
+        assert all(exporter.state()["last_run"] == first["last_run"] for _ in range(20))
+        assert exporter.log.read_text().count("run done") == 1
+    finally:
+        assert exporter.stop() == 0
