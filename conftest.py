@@ -2,4 +2,4 @@
 
 pytest_plugins = ["fixtures.options", "fixtures.facts", "fixtures.report", "fixtures.cert_table",
                   "fixtures.runbook_report", "fixtures.alert",
-                  "fixtures.diagnosis"]
+                  "fixtures.diagnosis", "fixtures.results"]

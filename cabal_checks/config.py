@@ -32,6 +32,7 @@ KEYS = {
     "aws_timeout": "aws_timeout",
     "monitoring": "monitoring",
     "alert": "alert",
+    "metrics_file": "metrics_file",
 }
 TABLES = {"names"}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
@@ -76,6 +77,7 @@ class Settings:
     topology_mode: str = "default"  # "default" (2026-05, the contract), "given" (named by the user) or "auto"
     monitoring: str = AUTO  # "true", "false" or "auto": are the monitoring module's endpoints and services checked
     shape: object = None  # what discovery found (cabal_checks.discovery.Shape), once it ran
+    metrics_file: str | None = None
     api_token: Secret | None = None
     probe_username: str | None = None
     probe_password: Secret | None = None
@@ -187,6 +189,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         names=names,
         topology_mode=mode,
         monitoring=monitoring,
+        metrics_file=str(value("metrics_file")) if value("metrics_file") else None,
         api_token=Secret(token, "CABAL_API_TOKEN") if token else None,
         probe_username=env.get("CABAL_PROBE_USERNAME") or None,
         probe_password=Secret(password, "CABAL_PROBE_PASSWORD") if password else None,

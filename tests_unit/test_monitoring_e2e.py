@@ -1,0 +1,192 @@
+"""End to end on loopback, with the real tools: the sandbox, cabal-checks-exporter against it, a real Prometheus
+scraping the exporter with the shipped rules, a real Alertmanager with Cabalmail's config and cabal-checks'
+route posting to a webhook receiver here that reads the payload exactly as alert_sink does.
+
+The healthy sandbox fires nothing; a fault pages per runbook step with its cause; fixing it resolves the pages.
+Every wait is bounded and polls a condition; every process started is stopped, and the temp dir removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cabal_checks.sandbox.sandbox import Sandbox
+
+from .monitoring_stack import MONITORING, ExporterProcess, Receiver, alertmanager_config, require, wait_for, write_yaml
+
+RUNBOOK = "https://github.com/cabalmail/cabal-infra/blob/main/docs/operations/runbooks/"
+SECRET = "alert-sink-shared-secret-for-the-test"
+PUSHOVER_MAX, NTFY_MAX_BYTES = 1024, 4096
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alert_sink_reads(payload: dict) -> dict:
+    """What alert_sink (lambda/api/alert_sink/function.py, _translate_alertmanager) takes from an Alertmanager
+    payload: alerts[0]'s labels severity, alertname, instance and annotations summary (else description),
+    runbook_url; a resolved one goes out as a warning."""
+    first = payload["alerts"][0]
+    labels, annotations = first.get("labels") or {}, first.get("annotations") or {}
+    status = (payload.get("status") or first.get("status") or "firing").lower()
+    source = f"alertmanager/{labels.get('alertname') or 'unknown'}" + (f"/{labels['instance']}" if labels.get("instance") else "")
+    summary = annotations.get("summary") or annotations.get("description") or labels.get("alertname")
+    extra = f" (+{len(payload['alerts']) - 1} more)" if len(payload["alerts"]) > 1 else ""
+    return {"severity": "warning" if status == "resolved" else (labels.get("severity") or "warning").lower(),
+            "summary": ("[RESOLVED] " if status == "resolved" else "") + summary + extra, "source": source,
+            "runbook_url": annotations.get("runbook_url"), "status": status, "labels": labels,
+            "group": payload.get("groupLabels", {})}
+
+
+def sink_pages(receiver: Receiver) -> list[dict]:
+    """What alert_sink would take from each post that carries its shared secret."""
+    return [alert_sink_reads(json.loads(body)) for headers, body in receiver.take("/alert")
+            if headers.get("Authorization") == f"Bearer {SECRET}"]
+
+
+class Process:
+    def __init__(self, cmd: list[str], log: Path):
+        self.log = log
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def stack():
+    """Prometheus, Alertmanager, the receiver and the sandbox's exporter; everything stopped and removed after."""
+    prometheus, alertmanager = require("prometheus"), require("prometheus-alertmanager", "alertmanager")
+    tmp = Path(tempfile.mkdtemp(prefix="cabal-monitoring-"))
+    started: list = []
+    sandbox = Sandbox("2026-05").start()
+    try:
+        receiver = Receiver()
+        started.append(receiver)
+        exporter = ExporterProcess(tmp, sandbox.process_env(), [
+            "--interval", "2", "--run-timeout", "60", f"--cabal-config={sandbox.write_config(tmp / 'cabal.toml')}", "-m", "imap"])
+        started.append(exporter)
+        am_port, prom_port = free_port(), free_port()
+        am_config = write_yaml(tmp / "alertmanager.yml", alertmanager_config(
+            f"{receiver.base}/alert", SECRET, {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}))
+        started.append(Process([alertmanager, f"--config.file={am_config}", f"--storage.path={tmp / 'am'}",
+                                f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
+                               tmp / "alertmanager.log"))
+        exporter_target = urllib.parse.urlsplit(exporter.url).netloc
+        prom_config = write_yaml(tmp / "prometheus.yml", {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(MONITORING / "cabal-checks-rules.yml")],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+            "scrape_configs": [{"job_name": "cabal-checks", "static_configs": [{"targets": [exporter_target]}]}]})
+        started.append(Process([prometheus, f"--config.file={prom_config}", f"--storage.tsdb.path={tmp / 'prom'}",
+                                f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"],
+                               tmp / "prometheus.log"))
+        prom, am = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
+        wait_for(lambda: ready(f"{prom}/-/ready") and ready(f"{am}/-/ready"), 60, "Prometheus and Alertmanager ready")
+        yield {"sandbox": sandbox, "receiver": receiver, "prom": prom, "am": am, "tmp": tmp}
+    finally:
+        for thing in reversed(started):
+            thing.stop()
+        sandbox.stop()
+        for log in sorted(tmp.glob("*.log")):  # shown when the test fails
+            print(f"--- {log.name}", *log.read_text().splitlines()[-15:], sep="\n")
+        shutil.rmtree(tmp)
+
+
+def firing(prom: str) -> list[dict]:
+    return [a for a in get_json(f"{prom}/api/v1/alerts")["data"]["alerts"]
+            if a["state"] == "firing" and a["labels"]["alertname"].startswith("RunbookStep")]
+
+
+def evaluated_after(prom: str, t: float) -> bool:
+    """The cabal-checks rule group has been evaluated after unix time ``t`` (on data scraped by then)."""
+    from datetime import datetime
+
+    groups = get_json(f"{prom}/api/v1/rules")["data"]["groups"]
+    stamps = [g["lastEvaluation"] for g in groups if g["name"] == "cabal-checks"]
+    return bool(stamps) and datetime.fromisoformat(stamps[0][:26].rstrip("Z") + "+00:00").timestamp() > t
+
+
+def scraped_run(prom: str) -> float | None:
+    """The last run timestamp Prometheus has scraped from the exporter."""
+    result = get_json(f"{prom}/api/v1/query?query=cabal_checks_last_run_timestamp_seconds")["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
+    prom, receiver, sandbox = stack["prom"], stack["receiver"], stack["sandbox"]
+    # Healthy: a completed run scraped and the rules evaluated on it, nothing fires, nothing is posted.
+    wait_for(lambda: scraped_run(prom), 90, "Prometheus scraped a completed run")
+    seen = time.time()
+    wait_for(lambda: evaluated_after(prom, seen), 30, "the rules evaluated on it")
+    assert firing(prom) == [] and sink_pages(receiver) == []
+
+    t0 = time.monotonic()
+    sandbox.apply("imap-service-down")
+    pages = wait_for(lambda: (p := [r for r in sink_pages(receiver) if r["status"] == "firing"])
+                     and {r["group"].get("step") for r in p} >= {"pf-1", "pf-2", "pf-3"} and p,
+                     120, "a page for each red step (pf-1, pf-2, pf-3)")
+    print(f"fault -> pages of every red step: {time.monotonic() - t0:.1f} s")
+    by_step = {p["group"]["step"]: p for p in pages}
+    for step, page in by_step.items():
+        assert set(page["group"]) == {"alertname", "runbook", "step"}
+        assert page["labels"]["alertname"] == "RunbookStepRed" and page["severity"] == "critical"
+        runbook = page["group"]["runbook"]  # probe-failure; cert-expiring too when a run caught the IMAP TLS down
+        assert page["runbook_url"] == f"{RUNBOOK}{runbook}.md"
+        assert page["summary"].startswith(f"{runbook} {step}: ")
+        assert page["source"] == f"alertmanager/RunbookStepRed/{page['labels']['instance']}"
+        assert page["labels"]["instance"] == page["labels"]["target"]  # the endpoint or resource, not the exporter
+        assert len(page["summary"]) <= PUSHOVER_MAX and len(page["summary"].encode()) <= NTFY_MAX_BYTES
+    assert by_step["pf-2"]["summary"] == (
+        "probe-failure pf-2: cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services "
+        "--cluster cabal-mail --services cabal-imap --query "
+        "'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
+    assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap"
+    assert by_step["pf-3"]["labels"]["instance"] == "cabal-ecs-imap-tg"
+    posts = receiver.take("/alert")
+    assert all(headers.get("Authorization") == f"Bearer {SECRET}" for headers, _ in posts)  # alert_sink's secret
+    assert all(sandbox.seeded.probe_password.encode() not in body for _, body in posts)
+
+    t1 = time.monotonic()
+    sandbox.reset()
+    resolved = wait_for(lambda: {r["group"].get("step") for r in sink_pages(receiver) if r["status"] == "resolved"}
+                        >= {"pf-1", "pf-2", "pf-3"}, 120, "every step's page resolved")
+    print(f"fix -> every page resolved: {time.monotonic() - t1:.1f} s")
+    assert resolved
+    for page in (r for r in sink_pages(receiver) if r["status"] == "resolved"):
+        assert page["summary"].startswith(f"[RESOLVED] {page['group']['runbook']} ") and page["severity"] == "warning"
+    wait_for(lambda: firing(prom) == [], 30, "nothing firing after the fix")

@@ -1,0 +1,132 @@
+"""``cabal-checks-notify`` against a local HTTP receiver standing in for Pushover, alert_sink and ntfy: a new red
+pages (critical, or warning for the 21-day tier) with its cause, still red pages nothing, resolved pages once,
+can't tell warns once; a failed send keeps the state so the next run pages again; secrets stay out of bodies."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import pytest
+
+from cabal_checks import notify, results
+
+from .monitoring_stack import Receiver
+
+RUNBOOK = "https://github.com/cabalmail/cabal-infra/blob/main/docs/operations/runbooks/"
+ENV = {"PUSHOVER_APP_TOKEN": "po-app-token-SECRET", "PUSHOVER_USER_KEY": "po-user-key-SECRET",
+       "ALERT_SINK_SECRET": "sink-shared-SECRET", "NTFY_TOKEN": "ntfy-token-SECRET"}
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def ecs(status, summary="cabal-imap: runningCount 0 < desiredCount 1", target="cabal-imap"):
+    return results.make(f"test_ecs_service_running[{target}]", status, summary,
+                        "aws ecs describe-services --cluster cabal-mail --services cabal-imap")
+
+
+def cert_warning(status):
+    return results.make("test_cert_days_left_warning[smtps://smtp-out.cabal.example.test:465]", status,
+                        "leaf expires in 12.0 days (< 21)", warning=True)
+
+
+def run(tmp_path, receiver, *rs, env=ENV):
+    """One scheduled run: this run's results file, then the notifier; returns (exit code, pages per channel)."""
+    receiver.posts.clear()
+    results.dump({r.test_id: r for r in rs}, tmp_path / "results.json")
+    rc = notify.main(["--results", str(tmp_path / "results.json"), "--state", str(tmp_path / "state" / "s.json"),
+                      "--webhook", f"{receiver.base}/sink", "--ntfy", f"{receiver.base}/ntfy",
+                      "--pushover-url", f"{receiver.base}/pushover"], env=env)
+    sink = [json.loads(b) for _, b in receiver.take("/sink")]
+    return rc, sink
+
+
+def test_new_red_still_red_resolved(tmp_path, receiver):
+    green = ecs("green", "cabal-imap: running 1 of 1")
+    assert run(tmp_path, receiver, green) == (0, [])  # first run, all green: nothing
+
+    rc, sink = run(tmp_path, receiver, ecs("red"))
+    assert rc == 0 and sink == [{
+        "severity": "critical", "source": "cabal-checks/RunbookStepRed/cabal-imap",
+        "summary": "probe-failure pf-2: cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services "
+                   "--cluster cabal-mail --services cabal-imap",
+        "runbook_url": RUNBOOK + "probe-failure.md"}]
+    (headers, _), = receiver.take("/sink")
+    assert headers["Authorization"] == "Bearer sink-shared-SECRET"
+    (_, form), = receiver.take("/pushover")
+    fields = urllib.parse.parse_qs(form.decode())
+    assert fields["priority"] == ["1"] and fields["url"] == [RUNBOOK + "probe-failure.md"]
+    assert fields["title"] == ["[CRITICAL] cabal-checks/RunbookStepRed/cabal-imap"]
+    assert fields["message"] == [sink[0]["summary"]]
+    (ntfy_headers, ntfy_body), = receiver.take("/ntfy")
+    assert ntfy_headers["Priority"] == "5" and ntfy_body.decode() == sink[0]["summary"]
+
+    assert run(tmp_path, receiver, ecs("red", "cabal-imap: runningCount 0 < desiredCount 2")) == (0, [])  # still red
+    assert receiver.posts == []
+
+    rc, sink = run(tmp_path, receiver, green)
+    assert rc == 0 and [(p["severity"], p["summary"]) for p in sink] == [
+        ("warning", "[RESOLVED] probe-failure pf-2: test_ecs_service_running[cabal-imap] is green again")]
+    assert run(tmp_path, receiver, green) == (0, [])
+
+
+def test_cant_tell_warns_once(tmp_path, receiver):
+    cant = ecs("cant_tell", "can't tell: AccessDenied: these credentials may not call ecs:DescribeServices")
+    rc, sink = run(tmp_path, receiver, cant)
+    assert rc == 0 and [(p["severity"], p["source"], p["summary"]) for p in sink] == [
+        ("warning", "cabal-checks/RunbookStepCantTell/cabal-imap",
+         "probe-failure pf-2: test_ecs_service_running[cabal-imap]: can't tell: AccessDenied: these credentials may "
+         "not call ecs:DescribeServices")]
+    assert run(tmp_path, receiver, cant) == (0, [])
+    assert run(tmp_path, receiver, ecs("green")) == (0, [])  # never red, so nothing resolved
+
+
+def test_warning_tier_and_one_page_per_step(tmp_path, receiver):
+    rc, sink = run(tmp_path, receiver, cert_warning("red"), ecs("red"), ecs("red", "cabal-smtp-in: 0 < 1", "cabal-smtp-in"))
+    assert rc == 0 and sorted((p["severity"], p["summary"][:40]) for p in sink) == [
+        ("critical", "probe-failure pf-2: cabal-imap: runningC"), ("warning", "cert-expiring ce-0: leaf expires in 12.0")]
+    assert next(p for p in sink if p["severity"] == "critical")["summary"].endswith(" (+1 more)")
+    assert next(p for p in sink if p["severity"] == "warning")["runbook_url"] == RUNBOOK + "cert-expiring.md"
+    (_, form), = [(h, b) for h, b in receiver.take("/pushover") if b"cert-expiring" in b]
+    assert urllib.parse.parse_qs(form.decode())["priority"] == ["0"]
+
+
+def test_a_failed_send_keeps_the_state_and_pages_again(tmp_path, receiver):
+    receiver.status = 500
+    rc, sink = run(tmp_path, receiver, ecs("red"))
+    assert rc == 1 and len(sink) == 1
+    receiver.status = 204
+    rc, sink = run(tmp_path, receiver, ecs("red"))
+    assert rc == 0 and len(sink) == 1  # sent again, now delivered
+    assert run(tmp_path, receiver, ecs("red")) == (0, [])
+
+
+def test_an_id_missing_from_a_narrower_run_keeps_its_state(tmp_path, receiver):
+    run(tmp_path, receiver, ecs("red"), cert_warning("green"))
+    assert run(tmp_path, receiver, cert_warning("green")) == (0, [])  # ecs not run: neither resolved nor new
+    assert run(tmp_path, receiver, ecs("red")) == (0, [])
+
+
+def test_no_results_is_one_line_and_keeps_the_state(tmp_path, capsys):
+    assert notify.main(["--results", str(tmp_path / "none.json"), "--state", str(tmp_path / "s.json")], env={}) == 2
+    assert "the run did not complete" in capsys.readouterr().err and not (tmp_path / "s.json").exists()
+
+
+def test_secrets_never_in_a_page(tmp_path, receiver, capsys):
+    run(tmp_path, receiver, ecs("red"), cert_warning("red"))
+    out = capsys.readouterr()
+    for path, _headers, body in receiver.posts:
+        text = body.decode()
+        if path == "/pushover":  # the API's own credential fields, and nothing else carries them
+            fields = urllib.parse.parse_qs(text)
+            assert fields.pop("token") == [ENV["PUSHOVER_APP_TOKEN"]] and fields.pop("user") == [ENV["PUSHOVER_USER_KEY"]]
+            text = json.dumps(fields)
+        for secret in ENV.values():
+            assert secret not in text
+    for secret in ENV.values():
+        assert secret not in out.out + out.err + (tmp_path / "state" / "s.json").read_text()
