@@ -176,8 +176,9 @@ def scope_of(params: dict):
             return ("host", value[0].host)
     if "tg_key" in params:
         return ("target_group", params["tg_key"])
-    if "acm_consumer" in params:
-        return ("front", params["acm_consumer"])
+    if "acm_consumer" in params:  # (front, port) of a listener, ("cloudfront", alias) of a distribution
+        front, where = params["acm_consumer"]
+        return ("host", where) if front == "cloudfront" else ("front", front)
     return None
 
 
