@@ -8,7 +8,8 @@ report, each test's markers, and every AWS call the run made.
 Child side (the plugin hooks below): every AWS call is recorded twice, so that nothing slips past: the
 reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
 client in the process (``BaseClient._make_api_call``), as ``[service, Operation]`` pairs. At the end of the
-session they are written, with each test's marker names and the reader's ``retried``, to ``CABAL_RECORD_TO``.
+session they are written, with each test's marker names, the reader's ``retried`` and the clients it made outside the
+main thread (``made_late``), to ``CABAL_RECORD_TO``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class LiveRun:
     botocore_calls: set
     retried: list
     stdout: str
+    made_late: list  # AWS clients made outside the main thread (the os.environ race): must stay empty
 
     def outcomes(self, outcome: str) -> dict:
         return {n: t for n, (o, t) in self.results.items() if o == outcome}
@@ -53,7 +55,7 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout)
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"])
 
 
 def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
@@ -105,4 +107,4 @@ def pytest_sessionfinish(session):
     with open(target, "w") as out:
         json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
                    "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
-                   "markers": _markers}, out, indent=1)
+                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else []}, out, indent=1)

@@ -44,7 +44,9 @@ def test_fault_turns_exactly_its_tests_red(sandboxes, topology, fault, tmp_path)
     sb.reset()
     if fault:
         sb.apply(fault)
-    results = {nodeid.split("::")[-1]: r for nodeid, r in run_live(sb, tmp_path).results.items()}
+    run = run_live(sb, tmp_path)
+    assert not run.made_late, f"AWS clients made in a gathering thread (the os.environ race): {run.made_late}"
+    results = {nodeid.split("::")[-1]: r for nodeid, r in run.results.items()}
     errors = {name: msg for name, (outcome, msg) in results.items() if outcome == "error"}
     red = {name: msg for name, (outcome, msg) in results.items() if outcome == "failure"}
     expected = FAULTS[fault].red_for(topology, sb.control_domain) if fault else set()

@@ -11,6 +11,14 @@ def security_group(aws: AwsReader, name: str) -> dict | None:
     return groups[0] if groups else None
 
 
+def security_groups(aws: AwsReader, names) -> dict[str, dict | None]:
+    """Each named security group (None when there is none), asked in one call (filter values are OR-ed)."""
+    names = sorted(set(names))
+    groups = aws.pages("ec2", "describe_security_groups", "SecurityGroups",
+                       Filters=[{"Name": "group-name", "Values": names}])
+    return {n: next((g for g in groups if g.get("GroupName") == n), None) for n in names}
+
+
 def admits(group: dict, port: int) -> list[str]:
     """The sources an SG admits on TCP ``port`` (CIDRs, prefix lists, other groups)."""
     sources = []
