@@ -1,6 +1,7 @@
 """Run the unchanged live suite in a subprocess against a sandbox, and record what it did.
 
-Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m pytest tests_live`` with the
+Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m pytest tests_live`` (in a process
+forked from a warm server: tests_unit/child_pytest.py) with the
 sandbox's config and environment (plus overrides), loads this module in the child as a plugin
 (``-p tests_unit.live_run``), and returns a ``LiveRun``: each test's outcome and message from the JUnit
 report, each test's markers, and every AWS call the run made.
@@ -16,14 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.client import BaseClient
+
+from . import child_pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,9 +50,9 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     config, junit, record = (sandbox.write_config(tmp_path / "cabal.toml"), tmp_path / "junit.xml",
                              tmp_path / "record.json")
     child_env = sandbox.process_env({**(env or {}), "CABAL_RECORD_TO": str(record)})
-    proc = subprocess.run([sys.executable, "-m", "pytest", *(args or ("tests_live",)), f"--cabal-config={config}",
-                           *options, "-q", f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
-                          cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = child_pytest.run([*(args or ("tests_live",)), f"--cabal-config={config}", *options, "-q",
+                             f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
+                            env=child_env, cwd=REPO, timeout=timeout)
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},

@@ -5,12 +5,6 @@ from __future__ import annotations
 from .reader import AwsReader
 
 
-def security_group(aws: AwsReader, name: str) -> dict | None:
-    groups = aws.pages("ec2", "describe_security_groups", "SecurityGroups",
-                       Filters=[{"Name": "group-name", "Values": [name]}])
-    return groups[0] if groups else None
-
-
 def security_groups(aws: AwsReader, names) -> dict[str, dict | None]:
     """Each named security group (None when there is none), asked in one call (filter values are OR-ed)."""
     names = sorted(set(names))
