@@ -42,6 +42,15 @@ class Gatherer:
         except TimeoutError:
             raise CantTell(f"{_label(fn, args)}: no answer within {budget:g}s") from None
 
+    def settle(self) -> None:
+        """Wait until every fact started has ended or passed its deadline (for a record of everything the run sent:
+        a fact no test waited for to the end may still be retrying when the session ends)."""
+        for fut, deadline in list(self._facts.values()):
+            try:
+                fut.exception(timeout=max(deadline - time.monotonic(), 0))
+            except TimeoutError:
+                pass
+
     def __len__(self) -> int:
         return len(self._facts)
 

@@ -98,11 +98,13 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
+    ctx = getattr(session.config, "cabal_context", None)
+    if ctx is not None:
+        ctx.gatherer.settle()  # a fact whose tests stopped at another fact's error may still be retrying: record it all
     BaseClient._make_api_call = _original
     target = os.environ.get("CABAL_RECORD_TO")
     if not target:
         return
-    ctx = getattr(session.config, "cabal_context", None)
     with _lock:
         botocore_calls = sorted(set(_botocore_calls))
     with open(target, "w") as out:

@@ -42,3 +42,14 @@ def test_helpers_carry_the_gathering_thread_name_and_identity():
     here, helpers = Gatherer().get(10, fact)
     assert here[0] == "gather-fact" and here[1].startswith("gather-fact#")
     assert helpers == [here, here]
+
+
+def test_settle_waits_for_facts_nobody_waited_for_but_not_past_their_deadline():
+    go, done = threading.Event(), []
+    g = Gatherer()
+    g.start(10, lambda: (go.wait(5), done.append(1)))
+    never = threading.Event()
+    g.start(0.2, never.wait)  # hung: abandoned at its deadline
+    threading.Timer(0.1, go.set).start()
+    g.settle()
+    assert done == [1] and not never.is_set()
