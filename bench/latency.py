@@ -143,9 +143,3 @@ def peak_per_second(requests: list) -> dict[str, int]:
         out[service] = best
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
-
-def summary(requests: list) -> str:
-    d, thread = depth(requests)
-    rates = ", ".join(f"{s} {n}" for s, n in peak_per_second(requests).items())
-    return (f"{len(sent(requests))} requests; dependency depth {d} ({thread}); peak in flight {peak_in_flight(requests)}; "
-            f"peak requests/s: {rates}")
