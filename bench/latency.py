@@ -6,11 +6,11 @@ suite ``AWS_ENDPOINT_URL=proxy.url``. It counts the connections it accepts (agai
 TLS handshake).
 
 The request log is written by the suite itself (``-p bench.record_requests``): one ``[start, end, service,
-operation, thread]`` per request. From it, ``summary`` gives:
+operation, thread]`` per request. From it, the functions below give:
 
 - the dependency depth: the longest chain of requests of which each started only after the one before it
-  ended, within one gathering thread (the thread's name up to ``/``: a fact's helper threads count as the
-  fact's); the run cannot take less than depth x L of AWS waiting;
+  ended, within one gathering (``cabal_checks.gather.gathering``: a fact's helper threads count as the fact's);
+  the run cannot take less than depth x L of AWS waiting;
 - the peak number of requests in flight;
 - each service's peak requests per second (most request starts in any one-second window).
 """
@@ -99,7 +99,7 @@ def depth(requests: list) -> tuple[int, str]:
     and the thread it is in."""
     by_thread = defaultdict(list)
     for start, end, _service, _op, thread in requests:
-        by_thread[thread.split("/")[0]].append((start, end))
+        by_thread[thread].append((start, end))
     best, where = 0, ""
     for thread, spans in by_thread.items():
         spans.sort(key=lambda s: s[1])
