@@ -10,6 +10,13 @@
    boto3 alone takes to create the clients the run uses;
 5. the same verdicts from the runbook's own commands (TCP connect as `nc -z`, openssl s_client, curl, the aws CLI)
    run one after another as a shell script against the same sandbox, and its ratio to our full run (goal >= 5x).
+
+AWS-latency mode, ``python bench/bench.py --latency 0,50,150 [--repeat 5]``: every AWS request goes through a proxy
+that delays it by L ms (bench/latency.py), as a distant region would. Per L and selection (the full suite,
+``-m imap``, ``-m submission``, ``-m cert_expiring``): wall time against collect-only + 3 x L + 0.4 s, and from the
+run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and each
+service's peak requests per second; and the runbook's own commands under the same L, as a ratio (goal >= 8x).
+Runs are alternated (collect-only, then each selection, repeat) so that the machine's drift hits all alike.
 """
 
 from __future__ import annotations
@@ -92,6 +99,68 @@ def runbook_script(sb: Sandbox) -> str:
     return "\n".join(lines) + "\n"
 
 
+SELECTIONS = (("full live suite", ()), ("-m imap", ("-m", "imap")), ("-m submission", ("-m", "submission")),
+              ("-m cert_expiring", ("-m", "cert_expiring")))
+
+
+def latency_mode(args) -> None:
+    from bench.latency import DelayProxy, depth, peak_in_flight, peak_per_second, sent
+
+    sb = Sandbox(args.topology).start()
+    out = ["| L ms | run | wall s (median) | samples | collect-only + 3L + 0.4 s | met | dependency depth "
+           "(gathering) | peak in flight | connections | requests | peak requests/s per service |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    try:
+        tmp = Path(tempfile.mkdtemp())
+        config = sb.write_config(tmp / "cabal.toml")
+        log = tmp / "requests.json"
+        for ms in args.latency:
+            proxy = DelayProxy(sb.endpoint_url, ms / 1000).start()
+            env = {**sb.process_env(), "AWS_ENDPOINT_URL": proxy.url, "CABAL_BENCH_REQUESTS": str(log)}
+            base = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q", "-p", "no:randomly",
+                    "-p", "bench.record_requests"]
+            samples: dict[str, list[float]] = {"collect-only": []}
+            seen: dict[str, tuple] = {}
+            for _ in range(args.repeat):
+                samples["collect-only"].append(timed(base + ["--collect-only"], env)[0])
+                for name, sel in SELECTIONS:
+                    before = proxy.connections
+                    wall, proc = timed(base + list(sel), env)
+                    if proc.returncode != 0:
+                        raise SystemExit(f"{name} at L={ms} ms did not pass:\n{proc.stdout[-3000:]}")
+                    samples.setdefault(name, []).append(wall)
+                    seen[name] = (json.loads(log.read_text()), proxy.connections - before)
+            collect = statistics.median(samples["collect-only"])
+            budget = collect + 3 * ms / 1000 + 0.4
+            out.append(f"| {ms} | collect-only | {collect:.2f} | {_shown(samples['collect-only'])} | | | | | | | |")
+            for name, _ in SELECTIONS:
+                wall = statistics.median(samples[name])
+                requests, connections = seen[name]
+                d, thread = depth(requests)
+                rates = ", ".join(f"{s} {n}" for s, n in peak_per_second(requests).items())
+                out.append(f"| {ms} | {name} | {wall:.2f} | {_shown(samples[name])} | {budget:.2f} | "
+                           f"{'yes' if wall <= budget else 'no'} | {d} ({thread.split('#')[0]}) | "
+                           f"{peak_in_flight(requests)} | {connections} | {len(sent(requests))} | {rates} |")
+                if name == SELECTIONS[0][0]:
+                    full = wall
+            if not args.skip_runbook and shutil.which("aws"):
+                script = tmp / "runbook.sh"
+                script.write_text(runbook_script(sb))
+                rb, rs = median_of(max(args.repeat // 2, 1), lambda script=script, env=env: timed(["bash", str(script)], env)[0])
+                out.append(f"| {ms} | runbook's own commands | {rb:.2f} | {_shown(rs)} | | {rb / full:.1f}x our full "
+                           f"run (goal >= 8x) | | | | | |")
+            proxy.stop()
+    finally:
+        sb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"AWS-latency mode ({args.topology}, median of {args.repeat}, alternated)\n")
+    print("\n".join(out))
+
+
+def _shown(samples) -> str:
+    return " ".join(f"{s:.2f}" for s in samples)
+
+
 def _start_stop(topology: str) -> float:
     sb = Sandbox(topology).start()
     sb.stop()
@@ -103,7 +172,11 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--topology", default="2026-05")
     p.add_argument("--skip-runbook", action="store_true", help="skip the aws-CLI comparison")
+    p.add_argument("--latency", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="AWS-latency mode: comma-separated delays in ms added to every AWS request, e.g. 0,50,150")
     args = p.parse_args()
+    if args.latency:
+        return latency_mode(args)
     rows = []
 
     # Cold: a fresh process, imports included (what `cabal-sandbox` costs); warm: again in the same process.
@@ -158,7 +231,7 @@ def main() -> None:
         elif not args.skip_runbook:
             script = tmp / "runbook.sh"
             script.write_text(runbook_script(sb))
-            rb, rs = median_of(max(args.repeat // 2, 1), lambda: timed(["bash", str(script)], env)[0])
+            rb, rs = median_of(max(args.repeat // 2, 1), lambda script=script, env=env: timed(["bash", str(script)], env)[0])
             rows.append(("runbook's own commands, one after another", rb, rs,
                          f"{rb / full:.1f}x our full run (goal >= 5x); {script.read_text().count(chr(10))} commands"))
     finally:

@@ -16,6 +16,7 @@ from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
 from .config import Secret
 from .context import Context
+from .gather import concurrently
 from .judge.cert_wire import Served, served
 from .topology import Endpoint
 from .verdict import CantTell, NotApplicable
@@ -87,14 +88,13 @@ def probes_in_vpc(ctx: Context, endpoints: tuple[Endpoint, ...]) -> list[wire.Pr
 
 
 def clients_needed(s, facts) -> tuple[str, ...]:
-    """The AWS clients a run gathering ``facts`` ((kind, fn, args) each) will make: all of them for any AWS fact,
-    Cognito's alone when only the /list probe mints its token, none otherwise."""
-    if any(kind == "aws" for kind, _, _ in facts):
-        return SERVICES
+    """The AWS clients a run gathering ``facts`` ((kind, fn, args) each) will use (``CLIENTS``), Cognito's when the
+    /list probe mints its token; in the order to make them: the services at the head of the longest chains first."""
+    needed = {service for kind, fn, _ in facts if kind == "aws" for service in CLIENTS[fn]}
     if s.api_token is None and wants_token(s) and any(fn is probe and args[0].probe == "api_list"
                                                       for _, fn, args in facts):
-        return ("cognito-idp",)
-    return ()
+        needed.add("cognito-idp")
+    return tuple(service for service in CLIENT_ORDER if service in needed)
 
 
 def wants_token(s) -> bool:
@@ -159,26 +159,39 @@ def container_instances(ctx: Context) -> list[dict]:
 
 def load_balancer(ctx: Context, lb_key: str) -> dict | None:
     """The load balancer, its listeners and where each forwards: ``{"lb", "listeners", "forwards"}``."""
-    lb = elb.load_balancer(ctx.aws, ctx.name(lb_key))
+    lb = front_load_balancers(ctx)[ctx.name(lb_key)]
     if lb is None:
         return None
     listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"])
-    forwards = {li["ListenerArn"]: elb.listener_target_groups(ctx.aws, li) for li in listeners}
-    return {"lb": lb, "listeners": listeners, "forwards": forwards}
+    forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in listeners))
+    return {"lb": lb, "listeners": listeners, "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+
+
+FRONT_LBS = ("nlb", "alb")
+
+
+def front_load_balancers(ctx: Context) -> dict[str, dict | None]:
+    """Both load balancers (NLB, ALB), by name, in one request that every fact needing either shares."""
+    return elb.load_balancers(ctx.aws, [ctx.name(k) for k in FRONT_LBS])
 
 
 def target_group(ctx: Context, tg_key: str) -> dict | None:
     """``{"tg": ..., "health": [...]}``, None when the target group does not exist."""
-    tg = elb.target_group(ctx.aws, ctx.name(tg_key))
+    keys = dict.fromkeys([*ctx.settings.topology.target_groups(), tg_key])  # all of them, in one shared request
+    tg = elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])[ctx.name(tg_key)]
     if tg is None:
         return None
     return {"tg": tg, "health": elb.target_health(ctx.aws, tg["TargetGroupArn"])}
 
 
 def security_group(ctx: Context, sg_key: str) -> dict | None:
-    """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it)."""
-    vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
-    return ec2.security_group(ctx.aws, ctx.name(sg_key), vpc["VpcId"] if vpc else None)
+    """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it). Every group of the
+    topology is asked for in one request, beside the VPC's, and matched to the VPC here: no request waits for another."""
+    keys = dict.fromkeys([*(e.security_group for e in ctx.settings.topology.endpoints if e.security_group), sg_key])
+    vpc, groups = concurrently(lambda: ec2.vpc(ctx.aws, ctx.name("vpc")),
+                               lambda: ec2.security_groups(ctx.aws, [ctx.name(k) for k in keys]))
+    name = ctx.name(sg_key)
+    return next((g for g in ec2.in_vpc(groups, vpc) if g.get("GroupName") == name), None)
 
 
 def subnets(ctx: Context) -> dict[str, list[dict]]:
@@ -189,29 +202,28 @@ def subnets(ctx: Context) -> dict[str, list[dict]]:
 
 
 def network(ctx: Context) -> dict:
-    """VPC, its NACLs, NAT instances and private route tables (those of the VPC: a neighbouring stack's
-    ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names)."""
-    vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
-    vpc_id = vpc["VpcId"] if vpc else None
-    return {
-        "vpc": vpc,
-        "nacls": ec2.network_acls(ctx.aws, vpc_id) if vpc else [],
-        "nat": ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix"), vpc_id),
-        "route_tables": ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix"), vpc_id),
-    }
+    """VPC, its NACLs, NAT instances and private route tables: those of the VPC (a neighbouring stack's
+    ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names), matched here."""
+    def vpc_and_nacls():
+        vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
+        return vpc, ec2.network_acls(ctx.aws, vpc["VpcId"]) if vpc else []
+
+    (vpc, nacls), nat, route_tables = concurrently(
+        vpc_and_nacls, lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
+        lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")))
+    return {"vpc": vpc, "nacls": nacls, "nat": ec2.in_vpc(nat, vpc), "route_tables": ec2.in_vpc(route_tables, vpc)}
 
 
 def dns_view(ctx: Context) -> dict:
     """The control domain's zones with their records, and the DNS names of the fronts."""
-    domain = ctx.settings.control_domain
-    zones = dns.zones(ctx.aws, domain)
-    view = {"zones": {kind: {"zone": z, "records": dns.records(ctx.aws, z["Id"])} for kind, z in zones.items()},
-            "fronts": {}}
-    for key in ("nlb", "alb"):
-        lb = elb.load_balancer(ctx.aws, ctx.name(key))
-        view["fronts"][key] = lb["DNSName"].rstrip(".").lower() if lb else None
-    view["fronts"]["cloudfront"] = cloudfront_domain(ctx)
-    return view
+    def zones():
+        found = dns.zones(ctx.aws, ctx.settings.control_domain)
+        records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
+        return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
+
+    view_zones, lbs, cloudfront = concurrently(zones, lambda: front_load_balancers(ctx), lambda: cloudfront_domain(ctx))
+    fronts = {key: lb["DNSName"].rstrip(".").lower() if (lb := lbs[ctx.name(key)]) else None for key in FRONT_LBS}
+    return {"zones": view_zones, "fronts": {**fronts, "cloudfront": cloudfront}}
 
 
 def cloudfront_domain(ctx: Context) -> str | None:
@@ -261,11 +273,10 @@ def acm_certificate(ctx: Context) -> dict | None:
     the one in use, then the newest ISSUED; ``why`` says which was taken and why.
     """
     domain = f"*.{ctx.settings.control_domain}"
-    found = []
-    for summary in acm.certificates_named(ctx.aws, domain):
-        desc = acm.describe(ctx.aws, summary["CertificateArn"])
-        if desc is not None:
-            found.append((desc, acm.tags(ctx.aws, desc["CertificateArn"])))
+    arns = [summary["CertificateArn"] for summary in acm.certificates_named(ctx.aws, domain)]
+    looks = concurrently(*(f for arn in arns for f in (lambda a=arn: acm.describe(ctx.aws, a),
+                                                        lambda a=arn: acm.tags(ctx.aws, a))))
+    found = [(desc, tags) for desc, tags in zip(looks[::2], looks[1::2], strict=True) if desc is not None]
     if not found:
         return None
     tag = ctx.name("acm_tag_name")
@@ -381,22 +392,22 @@ def certbot_activity(ctx: Context) -> dict:
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK
-    starts = [e for e in logs.events_with(ctx.aws, group, ("START",), start, now) or []
-              if e["message"].startswith("START RequestId")]
+    streams, invocations, errors, failures, rate_limits, starts = concurrently(  # independent: one round trip
+        lambda: logs.latest_streams(ctx.aws, group),
+        lambda: certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
+        lambda: certbot.metric_points(ctx.aws, fn, "Errors", start, now),
+        lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now),
+        lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW, now),
+        lambda: logs.events_with(ctx.aws, group, ("START",), start, now))
+    starts = [e for e in starts or [] if e["message"].startswith("START RequestId")]
     last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
     run_minute = last_start.replace(second=0, microsecond=0) if last_start else None
-    return {
-        "group": group,
-        "streams": logs.latest_streams(ctx.aws, group),
-        # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
-        "last_start": last_start,
-        "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", run_minute, run_minute + CERTBOT_RUN_SPAN,
-                                                 period=60) if run_minute else None,
-        "invocations": certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
-        "errors": certbot.metric_points(ctx.aws, fn, "Errors", start, now),
-        "failures": logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],
-        "rate_limits": logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW, now) or [],
-    }
+    return {"group": group, "streams": streams, "invocations": invocations, "errors": errors,
+            "failures": failures or [], "rate_limits": rate_limits or [],
+            # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
+            "last_start": last_start,
+            "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", run_minute, run_minute + CERTBOT_RUN_SPAN,
+                                                     period=60) if run_minute else None}
 
 
 def ssm_certificate(ctx: Context, key: str) -> dict | None:
@@ -424,3 +435,19 @@ def running_tasks(ctx: Context, service_key: str) -> list[dict] | None:
         return ecs.tasks(ctx.aws, ctx.name("cluster"), ctx.name(service_key), "RUNNING")
     except NotFound:
         return None
+
+
+# The AWS clients each fact uses (made up front in the main thread: see AwsReader.prepare; the fault matrix proves
+# that no run makes one anywhere else), and the order to make them in: elbv2, ACM and Cognito head chains of three
+# requests, Route 53, SSM -> CloudFront, EC2 and ECS of two, the rest of one.
+CLIENTS = {
+    ecs_services: ("ecs",), stopped_tasks: ("ecs",), container_instances: ("ecs",), running_tasks: ("ecs",),
+    load_balancer: ("elbv2",), target_group: ("elbv2",), security_group: ("ec2",), subnets: ("ec2",), network: ("ec2",),
+    dns_view: ("route53", "elbv2", "ssm", "cloudfront"), fail2ban_lines: ("logs",), acm_certificate: ("acm",),
+    acm_consumer: ("elbv2", "cloudfront", "acm"), public_zone: ("route53",), certbot_function: ("lambda",),
+    certbot_schedule: ("scheduler",), certbot_activity: ("logs", "cloudwatch"), ssm_certificate: ("ssm",),
+    minted_token: ("cognito-idp",),
+}
+CLIENT_ORDER = ("elbv2", "acm", "cognito-idp", "route53", "ssm", "cloudfront", "ec2", "ecs", "logs", "cloudwatch",
+                "lambda", "scheduler")
+assert sorted(CLIENT_ORDER) == sorted(SERVICES)

@@ -9,6 +9,7 @@ its deadline is abandoned (daemon): the run does not wait for it at exit.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from concurrent.futures import Future
@@ -28,7 +29,9 @@ class Gatherer:
             if entry is None:
                 fut: Future = Future()
                 entry = self._facts[key] = (fut, time.monotonic() + budget)
-                threading.Thread(target=_run, args=(fut, fn, args), daemon=True, name=thread_name(fn)).start()
+                thread = threading.Thread(target=_run, args=(fut, fn, args), daemon=True, name=thread_name(fn))
+                thread.gathering = f"{thread.name}#{next(_serial)}"
+                thread.start()
         return entry[0]
 
     def get(self, budget: float, fn, *args):
@@ -39,8 +42,58 @@ class Gatherer:
         except TimeoutError:
             raise CantTell(f"{_label(fn, args)}: no answer within {budget:g}s") from None
 
+    def settle(self) -> None:
+        """Wait until every fact started has ended or passed its deadline (for a record of everything the run sent:
+        a fact no test waited for to the end may still be retrying when the session ends)."""
+        for fut, deadline in list(self._facts.values()):
+            try:
+                fut.exception(timeout=max(deadline - time.monotonic(), 0))
+            except TimeoutError:
+                pass
+
     def __len__(self) -> int:
         return len(self._facts)
+
+
+_serial = itertools.count(1)
+
+
+def concurrently(*calls):
+    """Call each of ``calls`` (no arguments) at the same time and return their results in order; if any raised, raise
+    the first one's exception in that order (what calling them one after another would have raised). For the
+    independent AWS requests of one fact: one round trip instead of one each. The helpers carry the calling
+    thread's name (JUnit attributes retries by it) and gathering identity; they are bounded by the calls' own
+    deadlines, and the fact by its Gatherer deadline."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    outcomes: list = [None] * len(calls)
+    parent = threading.current_thread()
+
+    def run(i):
+        try:
+            outcomes[i] = (True, calls[i]())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller below
+            outcomes[i] = (False, exc)
+
+    helpers = []
+    for i in range(1, len(calls)):
+        helper = threading.Thread(target=run, args=(i,), daemon=True, name=parent.name)
+        helper.gathering = gathering()
+        helper.start()
+        helpers.append(helper)
+    run(0)
+    for helper in helpers:
+        helper.join()
+    for ok, value in outcomes:
+        if not ok:
+            raise value
+    return [value for _, value in outcomes]
+
+
+def gathering() -> str:
+    """Which gathering the current thread works for (a fact's thread and its helpers share it)."""
+    thread = threading.current_thread()
+    return getattr(thread, "gathering", thread.name)
 
 
 def thread_name(fn) -> str:

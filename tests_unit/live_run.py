@@ -1,6 +1,7 @@
 """Run the unchanged live suite in a subprocess against a sandbox, and record what it did.
 
-Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m pytest tests_live`` with the
+Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m pytest tests_live`` (in a process
+forked from a warm server: tests_unit/child_pytest.py) with the
 sandbox's config and environment (plus overrides), loads this module in the child as a plugin
 (``-p tests_unit.live_run``), and returns a ``LiveRun``: each test's outcome and message from the JUnit
 report, each test's markers, and every AWS call the run made.
@@ -8,21 +9,22 @@ report, each test's markers, and every AWS call the run made.
 Child side (the plugin hooks below): every AWS call is recorded twice, so that nothing slips past: the
 reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
 client in the process (``BaseClient._make_api_call``), as ``[service, Operation]`` pairs. At the end of the
-session they are written, with each test's marker names and the reader's ``retried``, to ``CABAL_RECORD_TO``.
+session they are written, with each test's marker names, the reader's ``retried`` and the clients it made outside the
+main thread (``made_late``), to ``CABAL_RECORD_TO``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from botocore.client import BaseClient
+
+from . import child_pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,6 +39,7 @@ class LiveRun:
     botocore_calls: set
     retried: list
     stdout: str
+    made_late: list  # AWS clients made outside the main thread (the os.environ race): must stay empty
     properties: dict = field(default_factory=dict)  # the JUnit testsuite properties (the diagnosis)
 
     def diagnosis(self) -> tuple[set, set]:
@@ -54,13 +57,14 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     config, junit, record = (sandbox.write_config(tmp_path / "cabal.toml"), tmp_path / "junit.xml",
                              tmp_path / "record.json")
     child_env = sandbox.process_env({**(env or {}), "CABAL_RECORD_TO": str(record)})
-    proc = subprocess.run([sys.executable, "-m", "pytest", *(args or ("tests_live",)), f"--cabal-config={config}",
-                           *options, "-q", f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
-                          cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = child_pytest.run([*(args or ("tests_live",)), f"--cabal-config={config}", *options, "-q",
+                             f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
+                            env=child_env, cwd=REPO, timeout=timeout)
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, junit_properties(junit))
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
+                   junit_properties(junit))
 
 
 def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
@@ -110,14 +114,16 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
+    ctx = getattr(session.config, "cabal_context", None)
+    if ctx is not None:
+        ctx.gatherer.settle()  # a fact whose tests stopped at another fact's error may still be retrying: record it all
     BaseClient._make_api_call = _original
     target = os.environ.get("CABAL_RECORD_TO")
     if not target:
         return
-    ctx = getattr(session.config, "cabal_context", None)
     with _lock:
         botocore_calls = sorted(set(_botocore_calls))
     with open(target, "w") as out:
         json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
                    "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
-                   "markers": _markers}, out, indent=1)
+                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else []}, out, indent=1)

@@ -62,6 +62,7 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
     sb.reset()
     sb.apply(*faults)
     run = run_live(sb, tmp_path)
+    assert not run.made_late, f"AWS clients made in a gathering thread (the os.environ race): {run.made_late}"
     results = {nodeid.split("::")[-1]: r for nodeid, r in run.results.items()}
     errors = {name: msg for name, (outcome, msg) in results.items() if outcome == "error"}
     red = {name: msg for name, (outcome, msg) in results.items() if outcome == "failure"}

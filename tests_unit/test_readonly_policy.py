@@ -272,6 +272,16 @@ def test_without_describe_services_the_ecs_step_cant_tell(enforced, full_run, tm
                                 "(the read-only policy in iam/readonly-policy.json grants it)"), (nodeid, text)
 
 
+def test_every_aws_fact_names_its_clients():
+    """Only the clients the selected tests need are made (facts.CLIENTS); together they are every service read."""
+    from cabal_checks import facts as f
+    from fixtures.facts import FACTS
+
+    aws_facts = {fn for kind, fn, _ in FACTS.values() if kind == "aws"} | {f.minted_token}
+    assert aws_facts == set(f.CLIENTS)
+    assert {s for services in f.CLIENTS.values() for s in services} == set(SERVICES)
+
+
 def test_the_reader_prepares_a_client_for_every_service_the_code_calls():
     """AwsReader.prepare makes every client in the main thread (a client made in a gathering thread while pytest
     changes os.environ can fail): its list must cover every service the code calls, and the policy's."""
@@ -283,11 +293,11 @@ def test_the_reader_prepares_a_client_for_every_service_the_code_calls():
 
 
 @pytest.mark.parametrize("env, facts, made", [
-    ({}, "aws+wire", SERVICES),
+    ({}, "aws+wire", ("ecs",)),
     ({"CABAL_PROBE_USERNAME": "probe", "CABAL_PROBE_PASSWORD": "pw"}, "list", ("cognito-idp",)),
     ({"CABAL_API_TOKEN": "a.b.c"}, "list", ()),
     ({"CABAL_PROBE_USERNAME": "probe", "CABAL_PROBE_PASSWORD": "pw"}, "imap", ()),
-], ids=["an AWS fact: every client", "only /list minting: Cognito", "a seeded token: none", "no /list: none"])
+], ids=["an AWS fact: its own clients", "only /list minting: Cognito", "a seeded token: none", "no /list: none"])
 def test_the_clients_a_run_makes_up_front(env, facts, made):
     """Every client a run's gathering threads will use is made before the tests run (none made in a thread)."""
     from cabal_checks import facts as f

@@ -5,11 +5,11 @@ from __future__ import annotations
 from .reader import AwsReader
 
 
-def security_group(aws: AwsReader, name: str, vpc_id: str | None = None) -> dict | None:
-    """The group named ``name`` in ``vpc_id`` (names are unique per VPC only: another VPC may have its own)."""
-    groups = aws.pages("ec2", "describe_security_groups", "SecurityGroups",
-                       Filters=[{"Name": "group-name", "Values": [name]}, *_in_vpc(vpc_id)])
-    return groups[0] if groups else None
+def security_groups(aws: AwsReader, names) -> list[dict]:
+    """The security groups of these names, every VPC's (names are unique per VPC only: callers match ``VpcId``
+    with ``in_vpc``), asked in one call (filter values are OR-ed)."""
+    return aws.pages("ec2", "describe_security_groups", "SecurityGroups",
+                     Filters=[{"Name": "group-name", "Values": sorted(set(names))}])
 
 
 def admits(group: dict, port: int) -> list[str]:
@@ -43,23 +43,24 @@ def network_acls(aws: AwsReader, vpc_id: str) -> list[dict]:
     return aws.pages("ec2", "describe_network_acls", "NetworkAcls", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
 
 
-def _in_vpc(vpc_id: str | None) -> list[dict]:
-    """The filter that keeps a lookup inside one VPC (a neighbouring stack's VPC may share every name prefix)."""
-    return [{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else []
+def in_vpc(resources: list[dict], vpc: dict | None) -> list[dict]:
+    """Those of ``vpc`` (a neighbouring stack's VPC may share every name and prefix); all of them when the VPC
+    itself was not found. Matched here, so the lookups need not wait for the VPC's id."""
+    return [r for r in resources if r.get("VpcId") == vpc["VpcId"]] if vpc else resources
 
 
-def instances_named(aws: AwsReader, prefix: str, vpc_id: str | None = None) -> list[dict]:
-    """Instances (not terminated ones) whose Name tag starts with ``prefix``, in ``vpc_id`` when given."""
+def instances_named(aws: AwsReader, prefix: str) -> list[dict]:
+    """Instances (not terminated ones) whose Name tag starts with ``prefix``, every VPC's."""
     out = []
     for res in aws.pages("ec2", "describe_instances", "Reservations",
-                         Filters=[{"Name": "tag:Name", "Values": [prefix + "*"]}, *_in_vpc(vpc_id)]):
+                         Filters=[{"Name": "tag:Name", "Values": [prefix + "*"]}]):
         out += [i for i in res.get("Instances", []) if i.get("State", {}).get("Name") != "terminated"]
     return sorted(out, key=lambda i: tag(i, "Name"))
 
 
-def route_tables_named(aws: AwsReader, prefix: str, vpc_id: str | None = None) -> list[dict]:
+def route_tables_named(aws: AwsReader, prefix: str) -> list[dict]:
     tables = aws.pages("ec2", "describe_route_tables", "RouteTables",
-                       Filters=[{"Name": "tag:Name", "Values": [prefix + "*"]}, *_in_vpc(vpc_id)])
+                       Filters=[{"Name": "tag:Name", "Values": [prefix + "*"]}])
     return sorted(tables, key=lambda t: tag(t, "Name"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..gather import concurrently
 from .reader import AwsReader, NotFound
 
 
@@ -11,6 +12,21 @@ def load_balancer(aws: AwsReader, name: str) -> dict | None:
     except NotFound:
         return None
     return lbs[0] if lbs else None
+
+
+def load_balancers(aws: AwsReader, names) -> dict[str, dict | None]:
+    """Each named load balancer (None when it does not exist), asked in one call (Names takes up to 20)."""
+    names = tuple(sorted(set(names)))
+    try:
+        found = aws.call("elbv2", "describe_load_balancers", Names=list(names)).get("LoadBalancers", [])
+    except NotFound:
+        return _one_by_one(aws, names, load_balancer)
+    return {n: next((lb for lb in found if lb["LoadBalancerName"] == n), None) for n in names}
+
+
+def _one_by_one(aws: AwsReader, names: tuple[str, ...], one) -> dict[str, dict | None]:
+    """When any of the names does not exist, AWS answers NotFound for all of them: ask each alone (at once)."""
+    return dict(zip(names, concurrently(*(lambda n=n: one(aws, n) for n in names)), strict=True))
 
 
 def listeners(aws: AwsReader, lb_arn: str) -> list[dict]:
@@ -23,6 +39,16 @@ def target_group(aws: AwsReader, name: str) -> dict | None:
     except NotFound:
         return None
     return groups[0] if groups else None
+
+
+def target_groups(aws: AwsReader, names) -> dict[str, dict | None]:
+    """Each named target group (None when it does not exist), asked in one call (Names takes up to 20)."""
+    names = tuple(sorted(set(names)))
+    try:
+        found = aws.call("elbv2", "describe_target_groups", Names=list(names)).get("TargetGroups", [])
+    except NotFound:
+        return _one_by_one(aws, names, target_group)
+    return {n: next((tg for tg in found if tg["TargetGroupName"] == n), None) for n in names}
 
 
 def target_health(aws: AwsReader, tg_arn: str) -> list[dict]:

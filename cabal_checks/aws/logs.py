@@ -1,6 +1,6 @@
 """CloudWatch Logs: events in a window that contain any of some plain words.
 
-One ``filter_log_events`` call per word, OR-ed here, because moto and AWS disagree on every richer
+One ``filter_log_events`` call per word, all at once, OR-ed here, because moto and AWS disagree on every richer
 filter-pattern syntax (moto-and-tooling-notes section 6). Words must be plain (letters, digits, -_./).
 """
 
@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..gather import concurrently
 from .reader import AwsReader, NotFound
 
 
 def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datetime, end: datetime) -> list[dict] | None:
     """Events containing any of ``words`` (case-sensitive), oldest first; None when the group does not exist."""
+    try:
+        found = concurrently(*(lambda w=word: aws.pages("logs", "filter_log_events", "events", logGroupName=group,
+                                                        filterPattern=f'"{w}"', startTime=_ms(start), endTime=_ms(end))
+                               for word in words))
+    except NotFound:
+        return None
     seen: dict[str, dict] = {}
-    for word in words:
-        try:
-            events = aws.pages("logs", "filter_log_events", "events", logGroupName=group,
-                               filterPattern=f'"{word}"', startTime=_ms(start), endTime=_ms(end))
-        except NotFound:
-            return None
+    for word, events in zip(words, found, strict=True):
         for e in events:
             if word in e.get("message", ""):
                 seen[e.get("eventId") or f"{e['timestamp']}:{e['message']}"] = e

@@ -37,6 +37,8 @@ THROTTLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "Re
                   "ProvisionedThroughputExceededException", "PriorRequestNotComplete"}
 EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException"}
 ATTEMPTS = 3  # per distinct call, the first try included
+CLIENT_WAIT = 30.0  # bound on a gathering thread's wait for the main thread to make a client (a second or so)
+POOL = 20  # connections kept per client: as many as a run has in flight to one service, so each is reused
 # Every service the suite reads (tests_unit/test_readonly_policy.py checks it against the code and the policy).
 SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
             "scheduler", "ssm")
@@ -66,6 +68,7 @@ class AwsReader:
             logging.getLogger(name).setLevel(logging.INFO)
         per_try = max(min(timeout / 2, 5.0), 0.5)
         self.config = Config(connect_timeout=per_try, read_timeout=per_try, user_agent_extra="cabal-checks",
+                             max_pool_connections=POOL,
                              # total_max_attempts counts the first try; botocore's "max_attempts" counts
                              # retries only, and would make 4 attempts
                              retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
@@ -75,6 +78,8 @@ class AwsReader:
         self._cache: dict = {}
         self._lock = threading.Lock()  # the cache and the records: held only for a moment
         self._creating = threading.Lock()  # client creation (boto3 sessions are not thread-safe): may take 0.1 s
+        self._promised: dict[str, threading.Event] = {}  # clients the main thread will make (see prepare)
+        self.made_late: list[str] = []  # clients made outside the main thread (the fault matrix proves: none)
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
         self.retried: dict[tuple[str, str], int] = {}
         self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
@@ -82,6 +87,11 @@ class AwsReader:
     def client(self, service: str):
         if service in self._clients:
             return self._clients[service]
+        promised = self._promised.get(service)
+        if promised is not None and threading.current_thread() is not threading.main_thread():
+            promised.wait(CLIENT_WAIT)  # the main thread is making it (see prepare)
+            if service in self._clients:
+                return self._clients[service]
         with self._creating:
             if service not in self._clients:
                 if self._session is None:
@@ -91,17 +101,33 @@ class AwsReader:
                 except NoRegionError:
                     raise CantTell("no AWS region: pass --region, set region in the config file, "
                                    "or set AWS_DEFAULT_REGION") from None
+                if threading.current_thread() is not threading.main_thread():
+                    self.made_late.append(service)
             return self._clients[service]
 
-    def prepare(self, services=SERVICES) -> None:
-        """Make these clients now, in the calling (main) thread. boto3 reads the proxy settings by iterating
-        os.environ while it makes a client, and pytest changes os.environ (PYTEST_CURRENT_TEST) in the main thread
-        as tests run: a client made meanwhile in a gathering thread can fail with KeyError."""
+    def promise(self, services) -> None:
+        """Say which clients ``prepare`` will make: a gathering thread needing one of them waits until it is made
+        rather than making it itself."""
         for service in services:
-            try:
+            if service not in self._clients:
+                self._promised.setdefault(service, threading.Event())
+
+    def prepare(self, services=SERVICES) -> None:
+        """Make these clients now, in the calling (main) thread, in this order. boto3 reads the proxy settings by
+        iterating os.environ while it makes a client, and pytest changes os.environ (PYTEST_CURRENT_TEST) in the main
+        thread as tests run: a client made meanwhile in a gathering thread can fail with KeyError. So the main thread
+        makes them before the tests run, while the facts already started wait each for its own clients (promise)
+        and go as soon as those exist."""
+        try:
+            for service in services:
                 self.client(service)
-            except CantTell:  # no region: each fact says so itself
-                return
+                if service in self._promised:
+                    self._promised[service].set()
+        except CantTell:  # no region: each fact says so itself
+            pass
+        finally:
+            for event in self._promised.values():
+                event.set()
 
     def operation(self, service: str, method: str) -> str:
         api = self.client(service).meta.method_to_api_mapping.get(method)

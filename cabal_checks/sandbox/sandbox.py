@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -21,7 +22,7 @@ import requests
 
 from ..names import DEFAULT_NAMES
 from ..topology import load_topology, site, without_monitoring
-from . import aws_noise, aws_seed
+from . import aws_noise, aws_seed, snapshot
 from .pki import SandboxPKI
 from .wire import WirePlant
 
@@ -67,12 +68,20 @@ class Sandbox:
         self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
         self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
         self.moto = self.plant = self.seeded = None
+        self._snapshots: dict[bool, snapshot.Snapshot] = {}  # noisy -> the account as seeded, put back by reset
         self.endpoint_url = ""
         self.start_seconds = 0.0
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # nothing left behind: no server, no folder
+            raise
+
+    def _start(self) -> Sandbox:
         t0 = time.monotonic()
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         with self.aws_env():  # moto builds boto3 sessions as it is imported: keep the caller's AWS_* out
@@ -98,24 +107,32 @@ class Sandbox:
                                         acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
             if self.noisy:
                 aws_noise.apply(self.seeded)
+        self._snapshots[self.noisy] = snapshot.take(self.seeded)
 
     def reset(self) -> None:
-        """Back to healthy (noisy if it was): empty moto, reseed, every listener normal, faults forgotten."""
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-        aws_seed.clear_registries()
+        """Back to healthy (noisy if ``noisy`` is set): the account as seeded (put back from the snapshot while it is
+        fresh, else emptied and seeded again), every listener normal, faults forgotten."""
         self.plant.reset()
         self.faults, self.suite_env_extra, self.unresolvable = [], {}, set()
+        taken = self._snapshots.get(self.noisy)
+        if taken is not None and taken.fresh():
+            self.seeded = snapshot.restore(taken, self.seeded)
+            return
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+        aws_seed.clear_registries()
         self._seed()
 
     def stop(self) -> None:
-        if self.plant is not None:
-            self.plant.stop()
-        if self.moto is not None:
-            self.moto.stop()
-        aws_seed.remove_patches()
-        for path in sorted(self.dir.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        self.dir.rmdir()
+        """Stop everything and remove the sandbox's folder (the CA bundle and keys), whatever fails on the way."""
+        try:
+            if self.plant is not None:
+                self.plant.stop()
+            if self.moto is not None:
+                self.moto.stop()
+        finally:
+            self.plant = self.moto = None
+            aws_seed.remove_patches()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -1,0 +1,76 @@
+"""A sandbox reset puts back the account exactly as seeded (the fault matrix's cases start from it).
+
+The proof reads the account the way the suite does: every AWS fact of the live suite, for every parameter the
+topology gives it, gathered right after seeding, and again after faults that between them touch every service,
+each followed by a reset; they must be equal.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cabal_checks import facts as f
+from cabal_checks.config import load_settings
+from cabal_checks.context import Context
+from cabal_checks.sandbox import snapshot
+from cabal_checks.sandbox.faults import FAULTS
+from cabal_checks.sandbox.sandbox import Sandbox
+
+# Faults that between them change every service the seed builds (ECS, ELBv2, EC2, Route 53, ACM, CloudFront, Lambda,
+# Scheduler, Logs, SSM) and the patch registries.
+FAULTS_TRIED = ("imap-service-down", "smtp-in-restart-loop", "relay-target-unhealthy", "nlb-listener-missing",
+                "relay-sg-rule-removed", "admin-dns-missing", "nacl-deny-smtp", "fail2ban-ban",
+                "container-instance-disconnected", "nat-instance-stopped", "acm-renewal-stuck-near-expiry",
+                "cloudfront-pinned-old-cert", "certbot-schedule-disabled", "certbot-failing", "certbot-function-missing",
+                "ssm-cert-missing", "ssm-cert-rotated-not-served")
+assert set(FAULTS_TRIED) <= set(FAULTS)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with Sandbox("2026-05", probe_timeout=2.0) as sandbox:
+        yield sandbox
+
+
+def account(sb: Sandbox) -> dict:
+    """Every AWS fact the live suite gathers, as plain data (request ids and dates of the answers left out)."""
+    settings = load_settings({**sb.config(), "aws_timeout": 30.0}, env={})
+    topology = settings.topology
+    with sb.aws_env():
+        ctx = Context(settings)
+        calls = [(f.ecs_services,), (f.container_instances,), (f.network,), (f.dns_view,), (f.fail2ban_lines,),
+                 (f.acm_certificate,), (f.public_zone,), (f.certbot_function,), (f.certbot_schedule,),
+                 (f.certbot_activity,), (f.ssm_certificate, "ssm_cert"), (f.ssm_certificate, "ssm_chain")]
+        calls += [(fn, key) for key in topology.services() for fn in (f.stopped_tasks, f.running_tasks)]
+        calls += [(f.target_group, key) for key in topology.target_groups()]
+        calls += [(f.security_group, e.security_group) for e in topology.endpoints if e.security_group]
+        calls += [(fact, front) for front in ("nlb", "alb") for fact in (f.load_balancer, f.acm_consumer)]
+        calls += [(f.acm_consumer, "cloudfront")]
+        return {f"{fn.__name__}{tuple(args)}": _plain(fn(ctx, *args)) for fn, *args in calls}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_reset_puts_back_the_account_as_seeded(sb, monkeypatch):
+    monkeypatch.setattr(snapshot, "MAX_AGE", 3600.0)  # however slow the machine, every reset below puts back
+    taken, seeded = sb._snapshots[False], account(sb)
+    assert seeded["ecs_services()"] and seeded["certbot_function()"], "the facts read the seeded account"
+    for name in FAULTS_TRIED:  # one after another: whatever a reset failed to put back would still show at the end
+        sb.apply(name)
+        sb.reset()
+    after = account(sb)
+    assert sb._snapshots[False] is taken, "put back from the snapshot, not seeded again"
+    assert after == seeded, f"not as seeded: {sorted(k for k in seeded if after.get(k) != seeded[k])}"
+
+
+def test_an_old_snapshot_is_seeded_again(sb, monkeypatch):
+    before = sb._snapshots[False]
+    monkeypatch.setattr(snapshot, "MAX_AGE", 0.0)
+    sb.reset()
+    assert sb._snapshots[False] is not before and sb.seeded.now > before.seeded.now
