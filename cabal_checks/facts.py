@@ -164,7 +164,8 @@ def load_balancer(ctx: Context, lb_key: str) -> dict | None:
         return None
     listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"])
     forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in listeners))
-    return {"lb": lb, "listeners": listeners, "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+    return {"lb": lb, "listeners": listeners,
+            "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
 
 
 FRONT_LBS = ("nlb", "alb")
