@@ -100,7 +100,7 @@ def test_security_group_of_another_vpc_is_not_ours(moto_aws):
     ctx = context()
     # the old lookup, by name alone, took the first group of the name: staging's (moto lists it first here), which
     # admits nothing, so a healthy tier was red
-    assert ec2_lookup.security_group(ctx.aws, "cabal-ecs-smtp-in-sg")["GroupId"] == theirs
+    assert ec2_lookup.security_groups(ctx.aws, ["cabal-ecs-smtp-in-sg"])[0]["GroupId"] == theirs
     sg = ctx.get("aws", facts.security_group, "sg_smtp_in")
     assert sg["GroupId"] == ours
     v = lb_judge.sg_admits("cabal-ecs-smtp-in-sg", sg, (25,))

@@ -44,8 +44,9 @@ def account(sb: Sandbox) -> dict:
         calls += [(fn, key) for key in topology.services() for fn in (f.stopped_tasks, f.running_tasks)]
         calls += [(f.target_group, key) for key in topology.target_groups()]
         calls += [(f.security_group, e.security_group) for e in topology.endpoints if e.security_group]
-        calls += [(fact, front) for front in ("nlb", "alb") for fact in (f.load_balancer, f.acm_consumer)]
-        calls += [(f.acm_consumer, "cloudfront")]
+        calls += [(f.load_balancer, front) for front in ("nlb", "alb")] + [(f.subnets,)]
+        calls += [(f.acm_consumer, c) for c in (("nlb", 993), ("alb", 443), ("cloudfront", f"admin.{sb.control_domain}"),
+                                                ("cloudfront", f"www.{sb.control_domain}"))]
         return {f"{fn.__name__}{tuple(args)}": _plain(fn(ctx, *args)) for fn, *args in calls}
 
 
