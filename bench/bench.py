@@ -56,10 +56,10 @@ def runbook_script(sb: Sandbox) -> str:
     lines = ["set +e"]
     for entry in cfg["connect_to"]:
         host, port, lhost, lport = entry.split(":")
-        ep = next(e for e in sb.topology.endpoints if e.host == host and e.port == int(port))
+        ep = next(e for e in sb.topology.endpoints + sb.topology.sites if e.host == host and e.port == int(port))
         if ep.scheme == "https":
             lines.append(f"curl -sS -o /dev/null -w '%{{http_code}}\\n' --max-time 5 --cacert {ca} "
-                         f"--connect-to {entry} https://{host}{ep.path}")
+                         f"--connect-to {entry} https://{host}{ep.path or '/'}")
         elif ep.scheme == "smtp":
             lines.append(f"timeout 5 bash -c '</dev/tcp/{lhost}/{lport}' && echo open  # nc -zv {host} {port}")
         else:
