@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from .aws import ecs, elb
 from .aws.reader import NotFound
 from .config import AUTO, Settings
+from .gather import concurrently
 from .topology import Topology, compose, load_topology, site, without_monitoring
 from .verdict import CantTell
 
@@ -57,50 +58,57 @@ class Shape:
 
 
 def read(ctx) -> dict:
-    """Everything the decision needs, gathered at once; each part None when it could not be read."""
+    """Everything the decision needs, gathered at once; each part None when it could not be read. The requests
+    are the checks' own (both load balancers in one, their listeners): the run sends them once."""
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
-    parts = {"nlb": (_nlb_ports,), "alb": (_lb_exists, "alb"), "monitoring_services": (_monitoring_services,),
-             "aliases": (_aliases,), "tls:nlb": (_tls_ports, "nlb"), "tls:alb": (_tls_ports, "alb")}
-    parts.update({f"tg:{key}": (_tg_state, key) for sign in SHAPE_SIGNS.values() for key in sign["target_groups"]})
+    parts = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
+             "aliases": (_aliases,), "target_groups": (_tg_states,)}
     for fn, *args in parts.values():
         ctx.start("aws", fn, *args)
-    found, problems = {}, []
+    got, problems = {}, []
     for name, (fn, *args) in parts.items():
         try:
-            found[name] = ctx.get("aws", fn, *args)
+            got[name] = ctx.get("aws", fn, *args)
         except CantTell as exc:
-            found[name] = None
+            got[name] = None
             problems.append(str(exc))
+    lbs, tgs = got.pop("load_balancers") or {}, got.pop("target_groups") or {}
+    found = {**got, "nlb": lbs.get("nlb"), "alb": lbs.get("alb"), "tls:nlb": lbs.get("tls:nlb"),
+             "tls:alb": lbs.get("tls:alb"), **{f"tg:{k}": v for k, v in tgs.items()}}
     found["problems"] = list(dict.fromkeys(problems))
     return found
 
 
-def _nlb_ports(ctx) -> list[int] | str:
-    """The NLB's listener ports, or ``"absent"``."""
-    lb = elb.load_balancer(ctx.aws, ctx.name("nlb"))
-    return "absent" if lb is None else sorted(li["Port"] for li in elb.listeners(ctx.aws, lb["LoadBalancerArn"]))
+def _load_balancers(ctx) -> dict:
+    """``nlb``: the NLB's listener ports (or ``"absent"``); ``alb``: does the ALB exist; ``tls:<key>``: the ports of
+    each one's TLS and HTTPS listeners (each an ACM consumer)."""
+    lbs = elb.load_balancers(ctx.aws, [ctx.name(k) for k in ("nlb", "alb")])  # the request the checks make
+    found = {key: lbs[ctx.name(key)] for key in ("nlb", "alb")}
+    listeners = dict(zip(found, concurrently(*(lambda lb=lb: elb.listeners(ctx.aws, lb["LoadBalancerArn"]) if lb else []
+                                               for lb in found.values())), strict=True))
+    out = {"nlb": sorted(li["Port"] for li in listeners["nlb"]) if found["nlb"] else "absent",
+           "alb": found["alb"] is not None}
+    out.update({f"tls:{key}": sorted(li["Port"] for li in ls if li.get("Protocol") in ("TLS", "HTTPS"))
+                for key, ls in listeners.items()})
+    return out
 
 
-def _tls_ports(ctx, key: str) -> list[int]:
-    """The ports of the load balancer's TLS and HTTPS listeners (each an ACM consumer); [] when it does not exist."""
-    lb = elb.load_balancer(ctx.aws, ctx.name(key))
-    listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"]) if lb else []
-    return sorted(li["Port"] for li in listeners if li.get("Protocol") in ("TLS", "HTTPS"))
+def _tg_states(ctx) -> dict[str, str]:
+    """For each shape-deciding target group: ``attached`` (to a load balancer), ``registered`` (no listener, but the
+    service still registers its tasks: a deleted listener, a runbook step), ``detached`` (a leftover no deployment
+    uses) or ``absent``."""
+    keys = [k for sign in SHAPE_SIGNS.values() for k in sign["target_groups"]]
+    tgs = elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])
 
+    def state(tg):
+        if tg is None:
+            return "absent"
+        if tg.get("LoadBalancerArns"):
+            return "attached"
+        return "registered" if elb.target_health(ctx.aws, tg["TargetGroupArn"]) else "detached"
 
-def _lb_exists(ctx, key: str) -> bool:
-    return elb.load_balancer(ctx.aws, ctx.name(key)) is not None
-
-
-def _tg_state(ctx, key: str) -> str:
-    """``attached`` (to a load balancer), ``registered`` (no listener, but the service still registers its tasks: a
-    deleted listener, a runbook step), ``detached`` (a leftover no deployment uses) or ``absent``."""
-    tg = elb.target_group(ctx.aws, ctx.name(key))
-    if tg is None:
-        return "absent"
-    if tg.get("LoadBalancerArns"):
-        return "attached"
-    return "registered" if elb.target_health(ctx.aws, tg["TargetGroupArn"]) else "detached"
+    found = [tgs[ctx.name(k)] for k in keys]
+    return dict(zip(keys, concurrently(*(lambda tg=tg: state(tg) for tg in found)), strict=True))
 
 
 def _monitoring_services(ctx) -> list[str]:

@@ -52,6 +52,10 @@ def served(result: ProbeResult, ep: Endpoint) -> Served:
         if ep.internal and result.step == "resolve":
             raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: run inside "
                                 "the VPC or pass --connect-to")
+        if not ep.probe:  # a site found by its alias: no monitor probes it, no probe-failure step covers it
+            raise NotApplicable(f"{ep.spec} (a site found by its CloudFront alias): no TLS handshake, no certificate "
+                                f"to judge ({result.step}: {result.error}); its distribution's ARN is still checked "
+                                "(test_acm_consumer_uses_certificate)")
         raise NotApplicable(f"{ep.spec}: no TLS handshake, no certificate to judge ({result.step}: {result.error}); "
                             "the probe-failure runbook applies (test_endpoint_answers)")
     return Served(ep.spec, result.address, tuple(chain_facts(result.chain)), bool(result.verified),
