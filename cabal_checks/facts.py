@@ -228,22 +228,14 @@ def dns_view(ctx: Context) -> dict:
 
 
 def cloudfront_domain(ctx: Context) -> str | None:
-    dist, _ = cloudfront_distribution(ctx)
-    return dist["DomainName"].rstrip(".").lower() if dist else None
-
-
-def cloudfront_distribution(ctx: Context) -> tuple[dict | None, str]:
-    """The admin distribution (with its config), found by the id the deployment stores in SSM;
-    ``(None, why)`` when it cannot be found."""
-    param = ctx.name("cf_distribution_param")
+    """The admin distribution's domain name, found by the id the deployment stores in SSM; None when either the
+    parameter or the distribution is missing (the DNS check then says the name points nowhere known)."""
     try:
-        dist_id = ctx.aws.call("ssm", "get_parameter", Name=param)["Parameter"]["Value"]
+        dist_id = ctx.aws.call("ssm", "get_parameter", Name=ctx.name("cf_distribution_param"))["Parameter"]["Value"]
+        dist = ctx.aws.call("cloudfront", "get_distribution", Id=dist_id)["Distribution"]
     except NotFound:
-        return None, f"SSM parameter {param} (the admin distribution's id) not found"
-    try:
-        return ctx.aws.call("cloudfront", "get_distribution", Id=dist_id)["Distribution"], ""
-    except NotFound:
-        return None, f"CloudFront distribution {dist_id} (from SSM {param}) not found"
+        return None
+    return dist["DomainName"].rstrip(".").lower()
 
 
 def fail2ban_lines(ctx: Context) -> list[dict] | None:
