@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .aws import ecs, elb
+from . import facts
+from .aws import cloudfront, ecs, elb
 from .aws.reader import NotFound
 from .config import AUTO, Settings
 from .gather import concurrently
@@ -82,8 +83,8 @@ def read(ctx) -> dict:
 def _load_balancers(ctx) -> dict:
     """``nlb``: the NLB's listener ports (or ``"absent"``); ``alb``: does the ALB exist; ``tls:<key>``: the ports of
     each one's TLS and HTTPS listeners (each an ACM consumer)."""
-    lbs = elb.load_balancers(ctx.aws, [ctx.name(k) for k in ("nlb", "alb")])  # the request the checks make
-    found = {key: lbs[ctx.name(key)] for key in ("nlb", "alb")}
+    lbs = facts.front_load_balancers(ctx)  # the request the checks make
+    found = {key: lbs[ctx.name(key)] for key in facts.FRONT_LBS}
     listeners = dict(zip(found, concurrently(*(lambda lb=lb: elb.listeners(ctx.aws, lb["LoadBalancerArn"]) if lb else []
                                                for lb in found.values())), strict=True))
     out = {"nlb": sorted(li["Port"] for li in listeners["nlb"]) if found["nlb"] else "absent",
@@ -122,13 +123,8 @@ def _monitoring_services(ctx) -> list[str]:
 
 def _aliases(ctx) -> list[str]:
     """Every CloudFront alias equal to or under the control domain, sorted."""
-    return sorted({alias.lower().rstrip(".") for dist in distributions(ctx)
-                   for alias in (dist.get("Aliases") or {}).get("Items") or [] if under(alias, ctx.settings.control_domain)})
-
-
-def distributions(ctx) -> list[dict]:
-    """Every CloudFront distribution's summary (one paginated call, shared with the consumer checks)."""
-    return ctx.aws.pages("cloudfront", "list_distributions", "DistributionList.Items")
+    return sorted({alias for dist in cloudfront.distributions(ctx.aws) for alias in cloudfront.aliases(dist)
+                   if under(alias, ctx.settings.control_domain)})
 
 
 def under(name: str, domain: str) -> bool:

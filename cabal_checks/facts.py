@@ -10,8 +10,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import discovery, wire
-from .aws import acm, certbot, cognito, dns, ec2, ecs, elb, logs
+from . import wire
+from .aws import acm, certbot, cloudfront, cognito, dns, ec2, ecs, elb, logs
 from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
 from .config import Secret
@@ -222,9 +222,9 @@ def dns_view(ctx: Context) -> dict:
         records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
         return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
 
-    view_zones, lbs, cloudfront = concurrently(zones, lambda: front_load_balancers(ctx), lambda: cloudfront_domain(ctx))
+    view_zones, lbs, admin_domain = concurrently(zones, lambda: front_load_balancers(ctx), lambda: cloudfront_domain(ctx))
     fronts = {key: lb["DNSName"].rstrip(".").lower() if (lb := lbs[ctx.name(key)]) else None for key in FRONT_LBS}
-    return {"zones": view_zones, "fronts": {**fronts, "cloudfront": cloudfront}}
+    return {"zones": view_zones, "fronts": {**fronts, "cloudfront": admin_domain}}
 
 
 def cloudfront_domain(ctx: Context) -> str | None:
@@ -344,8 +344,7 @@ def _cloudfront_consumer(ctx: Context, alias: str) -> dict:
     """The distribution that carries ``alias``, found among all of the account's (not listed anywhere)."""
     out = {"front": "cloudfront", "alias": alias, "name": f"CloudFront alias {alias}", "arn": None, "problem": "",
            "distribution_id": None, "resource_arn": None}
-    dist = next((d for d in discovery.distributions(ctx)
-                 if alias in {a.lower().rstrip(".") for a in (d.get("Aliases") or {}).get("Items") or []}), None)
+    dist = next((d for d in cloudfront.distributions(ctx.aws) if alias in cloudfront.aliases(d)), None)
     if dist is None:
         return {**out, "problem": f"no CloudFront distribution carries the alias {alias}"}
     dist_id = dist["Id"]
