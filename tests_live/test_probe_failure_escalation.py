@@ -3,6 +3,7 @@
 import pytest
 
 from cabal_checks.judge import escalation as esc
+from cabal_checks.judge.load_balancers import required_sources
 
 pytestmark = pytest.mark.probe_failure
 
@@ -22,8 +23,8 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
     """Where the probes of this endpoint come from: in-VPC ones from the private subnets, public ones (Kuma,
     hairpinning) from the NAT addresses."""
     if endpoint.internal:
-        vpc_id = (network_facts["vpc"] or {}).get("VpcId")
-        return [s["CidrBlock"] for s in subnet_facts["private"] if s.get("VpcId") == vpc_id]
+        vpc_id = (network_facts["vpc"] or {}).get("VpcId", "")
+        return required_sources(("private_subnets",), subnet_facts, vpc_id)["private_subnets"]
     return _nat_addresses(network_facts)
 
 
