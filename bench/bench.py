@@ -12,10 +12,10 @@
    run one after another as a shell script against the same sandbox, and its ratio to our full run (goal >= 5x).
 
 AWS-latency mode, ``python bench/bench.py --latency 0,50,150 [--repeat 5]``: every AWS request goes through a proxy
-that delays it by L ms (bench/latency.py), as a distant region would. Per L and selection (the full suite,
-``-m imap``, ``-m submission``, ``-m cert_expiring``): wall time against collect-only + 3 x L + 0.4 s, and from the
-run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and each
-service's peak requests per second; and the runbook's own commands under the same L, as a ratio (goal >= 8x).
+that delays it by L ms (bench/latency.py, in a process of its own), as a distant region would. Per L and selection
+(the full suite, ``-m imap``, ``-m submission``, ``-m cert_expiring``): wall time against collect-only + 3 x L + 0.4 s,
+and from the run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and
+each service's peak requests per second; and the runbook's own commands under the same L, as a ratio (goal >= 8x).
 Runs are alternated (collect-only, then each selection, repeat) so that the machine's drift hits all alike.
 """
 
@@ -104,7 +104,7 @@ SELECTIONS = (("full live suite", ()), ("-m imap", ("-m", "imap")), ("-m submiss
 
 
 def latency_mode(args) -> None:
-    from bench.latency import DelayProxy, depth, peak_in_flight, peak_per_second, sent
+    from bench.latency import DelayProxyProcess, depth, peak_in_flight, peak_per_second, sent
 
     sb = Sandbox(args.topology).start()
     out = ["| L ms | run | wall s (median) | samples | collect-only + 3L + 0.4 s | met | dependency depth "
@@ -115,7 +115,7 @@ def latency_mode(args) -> None:
         config = sb.write_config(tmp / "cabal.toml")
         log = tmp / "requests.json"
         for ms in args.latency:
-            proxy = DelayProxy(sb.endpoint_url, ms / 1000).start()
+            proxy = DelayProxyProcess(sb.endpoint_url, ms / 1000)
             env = {**sb.process_env(), "AWS_ENDPOINT_URL": proxy.url, "CABAL_BENCH_REQUESTS": str(log)}
             base = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q", "-p", "no:randomly",
                     "-p", "bench.record_requests"]

@@ -1,9 +1,9 @@
 """AWS latency for the bench: a proxy that delays every AWS request by L, and what a run's request log shows.
 
 ``DelayProxy(upstream, delay).start()`` listens on loopback and forwards each HTTP request to ``upstream`` (the
-sandbox's moto server) after ``delay`` seconds: what a distant AWS region adds to each round trip. Give the
-suite ``AWS_ENDPOINT_URL=proxy.url``. It counts the connections it accepts (against real AWS each is a TCP and
-TLS handshake).
+sandbox's moto server) after ``delay`` seconds: what a distant AWS region adds to each round trip; the bench runs it
+in a process of its own (``DelayProxyProcess``). Give the suite ``AWS_ENDPOINT_URL=proxy.url``. It counts the
+connections it accepts (against real AWS each is a TCP and TLS handshake).
 
 The request log is written by the suite itself (``-p bench.record_requests``): one ``[start, end, service,
 operation, thread]`` per request. From it, the functions below give:
@@ -18,12 +18,16 @@ operation, thread]`` per request. From it, the functions below give:
 from __future__ import annotations
 
 import http.client
-import socketserver
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -82,9 +86,15 @@ class DelayProxy:
             def log_message(self, *args):
                 pass
 
-        socketserver.TCPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            # socketserver's default backlog of 5 overflows when a run opens 30 connections at once: the kernel
+            # drops the SYNs and the clients retry after 1 s, a delay no AWS endpoint adds (seen as
+            # TcpExtListenOverflows in `nstat`, and as runs 1 s slower than their median).
+            request_queue_size = 128
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="delay-proxy").start()
         return self
 
@@ -92,6 +102,38 @@ class DelayProxy:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+class DelayProxyProcess:
+    """A ``DelayProxy`` in a process of its own, as the network is: in the bench's process its threads would share
+    one interpreter lock with the sandbox's moto server and wire servers, and lengthen every request's answer
+    beyond L by their turns at it. ``connections`` asks it (a line on its stdin) how many it has accepted."""
+
+    def __init__(self, upstream: str, delay: float):
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.latency", upstream, str(delay)], cwd=REPO,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"the delay proxy did not start: {self.url!r}")
+
+    @property
+    def connections(self) -> int:
+        self.proc.stdin.write("connections\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        self.proc.stdin.close()  # the proxy ends at the end of its input
+        self.proc.wait(10)
+
+
+def _serve(upstream: str, delay: float) -> None:
+    proxy = DelayProxy(upstream, delay).start()
+    print(proxy.url, flush=True)
+    for _ in sys.stdin:
+        print(proxy.connections, flush=True)
+    proxy.stop()
 
 
 def depth(requests: list) -> tuple[int, str]:
@@ -143,3 +185,6 @@ def peak_per_second(requests: list) -> dict[str, int]:
         out[service] = best
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], float(sys.argv[2]))
