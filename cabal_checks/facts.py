@@ -205,14 +205,12 @@ def subnets(ctx: Context) -> dict[str, list[dict]]:
 def network(ctx: Context) -> dict:
     """VPC, its NACLs, NAT instances and private route tables: those of the VPC (a neighbouring stack's
     ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names), matched here."""
-    def vpc_and_nacls():
-        vpc = ec2.vpc(ctx.aws, ctx.name("vpc"))
-        return vpc, ec2.network_acls(ctx.aws, vpc["VpcId"]) if vpc else []
-
-    (vpc, nacls), nat, route_tables = concurrently(
-        vpc_and_nacls, lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
+    vpc, nacls, nat, route_tables = concurrently(
+        lambda: ec2.vpc(ctx.aws, ctx.name("vpc")), lambda: ec2.network_acls(ctx.aws),
+        lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
         lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")))
-    return {"vpc": vpc, "nacls": nacls, "nat": ec2.in_vpc(nat, vpc), "route_tables": ec2.in_vpc(route_tables, vpc)}
+    return {"vpc": vpc, "nacls": ec2.in_vpc(nacls, vpc) if vpc else [], "nat": ec2.in_vpc(nat, vpc),
+            "route_tables": ec2.in_vpc(route_tables, vpc)}
 
 
 def dns_view(ctx: Context) -> dict:

@@ -39,8 +39,10 @@ def vpc(aws: AwsReader, name: str) -> dict | None:
     return vpcs[0] if vpcs else None
 
 
-def network_acls(aws: AwsReader, vpc_id: str) -> list[dict]:
-    return aws.pages("ec2", "describe_network_acls", "NetworkAcls", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+def network_acls(aws: AwsReader) -> list[dict]:
+    """Every network ACL of the region (a few per VPC): matched to the VPC by the caller, so the request need not
+    wait for the VPC's id."""
+    return aws.pages("ec2", "describe_network_acls", "NetworkAcls")
 
 
 def in_vpc(resources: list[dict], vpc: dict | None) -> list[dict]:
