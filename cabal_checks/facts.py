@@ -438,8 +438,10 @@ def running_tasks(ctx: Context, service_key: str) -> list[dict] | None:
 
 
 # The AWS clients each fact uses (made up front in the main thread: see AwsReader.prepare; the fault matrix proves
-# that no run makes one anywhere else), and the order to make them in: elbv2, ACM and Cognito head chains of three
-# requests, Route 53, SSM -> CloudFront, EC2 and ECS of two, the rest of one.
+# that no run makes one anywhere else), and the order to make them in: elbv2 (pools, then listeners, then rules)
+# and Cognito (pools, then clients, then the token the /list probe waits for) head chains of three requests; ACM
+# (list, then describe, tags and PEM at once), Logs -> CloudWatch (the last run's START line, then its minutes'
+# Errors), Route 53, SSM -> CloudFront and ECS of two; EC2 (the costliest client to make) and the rest of one.
 CLIENTS = {
     ecs_services: ("ecs",), stopped_tasks: ("ecs",), container_instances: ("ecs",), running_tasks: ("ecs",),
     load_balancer: ("elbv2",), target_group: ("elbv2",), security_group: ("ec2",), subnets: ("ec2",), network: ("ec2",),
@@ -448,6 +450,6 @@ CLIENTS = {
     certbot_schedule: ("scheduler",), certbot_activity: ("logs", "cloudwatch"), ssm_certificate: ("ssm",),
     minted_token: ("cognito-idp",),
 }
-CLIENT_ORDER = ("elbv2", "acm", "cognito-idp", "route53", "ssm", "cloudfront", "ec2", "ecs", "logs", "cloudwatch",
+CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
                 "lambda", "scheduler")
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)

@@ -112,17 +112,22 @@ class AwsReader:
             if service not in self._clients:
                 self._promised.setdefault(service, threading.Event())
 
-    def prepare(self, services=SERVICES) -> None:
+    def made(self, services) -> bool:
+        """Whether every one of these clients exists."""
+        return all(service in self._clients for service in services)
+
+    def prepare(self, services=SERVICES, each=lambda service: None) -> None:
         """Make these clients now, in the calling (main) thread, in this order. boto3 reads the proxy settings by
         iterating os.environ while it makes a client, and pytest changes os.environ (PYTEST_CURRENT_TEST) in the main
         thread as tests run: a client made meanwhile in a gathering thread can fail with KeyError. So the main thread
         makes them before the tests run, while the facts already started wait each for its own clients (promise)
-        and go as soon as those exist."""
+        and go as soon as those exist; ``each(service)`` is called after each is made (to start what needs it)."""
         try:
             for service in services:
                 self.client(service)
                 if service in self._promised:
                     self._promised[service].set()
+                each(service)
         except CantTell:  # no region: each fact says so itself
             pass
         finally:
