@@ -386,7 +386,8 @@ def certbot_activity(ctx: Context) -> dict:
     """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
 
     ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
-    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's per-minute Errors;
+    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's Errors, per minute
+    while CloudWatch keeps minutes (15 days), then per 5 minutes or per hour (``certbot.window_of``);
     ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same
     window; ``rate_limits``: rate-limit lines of the last RATE_LIMIT_WINDOW.
     """
@@ -401,13 +402,12 @@ def certbot_activity(ctx: Context) -> dict:
         lambda: logs.events_with(ctx.aws, group, ("START",), start, now))
     starts = [e for e in starts or [] if e["message"].startswith("START RequestId")]
     last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
-    run_minute = last_start.replace(second=0, microsecond=0) if last_start else None
     return {"group": group, "streams": streams, "invocations": invocations, "errors": errors,
             "failures": failures or [], "rate_limits": rate_limits or [],
             # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
             "last_start": last_start,
-            "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", run_minute, run_minute + CERTBOT_RUN_SPAN,
-                                                     period=60) if run_minute else None}
+            "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
+                last_start, CERTBOT_RUN_SPAN, now)) if last_start else None}
 
 
 def ssm_certificate(ctx: Context, key: str) -> dict | None:

@@ -525,6 +525,26 @@ def test_certbot_last_run_failed_from_errors_metric():
     assert not v.ok and "AWS/Lambda Errors 1" in v.render()
 
 
+@pytest.mark.parametrize("now, period", [(None, 60), ("+20d", 300), ("+70d", 3600)])
+def test_certbot_last_run_errors_asked_at_a_period_cloudwatch_still_keeps(now, period):
+    """CloudWatch keeps 1-minute points 15 days, 5-minute points 63 days, hourly ones 455 days, and a request finer
+    than the data's age allows gets no points at all (moto does not model this, so the request itself is checked):
+    with rate(60 days), the last run is mostly older than 15 days, and its Errors were silently lost. (The run is
+    an hour old and judged at --now +20d/+70d: CloudWatch Logs, and moto, refuse events over 14 days old.)"""
+    log_run("START RequestId: 5f1c Version: $LATEST", "RuntimeError: certbot exited with code 1")
+    metric("Errors", 1)
+    ctx, asked = context(now), []
+    ctx.aws.client("cloudwatch").meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricStatistics", lambda params, **_: asked.append(params))
+    seen = f.certbot_activity(ctx)
+    run = [p for p in asked if p["Period"] != 86400]
+    assert [p["Period"] for p in run] == [period], asked
+    assert run[0]["StartTime"] <= seen["last_start"] < run[0]["EndTime"]
+    assert run[0]["StartTime"].timestamp() % period == 0 and run[0]["EndTime"].timestamp() % period == 0
+    v = le.last_run_succeeded(seen, names())
+    assert not v.ok and "AWS/Lambda Errors 1" in v.render(), v.render()
+
+
 @pytest.mark.parametrize("line", ["urn:ietf:params:acme:error:rateLimited :: too many new orders",
                                   "An unexpected error occurred: HTTP 429",
                                   "Error creating new order :: too many certificates (5) already issued"])

@@ -6,7 +6,7 @@ chain): the fact layer never asks it for the private key parameter.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from .reader import AwsReader, NotFound
 
@@ -28,9 +28,26 @@ def schedule(aws: AwsReader, name: str, group: str) -> dict | None:
         return None
 
 
+# How long CloudWatch keeps each resolution: 1-minute points 15 days, 5-minute points 63 days, hourly 455 days. A
+# request for a finer period than the data's age allows gets no points at all, not coarser ones.
+RETENTION = ((timedelta(days=15), 60), (timedelta(days=63), 300), (timedelta(days=455), 3600))
+
+
+def window_of(start: datetime, span: timedelta, now: datetime) -> tuple[datetime, datetime, int]:
+    """``(from, to, period)`` for the finest points CloudWatch still holds of ``[start, start + span]``, the bounds on
+    that period's boundaries: a certbot run 20 days old is read in 5-minute points."""
+    age = now - start
+    period = next((p for keep, p in RETENTION if age < keep), RETENTION[-1][1])
+
+    def floor(t: datetime) -> datetime:
+        return datetime.fromtimestamp(t.timestamp() // period * period, UTC)
+
+    return floor(start), floor(start + span) + timedelta(seconds=period), period
+
+
 def metric_points(aws: AwsReader, function_name: str, metric: str, start: datetime, end: datetime,
                   period: int = 86400) -> list[dict]:
-    """Daily ``Sum`` datapoints of an AWS/Lambda metric of the function, oldest first."""
+    """``Sum`` datapoints (daily unless told) of an AWS/Lambda metric of the function, oldest first."""
     out = aws.call("cloudwatch", "get_metric_statistics", Namespace="AWS/Lambda", MetricName=metric,
                    Dimensions=[{"Name": "FunctionName", "Value": function_name}],
                    StartTime=start, EndTime=end, Period=period, Statistics=["Sum"])
