@@ -27,7 +27,7 @@ import pytest
 
 from cabal_checks import facts
 from cabal_checks.aws import dns, ecs, elb, logs
-from cabal_checks.aws.reader import AwsReader
+from cabal_checks.aws.reader import AwsReader, NotFound
 from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import ecs as ecs_judge
@@ -364,18 +364,47 @@ def test_unreachable_endpoint_is_cant_tell(aws_env, no_backoff):
 
 
 def test_hanging_endpoint_is_cant_tell_within_the_deadline(aws_env):
-    """Accepts, never answers: the fact gives up at its deadline (aws_timeout); the call behind it ends too,
-    after its bounded attempts (per-try read timeout aws_timeout/2)."""
+    """Accepts, never answers: the fact gives up at its deadline (aws_timeout). After that, nothing costs a second
+    deadline: the same request, asked again (a later check, or one after discovery), is told at once that its call has
+    had no answer for a whole deadline, and a new request is not sent at all while AWS has answered none of them
+    for a whole read timeout (aws_timeout/2: every attempt so far has timed out)."""
     with FakeAws(lambda req: HANG) as fake:
         pointed_at(aws_env, fake.url)
         ctx = context(aws_timeout=2.0)
         message = cant_tell(ctx.get, "aws", facts.ecs_services)
         assert message == "ecs_services(): no answer within 2s", message
-        # the abandoned call is bounded by itself: asking it again waits for it, then gets its one answer
         message = cant_tell(ctx.aws.call, "ecs", "describe_services", cluster="cabal-mail",
                             services=sorted(ctx.name(k) for k in ctx.settings.topology.services()))
-        assert message.startswith("AWS ecs:DescribeServices could not be reached: ReadTimeoutError"), message
+        assert message == "AWS ecs:DescribeServices: no answer within 2s", message
+        message = cant_tell(ctx.aws.call, "ecs", "list_clusters")
+        assert message == ("AWS has answered none of this run's requests for over 1s (its read timeout): "
+                           "ecs:ListClusters not sent"), message
+        assert [op for op, _ in fake.seen] == ["DescribeServices"]
+
+
+def test_hanging_call_ends_by_itself_after_its_attempts(aws_env):
+    """The call a fact abandoned is bounded by itself: 3 attempts, each with a read timeout of aws_timeout/2."""
+    with FakeAws(lambda req: HANG) as fake:
+        pointed_at(aws_env, fake.url)
+        message = cant_tell(AwsReader(REGION, 2.0).call, "ecs", "list_clusters")
+        assert message.startswith("AWS ecs:ListClusters could not be reached: ReadTimeoutError"), message
         assert fake.attempts() == [3]
+
+
+def test_one_answer_and_requests_go_out_again(aws_env):
+    """An AWS that answers something (an error is an answer) is not silent: a request after the deadline is sent."""
+    def behave(req: Req):
+        return HANG if req.op == "DescribeServices" else error_reply(req, "ClusterNotFoundException", "none", 400)
+
+    with FakeAws(behave) as fake:
+        pointed_at(aws_env, fake.url)
+        ctx = context(aws_timeout=2.0)
+        with pytest.raises(NotFound):
+            ctx.aws.call("ecs", "list_clusters")  # answered: the endpoint is not silent
+        assert cant_tell(ctx.get, "aws", facts.ecs_services) == "ecs_services(): no answer within 2s"
+        with pytest.raises(NotFound):
+            ctx.aws.call("ecs", "list_services", cluster="cabal-mail")  # a whole deadline later, still sent
+        assert {op for op, _ in fake.seen} == {"DescribeServices", "ListClusters", "ListServices"}
 
 
 # --- a resource missing: red where the runbook means it ------------------------------------------------
@@ -554,6 +583,25 @@ def test_live_suite_with_aws_throttled_is_never_red(sandbox, tmp_path):
     assert errors and all("throttled by AWS calling " in t and "after 3 attempt(s)" in t for t in errors), errors
     assert attempts and set(attempts) == {3}, f"attempts per distinct call: {attempts}"
     assert run.retried == [], "nothing succeeded, so nothing passed after a retry"
+
+
+def test_live_suite_with_aws_silent_costs_one_deadline(sandbox, tmp_path):
+    """The unchanged live suite, AWS_ENDPOINT_URL on a server that accepts every request and never answers: no
+    test is red, every one that reads AWS is an ERROR of one line, and nothing was sent after discovery's own
+    requests (discovery waits one deadline before collection; after it, no check waits a second one)."""
+    with FakeAws(lambda req: HANG) as fake:
+        run = run_live(sandbox, tmp_path, env={"AWS_ENDPOINT_URL": fake.url}, options=("--aws-timeout", "2"),
+                       timeout=120)
+        sent = {op for op, _ in fake.seen}
+    assert run.results and not run.outcomes("failure"), f"red because AWS is silent: {run.outcomes('failure')}"
+    for nodeid, (outcome, text) in run.results.items():
+        if "aws" in run.markers[nodeid]:
+            assert outcome in ("error", "skipped"), f"{nodeid} reads AWS, yet {outcome}"
+        if outcome == "error":
+            assert text.startswith("can't tell: ") and "\n" not in text.strip(), f"{nodeid}: {text!r}"
+    assert any("not sent" in t for t in run.outcomes("error").values()), run.outcomes("error")
+    assert sent <= {"DescribeLoadBalancers", "DescribeTargetGroups", "DescribeServices",
+                    "GET /2020-05-31/distribution"}, sent  # CloudFront ListDistributions, as the fake names it
 
 
 def forward_to(url: str):

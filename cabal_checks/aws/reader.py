@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ReadTimeoutError,
 )
 
 from ..verdict import CantTell
@@ -66,13 +69,16 @@ class AwsReader:
         # (the minted id token): never below INFO, whatever --log-level says.
         for name in ("botocore", "boto3", "urllib3"):
             logging.getLogger(name).setLevel(logging.INFO)
-        per_try = max(min(timeout / 2, 5.0), 0.5)
+        self.per_try = per_try = max(min(timeout / 2, 5.0), 0.5)
         self.config = Config(connect_timeout=per_try, read_timeout=per_try, user_agent_extra="cabal-checks",
                              max_pool_connections=POOL,
                              # total_max_attempts counts the first try; botocore's "max_attempts" counts
                              # retries only, and would make 4 attempts
                              retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
         self.region = region
+        self.timeout = timeout
+        self._first_sent: float | None = None  # when this run sent its first request
+        self._answered = False  # whether anything but a timeout has come back since (see _silent)
         self._session = None
         self._clients: dict = {}
         self._cache: dict = {}
@@ -155,8 +161,13 @@ class AwsReader:
         with self._lock:
             slot = self._cache.get(key)
             if slot is None:
-                slot = self._cache[key] = {"lock": threading.Lock()}
-        with slot["lock"]:
+                slot = self._cache[key] = {"lock": threading.Lock(), "since": time.monotonic()}
+        # Another check's call of the same request may be hanging (discovery's, before collection): wait for it only
+        # as long as this reader's deadline from when that call was sent, not a fresh one from now.
+        if not slot["lock"].acquire(timeout=max(slot["since"] + self.timeout - time.monotonic(), 0)):
+            raise CantTell(f"AWS {iam_action(key[0], self.operation(key[0], key[1]))}: no answer within "
+                           f"{self.timeout:g}s")
+        try:
             if "value" not in slot and "error" not in slot:
                 try:
                     slot["value"] = fetch()
@@ -165,10 +176,25 @@ class AwsReader:
             if "error" in slot:
                 raise slot["error"]
             return slot["value"]
+        finally:
+            slot["lock"].release()
+
+    def _silent(self, service: str, api: str) -> None:
+        """When AWS has answered none of this run's requests for a whole read timeout since the first (it accepts and
+        never answers: every attempt so far has timed out), a new request would cost one more deadline for the same
+        news: it is not sent. One answer of any kind (an error included) and every request goes out again."""
+        now = time.monotonic()
+        with self._lock:
+            if self._first_sent is None:
+                self._first_sent = now
+            elif not self._answered and now - self._first_sent >= self.per_try:
+                raise CantTell(f"AWS has answered none of this run's requests for over {self.per_try:g}s (its read "
+                               f"timeout): {iam_action(service, api)} not sent")
 
     def _send(self, service: str, method: str, params: dict, result_key):
         api = self.operation(service, method)
         client = self.client(service)
+        self._silent(service, api)
         try:
             with self._lock:
                 self.calls.append((service, api))
@@ -178,16 +204,21 @@ class AwsReader:
                     items.extend(_dig(page, result_key))
                     retries += page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 self._note_retries(service, api, retries)
+                self._answered = True
                 return items
             response = getattr(client, method)(**params)
             self._note_retries(service, api, response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+            self._answered = True
             return response
         except (NoCredentialsError, PartialCredentialsError):
+            self._answered = True  # an answer of its own: nothing to wait for
             raise CantTell("no AWS credentials: boto3's default chain found none (set AWS_PROFILE, "
                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role)") from None
         except ClientError as exc:
+            self._answered = True
             raise _translate(exc, service, api) from None
         except BotoCoreError as exc:
+            self._answered = self._answered or not isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
             raise CantTell(_one_line(f"AWS {iam_action(service, api)} could not be reached: "
                                      f"{type(exc).__name__}: {exc}")[:300]) from None
 
