@@ -216,7 +216,8 @@ def network(ctx: Context) -> dict:
 def dns_view(ctx: Context) -> dict:
     """The control domain's zones with their records, and the DNS names of the fronts."""
     def zones():
-        found = dns.zones(ctx.aws, ctx.settings.control_domain)
+        found = dns.zones(ctx.aws, ctx.settings.control_domain,
+                          lambda: (vpc := ec2.vpc(ctx.aws, ctx.name("vpc"))) and vpc["VpcId"])
         records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
         return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
 
@@ -437,15 +438,16 @@ def running_tasks(ctx: Context, service_key: str) -> list[dict] | None:
         return None
 
 
-# The AWS clients each fact uses (made up front in the main thread: see AwsReader.prepare; the fault matrix proves
-# that no run makes one anywhere else), and the order to make them in: elbv2 (pools, then listeners, then rules)
-# and Cognito (pools, then clients, then the token the /list probe waits for) head chains of three requests; ACM
-# (list, then describe, tags and PEM at once), Logs -> CloudWatch (the last run's START line, then its minutes'
-# Errors), Route 53, SSM -> CloudFront and ECS of two; EC2 (the costliest client to make) and the rest of one.
+# The AWS clients each fact uses, the one of its first request first (made up front in the main thread: see
+# AwsReader.prepare; the fault matrix proves that no run makes one anywhere else), and the order to make them in:
+# elbv2 (pools, then listeners, then rules) and Cognito (pools, then clients, then the token the /list probe waits
+# for) head chains of three requests; ACM (list, then describe, tags and PEM at once), Logs -> CloudWatch (the last
+# run's START line, then its minutes' Errors), Route 53, SSM -> CloudFront and ECS of two; EC2 (the costliest client
+# to make) and the rest of one.
 CLIENTS = {
     ecs_services: ("ecs",), stopped_tasks: ("ecs",), container_instances: ("ecs",), running_tasks: ("ecs",),
     load_balancer: ("elbv2",), target_group: ("elbv2",), security_group: ("ec2",), subnets: ("ec2",), network: ("ec2",),
-    dns_view: ("route53", "elbv2", "ssm", "cloudfront"), fail2ban_lines: ("logs",), acm_certificate: ("acm",),
+    dns_view: ("route53", "elbv2", "ssm", "cloudfront", "ec2"), fail2ban_lines: ("logs",), acm_certificate: ("acm",),
     acm_consumer: ("elbv2", "cloudfront", "acm"), public_zone: ("route53",), certbot_function: ("lambda",),
     certbot_schedule: ("scheduler",), certbot_activity: ("logs", "cloudwatch"), ssm_certificate: ("ssm",),
     minted_token: ("cognito-idp",),

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from ..gather import concurrently
 from .reader import AwsReader
 
 
-def zones(aws: AwsReader, domain: str) -> dict[str, dict]:
-    """``{"public": zone, "private": zone}`` for the zones named exactly ``domain`` (either may be absent)."""
+def zones(aws: AwsReader, domain: str, vpc_id=lambda: None) -> dict[str, dict]:
+    """``{"public": zone, "private": zone}`` for the zones named exactly ``domain`` (either may be absent).
+
+    Private zones of one name may exist once per VPC (a neighbouring stack's): of several, the one associated with
+    the VPC whose id ``vpc_id()`` gives (``get_hosted_zone`` lists a private zone's VPCs), asked only then."""
     want = domain.rstrip(".") + "."
-    found: dict[str, dict] = {}
+    found: dict[str, list[dict]] = {}
     out = aws.call("route53", "list_hosted_zones_by_name", DNSName=want, MaxItems="100")
     for zone in out.get("HostedZones", []):
-        if zone["Name"].lower() != want.lower():
-            continue
-        kind = "private" if zone.get("Config", {}).get("PrivateZone") else "public"
-        found.setdefault(kind, zone)
-    return found
+        if zone["Name"].lower() == want.lower():
+            found.setdefault("private" if zone.get("Config", {}).get("PrivateZone") else "public", []).append(zone)
+    private = found.get("private", [])
+    if len(private) > 1:
+        vpc, *details = concurrently(vpc_id, *(lambda z=z: aws.call("route53", "get_hosted_zone", Id=z["Id"])
+                                                for z in private))
+        ours = [z for z, d in zip(private, details, strict=True)
+                if vpc and any(v.get("VPCId") == vpc for v in d.get("VPCs", []))]
+        found["private"] = ours or private
+    return {kind: candidates[0] for kind, candidates in found.items()}
 
 
 def records(aws: AwsReader, zone_id: str) -> list[dict]:

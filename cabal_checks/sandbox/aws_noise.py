@@ -14,7 +14,8 @@ item healthy or long resolved, so the suite must stay green on all of it:
   (2026-05), the imap target group 2026-08 deleted, left behind without a listener;
 * a neighbouring stack with the same names (a fork renames only what AWS forces to be unique): a staging VPC with
   security groups named exactly like ours (listed first), a Cognito pool ``cabal`` with its own
-  ``cabal_admin_client`` (listed first), a stopped NAT instance ``cabal-nat-staging-0`` and its blackholed route
+  ``cabal_admin_client`` (listed first), a private hosted zone ``<cd>`` of its own whose records of our names point at
+  its NLB (listed first), a stopped NAT instance ``cabal-nat-staging-0`` and its blackholed route
   table ``cabal-private-rt-staging-0``, a quiesced cluster ``cabal-mail-staging`` with its own ``cabal-imap``, an
   NLB ``cabal-nlb-staging``, target groups ``cabal-ecs-relay-tg-staging`` and ``cabal-ecs-relay-tg-old``, a
   terminated old ``cabal-nat-0``; in our VPC, a NACL left unassociated after an incident, and a deny entry
@@ -158,6 +159,9 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
     idp.create_user_pool_client(UserPoolId=pool, ClientName=s.names["cognito_client"],
                                 ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
     _first(backend("cognito-idp", s).user_pools, pool)
+    # Private zones are unique by name per VPC only: staging's is "<cd>" too, its records of our names pointing at
+    # staging's NLB. AWS promises no order; moto lists by creation: staging's first (backend).
+    _staging_private_zone(s, vpc, elbv2.describe_load_balancers(LoadBalancerArns=[nlb])["LoadBalancers"][0]["DNSName"])
     # A quiesced staging cluster with services of our names. No tasks: moto's list_tasks matches the cluster by
     # substring ("cabal-mail" in ".../cabal-mail-staging"), which real ECS never does.
     ecs = s.client("ecs")
@@ -169,6 +173,21 @@ def _neighbour_stack(s: Seeded, staging_cert: str) -> None:
             {"name": key.removeprefix("service_"), "image": "cabal/staging", "memory": 512}])["taskDefinition"]
         ecs.create_service(cluster=cluster, serviceName=s.names[key], taskDefinition=td["taskDefinitionArn"],
                            desiredCount=0)
+
+
+def _staging_private_zone(s: Seeded, vpc: str, target: str) -> None:
+    from moto.backends import get_backend
+
+    r53 = s.client("route53")
+    zone = r53.create_hosted_zone(Name=s.control_domain, CallerReference=f"staging-{uuid.uuid4()}",
+                                  VPC={"VPCRegion": s.region, "VPCId": vpc},
+                                  HostedZoneConfig={"Comment": "Internal control domain", "PrivateZone": True})
+    ours = r53.list_resource_record_sets(HostedZoneId=s.private_zone_id)["ResourceRecordSets"]
+    r53.change_resource_record_sets(HostedZoneId=zone["HostedZone"]["Id"], ChangeBatch={"Changes": [
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": r["Name"], "Type": "CNAME", "TTL": 300,
+                                                   "ResourceRecords": [{"Value": target}]}}
+        for r in ours if r["Type"] in ("A", "CNAME")]})
+    _first(get_backend("route53")[s.account_id]["global"].zones, zone["HostedZone"]["Id"].rsplit("/", 1)[1])
 
 
 def _first(listed: dict, key: str) -> None:
