@@ -162,22 +162,23 @@ class AwsReader:
             slot = self._cache.get(key)
             if slot is None:
                 slot = self._cache[key] = {"lock": threading.Lock(), "since": time.monotonic()}
-        # Another check's call of the same request may be hanging (discovery's, before collection): wait for it only
-        # as long as this reader's deadline from when that call was sent, not a fresh one from now.
-        if not slot["lock"].acquire(timeout=max(slot["since"] + self.timeout - time.monotonic(), 0)):
-            raise CantTell(f"AWS {iam_action(key[0], self.operation(key[0], key[1]))}: no answer within "
-                           f"{self.timeout:g}s")
-        try:
-            if "value" not in slot and "error" not in slot:
-                try:
-                    slot["value"] = fetch()
-                except (CantTell, NotFound, ReadOnlyViolation) as exc:
-                    slot["error"] = exc
-            if "error" in slot:
-                raise slot["error"]
-            return slot["value"]
-        finally:
-            slot["lock"].release()
+        if "value" not in slot and "error" not in slot:
+            # Another check's call of the same request may be hanging (discovery's, before collection): wait for it
+            # only as long as this reader's deadline from when that call was sent, not a fresh one from now.
+            if not slot["lock"].acquire(timeout=max(slot["since"] + self.timeout - time.monotonic(), 0)):
+                raise CantTell(f"AWS {iam_action(key[0], self.operation(key[0], key[1]))}: no answer within "
+                               f"{self.timeout:g}s")
+            try:
+                if "value" not in slot and "error" not in slot:
+                    try:
+                        slot["value"] = fetch()
+                    except (CantTell, NotFound, ReadOnlyViolation) as exc:
+                        slot["error"] = exc
+            finally:
+                slot["lock"].release()
+        if "error" in slot:
+            raise slot["error"]
+        return slot["value"]
 
     def _silent(self, service: str, api: str) -> None:
         """When AWS has answered none of this run's requests for a whole read timeout since the first (it accepts and
