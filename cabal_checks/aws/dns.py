@@ -6,11 +6,12 @@ from ..gather import concurrently
 from .reader import AwsReader
 
 
-def zones(aws: AwsReader, domain: str, vpc_id=lambda: None) -> dict[str, dict]:
+def zones(aws: AwsReader, domain: str, vpc_id=None) -> dict[str, dict]:
     """``{"public": zone, "private": zone}`` for the zones named exactly ``domain`` (either may be absent).
 
     Private zones of one name may exist once per VPC (a neighbouring stack's): of several, the one associated with
-    the VPC whose id ``vpc_id()`` gives (``get_hosted_zone`` lists a private zone's VPCs), asked only then."""
+    the VPC whose id ``vpc_id()`` gives (``get_hosted_zone`` lists a private zone's VPCs), asked only then, and only
+    by a caller that wants the private zone (gives ``vpc_id``)."""
     want = domain.rstrip(".") + "."
     found: dict[str, list[dict]] = {}
     out = aws.call("route53", "list_hosted_zones_by_name", DNSName=want, MaxItems="100")
@@ -18,7 +19,7 @@ def zones(aws: AwsReader, domain: str, vpc_id=lambda: None) -> dict[str, dict]:
         if zone["Name"].lower() == want.lower():
             found.setdefault("private" if zone.get("Config", {}).get("PrivateZone") else "public", []).append(zone)
     private = found.get("private", [])
-    if len(private) > 1:
+    if len(private) > 1 and vpc_id is not None:
         vpc, *details = concurrently(vpc_id, *(lambda z=z: aws.call("route53", "get_hosted_zone", Id=z["Id"])
                                                 for z in private))
         ours = [z for z, d in zip(private, details, strict=True)
