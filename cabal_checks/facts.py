@@ -189,10 +189,15 @@ def security_group(ctx: Context, sg_key: str) -> dict | None:
     """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it). Every group of the
     topology is asked for in one request, beside the VPC's, and matched to the VPC here: no request waits for another."""
     keys = dict.fromkeys([*(e.security_group for e in ctx.settings.topology.endpoints if e.security_group), sg_key])
-    vpc, groups = concurrently(lambda: ec2.vpc(ctx.aws, ctx.name("vpc")),
+    vpc, groups = concurrently(lambda: cabal_vpc(ctx),
                                lambda: ec2.security_groups(ctx.aws, [ctx.name(k) for k in keys]))
     name = ctx.name(sg_key)
     return next((g for g in ec2.in_vpc(groups, vpc) if g.get("GroupName") == name), None)
+
+
+def cabal_vpc(ctx: Context) -> dict | None:
+    """The deployment's VPC, by its name (one shared request): what the SG, NACL and private-zone lookups match."""
+    return ec2.vpc(ctx.aws, ctx.name("vpc"))
 
 
 def subnets(ctx: Context) -> dict[str, list[dict]]:
@@ -206,7 +211,7 @@ def network(ctx: Context) -> dict:
     """VPC, its NACLs, NAT instances and private route tables: those of the VPC (a neighbouring stack's
     ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names), matched here."""
     vpc, nacls, nat, route_tables = concurrently(
-        lambda: ec2.vpc(ctx.aws, ctx.name("vpc")), lambda: ec2.network_acls(ctx.aws),
+        lambda: cabal_vpc(ctx), lambda: ec2.network_acls(ctx.aws),
         lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
         lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")))
     return {"vpc": vpc, "nacls": ec2.in_vpc(nacls, vpc) if vpc else [], "nat": ec2.in_vpc(nat, vpc),
@@ -217,7 +222,7 @@ def dns_view(ctx: Context) -> dict:
     """The control domain's zones with their records, and the DNS names of the fronts."""
     def zones():
         found = dns.zones(ctx.aws, ctx.settings.control_domain,
-                          lambda: (vpc := ec2.vpc(ctx.aws, ctx.name("vpc"))) and vpc["VpcId"])
+                          lambda: (vpc := cabal_vpc(ctx)) and vpc["VpcId"])
         records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
         return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
 
