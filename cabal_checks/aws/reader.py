@@ -196,6 +196,7 @@ class AwsReader:
         api = self.operation(service, method)
         client = self.client(service)
         self._silent(service, api)
+        timed_out = False
         try:
             with self._lock:
                 self.calls.append((service, api))
@@ -205,23 +206,22 @@ class AwsReader:
                     items.extend(_dig(page, result_key))
                     retries += page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 self._note_retries(service, api, retries)
-                self._answered = True
                 return items
             response = getattr(client, method)(**params)
             self._note_retries(service, api, response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-            self._answered = True
             return response
         except (NoCredentialsError, PartialCredentialsError):
-            self._answered = True  # an answer of its own: nothing to wait for
             raise CantTell("no AWS credentials: boto3's default chain found none (set AWS_PROFILE, "
                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a role)") from None
         except ClientError as exc:
-            self._answered = True
             raise _translate(exc, service, api) from None
         except BotoCoreError as exc:
-            self._answered = self._answered or not isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
+            timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
             raise CantTell(_one_line(f"AWS {iam_action(service, api)} could not be reached: "
                                      f"{type(exc).__name__}: {exc}")[:300]) from None
+        finally:
+            # anything but a timeout is an answer (an error, no credentials, a refused connection): see _silent
+            self._answered = self._answered or not timed_out
 
     def _note_retries(self, service: str, api: str, n: int) -> None:
         if n:
