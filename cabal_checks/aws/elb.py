@@ -6,49 +6,38 @@ from ..gather import concurrently
 from .reader import AwsReader, NotFound
 
 
-def load_balancer(aws: AwsReader, name: str) -> dict | None:
-    try:
-        lbs = aws.call("elbv2", "describe_load_balancers", Names=[name]).get("LoadBalancers", [])
-    except NotFound:
-        return None
-    return lbs[0] if lbs else None
-
-
 def load_balancers(aws: AwsReader, names) -> dict[str, dict | None]:
     """Each named load balancer (None when it does not exist), asked in one call (Names takes up to 20)."""
-    names = tuple(sorted(set(names)))
-    try:
-        found = aws.call("elbv2", "describe_load_balancers", Names=list(names)).get("LoadBalancers", [])
-    except NotFound:
-        return _one_by_one(aws, names, load_balancer)
-    return {n: next((lb for lb in found if lb["LoadBalancerName"] == n), None) for n in names}
-
-
-def _one_by_one(aws: AwsReader, names: tuple[str, ...], one) -> dict[str, dict | None]:
-    """When any of the names does not exist, AWS answers NotFound for all of them: ask each alone (at once)."""
-    return dict(zip(names, concurrently(*(lambda n=n: one(aws, n) for n in names)), strict=True))
-
-
-def listeners(aws: AwsReader, lb_arn: str) -> list[dict]:
-    return aws.pages("elbv2", "describe_listeners", "Listeners", LoadBalancerArn=lb_arn)
-
-
-def target_group(aws: AwsReader, name: str) -> dict | None:
-    try:
-        groups = aws.call("elbv2", "describe_target_groups", Names=[name]).get("TargetGroups", [])
-    except NotFound:
-        return None
-    return groups[0] if groups else None
+    return _by_name(names, "LoadBalancerName", lambda ns: aws.call(
+        "elbv2", "describe_load_balancers", Names=ns).get("LoadBalancers", []))
 
 
 def target_groups(aws: AwsReader, names) -> dict[str, dict | None]:
     """Each named target group (None when it does not exist), asked in one call (Names takes up to 20)."""
-    names = tuple(sorted(set(names)))
+    return _by_name(names, "TargetGroupName", lambda ns: aws.call(
+        "elbv2", "describe_target_groups", Names=ns).get("TargetGroups", []))
+
+
+def _by_name(names, key: str, ask) -> dict[str, dict | None]:
+    """``ask(names)`` once for all of them; when any of the names does not exist, AWS answers NotFound for all of
+    them: then each alone (at once), a missing one None."""
+    names = sorted(set(names))
+
+    def only(name):
+        try:
+            return next(iter(ask([name])), None)
+        except NotFound:
+            return None
+
     try:
-        found = aws.call("elbv2", "describe_target_groups", Names=list(names)).get("TargetGroups", [])
+        found = ask(names)
     except NotFound:
-        return _one_by_one(aws, names, target_group)
-    return {n: next((tg for tg in found if tg["TargetGroupName"] == n), None) for n in names}
+        return dict(zip(names, concurrently(*(lambda n=n: only(n) for n in names)), strict=True))
+    return {n: next((x for x in found if x[key] == n), None) for n in names}
+
+
+def listeners(aws: AwsReader, lb_arn: str) -> list[dict]:
+    return aws.pages("elbv2", "describe_listeners", "Listeners", LoadBalancerArn=lb_arn)
 
 
 def target_health(aws: AwsReader, tg_arn: str) -> list[dict]:
