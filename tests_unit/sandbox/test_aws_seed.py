@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from cabal_checks.names import DEFAULT_NAMES
 from cabal_checks.sandbox import aws_faults as F
-from cabal_checks.sandbox import aws_seed
+from cabal_checks.sandbox import aws_seed, moto_patches
 from cabal_checks.sandbox.aws_seed import seed
 from cabal_checks.topology import load_topology
 
@@ -390,13 +390,20 @@ def test_seeded_account_reads_back_by_name(topology, certs):
 def test_patches_install_and_remove_idempotently():
     from moto.acm.models import CertBundle
 
-    assert CertBundle.describe is aws_seed._acm_describe
+    assert CertBundle.describe is moto_patches._acm_describe
     aws_seed.remove_patches()
     aws_seed.remove_patches()
-    assert CertBundle.describe is not aws_seed._acm_describe
+    assert CertBundle.describe is not moto_patches._acm_describe
     aws_seed.install_patches()
     aws_seed.install_patches()
-    assert CertBundle.describe is aws_seed._acm_describe
+    assert CertBundle.describe is moto_patches._acm_describe
+
+
+def test_aws_seed_still_offers_the_patch_registries_it_used_to_hold():
+    """The patches moved to moto_patches; code that imported them from aws_seed keeps working, on the same dicts."""
+    for name in ("ACM_OVERRIDES", "TARGET_HEALTH", "LAMBDA_CONFIG", "ROUTE_STATES", "clear_registries",
+                 "install_patches", "remove_patches", "shared_loader"):
+        assert getattr(aws_seed, name) is getattr(moto_patches, name), name
 
 
 # ---------------------------------------------------------------------------------------------
