@@ -66,14 +66,8 @@ def patches():
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 0.3 s per sandbox, and seed() needs no AMI list
+def moto_env(aws_env):
+    aws_env.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 0.3 s per sandbox, and seed() needs no AMI list
 
 
 def _seed(topology: str, certs, label: str | None = None):
@@ -85,15 +79,13 @@ def _seed(topology: str, certs, label: str | None = None):
 
 
 @pytest.fixture
-def sb05(certs):
-    with mock_aws():
-        yield _seed("2026-05", certs, "faults")
+def sb05(certs, mock_account):
+    return _seed("2026-05", certs, "faults")
 
 
 @pytest.fixture
-def sb08(certs):
-    with mock_aws():
-        yield _seed("2026-08", certs, "faults-08")
+def sb08(certs, mock_account):
+    return _seed("2026-08", certs, "faults-08")
 
 
 def _c(service: str):
