@@ -24,8 +24,10 @@ class Conn:
         self._lock = threading.Lock()
         self._closed = False
 
-    def wrap(self, ctx: ssl.SSLContext) -> ssl.SSLSocket:
+    def wrap(self, ctx: ssl.SSLContext | None) -> ssl.SSLSocket:
         """Server-side TLS on this connection (the fd stays open until close(), whatever happens)."""
+        if ctx is None:
+            raise ssl.SSLError(f"no TLS context to serve on fd {self._fd}")
         self.sock.settimeout(HANDSHAKE_TIMEOUT)
         tls = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
         with self._lock:

@@ -59,10 +59,10 @@ class Front(Listener):
             conn.wrap(self.ssl_context)
         head, backend = b"", self.backend_for("")
         if self.client_speaks_first:
-            head = read_head(conn.sock)
-            if head is None:
+            request = read_head(conn.sock)
+            if request is None:
                 return
-            backend = self.backend_for(request_path(head))
+            head, backend = request, self.backend_for(request_path(request))
         try:
             upstream = socket.create_connection(("127.0.0.1", backend.port), timeout=HANDSHAKE_TIMEOUT)
         except OSError:

@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .common import IDLE_TIMEOUT, Conn
 from .listener import Listener
@@ -49,7 +49,7 @@ class HttpBackend(Listener):
         return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
     def serve(self, conn: Conn) -> None:
-        _HttpHandler(conn.sock, ("127.0.0.1", 0), self)
+        _HttpHandler(conn.sock, ("127.0.0.1", 0), cast(Any, self))  # the handler's "server" is this backend
 
     def reply(self, path: str, headers) -> Reply:
         if self.redirect_loop:
@@ -74,7 +74,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        reply = self.server.reply(self.path, self.headers)
+        reply = self.backend.reply(self.path, self.headers)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -86,7 +86,11 @@ class _HttpHandler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     def version_string(self) -> str:
-        return HttpBackend.SERVER[self.server.app]
+        return HttpBackend.SERVER[self.backend.app]
+
+    @property
+    def backend(self) -> HttpBackend:
+        return cast(HttpBackend, self.server)
 
     def log_message(self, format, *args) -> None:
         pass

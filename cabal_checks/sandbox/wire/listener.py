@@ -23,6 +23,8 @@ class Listener:
     implicit_tls = False  # TLS starts at connect
     client_speaks_first = False  # HTTP: the client sends its request before the server says anything
     KNOBS: ClassVar[dict[str, Any]] = {}
+    _wake_r: socket.socket  # made by start(): the accept thread's wake-up pair
+    _wake_w: socket.socket
 
     def __init__(self, name: str):
         self.name = name
@@ -33,7 +35,6 @@ class Listener:
         self._wanted = self._applied = 0
         self._error: OSError | None = None
         self._lsock: socket.socket | None = None
-        self._wake_r = self._wake_w = None
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -79,11 +80,12 @@ class Listener:
         if self._thread is not None:
             return
         self._wake_r, self._wake_w = socket.socketpair()
-        self._lsock = self._bind()
-        self.port = self._lsock.getsockname()[1]
-        if not MODES_TABLE[self._mode].listens:
-            self._lsock.close()
-            self._lsock = None
+        lsock = self._bind()
+        self.port = lsock.getsockname()[1]
+        if MODES_TABLE[self._mode].listens:
+            self._lsock = lsock
+        else:
+            lsock.close()
         self._thread = threading.Thread(target=self._accept_loop, name=f"sandbox {self.name}", daemon=True)
         self._thread.start()
 

@@ -18,8 +18,9 @@ from .listener import Listener
 class LoopThread:
     """An asyncio event loop in a daemon thread, for the aiosmtpd protocol objects."""
 
-    def __init__(self):
-        self.loop: asyncio.AbstractEventLoop | None = None
+    loop: asyncio.AbstractEventLoop  # made by start()
+
+    def __init__(self) -> None:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
