@@ -107,10 +107,10 @@ def install_patches() -> None:
     _ORIGINALS["elbv2_health_for"] = FakeTargetGroup.health_for
     _ORIGINALS["lambda_get_configuration"] = LambdaFunction.get_configuration
     _ORIGINALS["route_state"] = Route.__dict__["state"]
-    CertBundle.describe = _acm_describe
-    FakeTargetGroup.health_for = _elbv2_health_for
-    LambdaFunction.get_configuration = _lambda_get_configuration
-    Route.state = property(_route_state)
+    CertBundle.describe = _acm_describe  # type: ignore[method-assign]
+    FakeTargetGroup.health_for = _elbv2_health_for  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = _lambda_get_configuration  # type: ignore[method-assign]
+    Route.state = property(_route_state)  # type: ignore[method-assign, assignment]
 
 
 def remove_patches() -> None:
@@ -126,10 +126,10 @@ def remove_patches() -> None:
     import moto.core.utils
 
     moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
-    CertBundle.describe = _ORIGINALS.pop("acm_describe")
-    FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")
-    LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")
-    Route.state = _ORIGINALS.pop("route_state")
+    CertBundle.describe = _ORIGINALS.pop("acm_describe")  # type: ignore[method-assign]
+    FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")  # type: ignore[method-assign]
+    Route.state = _ORIGINALS.pop("route_state")  # type: ignore[method-assign]
     _ORIGINALS.clear()
 
 
