@@ -137,14 +137,24 @@ _CONTENT_TYPES = {"admin": "text/html", "api": "application/json", "ntfy": "appl
 
 def _error_reply(app: str, status: int) -> Reply:
     """What each origin says when it fails with ``status``."""
-    reason = BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
-    if app == "admin":
-        code = {403: "AccessDenied", 404: "NoSuchKey"}.get(status, "InternalError")
-        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{reason}</Message></Error>'
-        return Reply(status, "application/xml", body.encode())
-    if app == "api":
-        return _json(status, {"Error": f"sandbox: {reason}"} if status >= 500 else {"message": reason})
+    return _ERRORS[app](status, BaseHTTPRequestHandler.responses.get(status, ("Error",))[0])
+
+
+def _s3_error(status: int, reason: str) -> Reply:
+    code = {403: "AccessDenied", 404: "NoSuchKey"}.get(status, "InternalError")
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{reason}</Message></Error>'
+    return Reply(status, "application/xml", body.encode())
+
+
+def _api_error(status: int, reason: str) -> Reply:
+    return _json(status, {"Error": f"sandbox: {reason}"} if status >= 500 else {"message": reason})
+
+
+def _ntfy_error(status: int, reason: str) -> Reply:
     return _json(status, {"code": status * 100 + 1, "http": status, "error": reason.lower()})
+
+
+_ERRORS = {"admin": _s3_error, "api": _api_error, "ntfy": _ntfy_error}
 
 
 def jwt_exp(token: str) -> float | None:

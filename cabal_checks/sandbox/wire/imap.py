@@ -48,12 +48,30 @@ class ImapBackend(Listener):
     def _answer(self, tag: str, command: str, tls: bool) -> str:
         if not tag or not command:
             return "* BAD Error in IMAP command received by server.\r\n"
-        if command == "CAPABILITY":
-            return f"* CAPABILITY {self.CAPS[tls]}\r\n{tag} OK Capability completed.\r\n"
-        if command == "NOOP":
-            return f"{tag} OK NOOP completed.\r\n"
-        if command == "LOGOUT":
-            return f"* BYE Logging out\r\n{tag} OK Logout completed.\r\n"
-        if command == "STARTTLS" and not tls:
-            return f"{tag} {self.starttls_error}\r\n"
-        return f"{tag} BAD Error in IMAP command received by server.\r\n"
+        answer = _ANSWERS.get(command, _bad)
+        return answer(self, tag, tls)
+
+
+def _capability(backend: ImapBackend, tag: str, tls: bool) -> str:
+    return f"* CAPABILITY {backend.CAPS[tls]}\r\n{tag} OK Capability completed.\r\n"
+
+
+def _noop(backend: ImapBackend, tag: str, tls: bool) -> str:
+    return f"{tag} OK NOOP completed.\r\n"
+
+
+def _logout(backend: ImapBackend, tag: str, tls: bool) -> str:
+    return f"* BYE Logging out\r\n{tag} OK Logout completed.\r\n"
+
+
+def _starttls_refused(backend: ImapBackend, tag: str, tls: bool) -> str:
+    """STARTTLS that serve() did not take: the ``starttls_error`` knob, or BAD once TLS is on."""
+    return _bad(backend, tag, tls) if tls else f"{tag} {backend.starttls_error}\r\n"
+
+
+def _bad(backend: ImapBackend, tag: str, tls: bool) -> str:
+    return f"{tag} BAD Error in IMAP command received by server.\r\n"
+
+
+# command -> the answer (STARTTLS itself is served by serve(), which turns the connection to TLS)
+_ANSWERS = {"CAPABILITY": _capability, "NOOP": _noop, "LOGOUT": _logout, "STARTTLS": _starttls_refused}

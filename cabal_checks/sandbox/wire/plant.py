@@ -3,6 +3,7 @@ certificate pipelines they serve."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -48,15 +49,9 @@ class WirePlant:
     # ----------------------------------------------------------------------------------------------- building
 
     def _make_backend(self, ep: Endpoint) -> Listener:
-        name = f"{ep.probe} backend ({ep.spec})"
-        if ep.probe == "imap":
-            return self._in_pipeline("le", ImapBackend(name, self._contexts["le"]))
-        if ep.probe in ("smtp_relay", "submission"):
-            backend = SmtpBackend(name, self._loop, ep.verify_name, self._contexts["le"],
-                                  implicit_tls=ep.scheme == "smtps", require_starttls=ep.scheme == "smtp+starttls")
-            return self._in_pipeline("le", backend)
-        app = {"admin_app": "admin", "api_list": "api", "ntfy": "ntfy", "": "admin"}[ep.probe]  # "": a static site
-        return HttpBackend(name, app, self.control_domain)
+        pipeline, build = BACKENDS[ep.probe]
+        backend = build(self, ep, f"{ep.probe} backend ({ep.spec})")
+        return self._in_pipeline(pipeline, backend) if pipeline else backend
 
     def _make_front(self, ep: Endpoint, shared: dict[tuple, Front]) -> Front | None:
         if ep.front == "none":
@@ -158,6 +153,35 @@ class WirePlant:
             direct = ep.scheme != "https" and not (ep.front == "nlb" and ep.listener_protocol.upper() == "TLS")
             rows.append((ep.host, ep.port, (self.backend(ep) if direct else self.listener(ep)).port))
         return _dedupe(rows)
+
+
+def _imap(plant: WirePlant, ep: Endpoint, name: str) -> Listener:
+    return ImapBackend(name, plant._contexts["le"])
+
+
+def _smtp(plant: WirePlant, ep: Endpoint, name: str) -> Listener:
+    return SmtpBackend(name, plant._loop, ep.verify_name, plant._contexts["le"],
+                       implicit_tls=ep.scheme == "smtps", require_starttls=ep.scheme == "smtp+starttls")
+
+
+def _http(app: str) -> Callable[[WirePlant, Endpoint, str], Listener]:
+    def build(plant: WirePlant, ep: Endpoint, name: str) -> Listener:
+        return HttpBackend(name, app, plant.control_domain)
+
+    return build
+
+
+# probe -> (the certificate pipeline its own TLS is in, or None; how to build it). "": a static site (a CloudFront
+# alias with no probe of its own), served like the admin app's bucket.
+BACKENDS: dict[str, tuple[str | None, Callable[[WirePlant, Endpoint, str], Listener]]] = {
+    "imap": ("le", _imap),
+    "smtp_relay": ("le", _smtp),
+    "submission": ("le", _smtp),
+    "admin_app": (None, _http("admin")),
+    "api_list": (None, _http("api")),
+    "ntfy": (None, _http("ntfy")),
+    "": (None, _http("admin")),
+}
 
 
 def _route_prefix(ep: Endpoint) -> str:
