@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 import threading
 from collections import Counter
@@ -172,21 +171,6 @@ class FakeAws:
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """A clean AWS environment: dummy keys, one region, no profile, no host config, no instance metadata."""
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return monkeypatch
 
 
 @pytest.fixture
@@ -410,15 +394,7 @@ def test_one_answer_and_requests_go_out_again(aws_env):
 # --- a resource missing: red where the runbook means it ------------------------------------------------
 
 
-@pytest.fixture
-def moto_aws(aws_env):
-    import moto
-
-    with moto.mock_aws():
-        yield
-
-
-def test_ecs_cluster_missing_is_red_not_found(moto_aws):
+def test_ecs_cluster_missing_is_red_not_found(mock_account):
     ctx = context()
     cluster, name = ctx.name("cluster"), ctx.name("service_imap")
     services = ctx.get("aws", facts.ecs_services)
@@ -427,7 +403,7 @@ def test_ecs_cluster_missing_is_red_not_found(moto_aws):
     assert not verdict.ok and "not found" in verdict.summary and name in verdict.summary and cluster in verdict.summary
 
 
-def test_ecs_service_missing_is_red_not_found(moto_aws):
+def test_ecs_service_missing_is_red_not_found(mock_account):
     ctx = context()
     cluster, name = ctx.name("cluster"), ctx.name("service_imap")
     boto3.client("ecs", region_name=REGION).create_cluster(clusterName=cluster)
@@ -439,7 +415,7 @@ def test_ecs_service_missing_is_red_not_found(moto_aws):
     assert verdict.next == (f"aws ecs list-services --cluster {cluster}",)
 
 
-def test_target_group_missing_is_red_not_found(moto_aws):
+def test_target_group_missing_is_red_not_found(mock_account):
     ctx = context()
     tg = ctx.name("tg_imap")
     verdict = lb_judge.targets_healthy(tg, ctx.get("aws", facts.target_group, "tg_imap"))
@@ -447,7 +423,7 @@ def test_target_group_missing_is_red_not_found(moto_aws):
     assert verdict.next == (f"aws elbv2 describe-target-groups --names {tg}",)
 
 
-def test_load_balancer_missing_is_red_not_found(moto_aws):
+def test_load_balancer_missing_is_red_not_found(mock_account):
     ctx = context()
     ep = next(e for e in ctx.settings.topology.endpoints if e.front == "nlb")
     name = ctx.name("nlb")
@@ -464,7 +440,7 @@ def _count_requests(reader: AwsReader, service: str, api: str) -> list:
     return seen
 
 
-def test_route53_records_beyond_one_page_are_all_read(moto_aws):
+def test_route53_records_beyond_one_page_are_all_read(mock_account):
     r53 = boto3.client("route53", region_name=REGION)
     zone = r53.create_hosted_zone(Name=DOMAIN, CallerReference="faults")["HostedZone"]["Id"]
     r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
@@ -479,7 +455,7 @@ def test_route53_records_beyond_one_page_are_all_read(moto_aws):
     assert {r["Type"] for r in records} == {"A", "NS", "SOA"}
 
 
-def test_log_events_beyond_one_page_are_all_read(moto_aws):
+def test_log_events_beyond_one_page_are_all_read(mock_account):
     cwl = boto3.client("logs", region_name=REGION)
     group = "/cabal/lambda/certbot-renewal"
     cwl.create_log_group(logGroupName=group)
@@ -499,7 +475,7 @@ def test_log_events_beyond_one_page_are_all_read(moto_aws):
     assert len(found) == 130
 
 
-def test_ecs_services_beyond_one_describe_batch_are_all_read(moto_aws):
+def test_ecs_services_beyond_one_describe_batch_are_all_read(mock_account):
     client = boto3.client("ecs", region_name=REGION)
     client.create_cluster(clusterName="cabal-mail")
     client.register_task_definition(family="t", containerDefinitions=[{"name": "c", "image": "i", "memory": 64}])
@@ -513,7 +489,7 @@ def test_ecs_services_beyond_one_describe_batch_are_all_read(moto_aws):
     assert all(found[n] and found[n]["serviceName"] == n for n in names)
 
 
-def test_targets_all_read(moto_aws):
+def test_targets_all_read(mock_account):
     ec2 = boto3.client("ec2", region_name=REGION)
     elbv2 = boto3.client("elbv2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
@@ -557,12 +533,8 @@ def test_ecs_tasks_beyond_one_page_are_all_read(aws_env):
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    from cabal_checks.sandbox.sandbox import Sandbox
-
-    sb = Sandbox("2026-05", probe_timeout=2.0).start()
-    yield sb
-    sb.stop()
+def sandbox_options():
+    return {"probe_timeout": 2.0}
 
 
 def test_live_suite_with_aws_throttled_is_never_red(sandbox, tmp_path):

@@ -20,7 +20,6 @@ import pytest
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from moto import mock_aws
 from moto.acm.models import CertBundle
 from moto.backends import get_backend
 
@@ -41,20 +40,13 @@ KEY_SENTINEL = "-----BEGIN PRIVATE KEY-----\nSENTINEL-KEY-MATERIAL\n-----END PRI
 
 
 @pytest.fixture(autouse=True)
-def aws(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SSM"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+def aws(mock_account, monkeypatch):
     monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", -1)
     # Every run's reader shares one set of boto3 clients (a client costs ~0.1 s to build); each
     # Context still has its own memo, so a judgement after a change sees the change.
     build = AwsReader.client
     monkeypatch.setattr(AwsReader, "client", lambda self, service: READER_CLIENTS.get(service) or
                         READER_CLIENTS.setdefault(service, build(self, service)))
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
 
 
 def context(now: str | None = None, topology: str = "2026-05") -> Context:

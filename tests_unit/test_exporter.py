@@ -8,17 +8,7 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
-from cabal_checks.sandbox.sandbox import Sandbox
-
 from .monitoring_stack import ExporterProcess, wait_for
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox("2026-05") as sb:
-        yield sb
 
 
 def test_exporter_keeps_the_last_result_when_a_run_fails_or_hangs(sandbox, tmp_path):

@@ -25,26 +25,12 @@ COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
                 ("2026-08", ("container-instance-disconnected", "ntfy-down")),
                 ("2026-05", ("relay-sg-rule-removed", "certbot-schedule-disabled")),
                 ("2026-08", ("acm-validation-cname-missing", "le-cert-in-warning-window"))]
-_sandboxes: dict[str, Sandbox] = {}
-
-
-@pytest.fixture(scope="module")
-def sandboxes():
-    yield _sandboxes
-    for sb in _sandboxes.values():
-        sb.stop()
-    _sandboxes.clear()
 
 
 def sandbox_for(sandboxes, topology: str, monitoring: bool = True, apex: bool = False) -> Sandbox:
     """The topology's sandbox (with or without the monitoring module, with a hand-made apex distribution); one at
     a time, since moto's backends are per process."""
-    key = (topology, monitoring, apex)
-    if key not in sandboxes:
-        for other in list(sandboxes):
-            sandboxes.pop(other).stop()
-        sandboxes[key] = Sandbox(topology, probe_timeout=5.0, monitoring=monitoring, apex=apex).start()
-    return sandboxes[key]
+    return sandboxes.get(topology, probe_timeout=5.0, monitoring=monitoring, apex=apex)
 
 
 @pytest.mark.parametrize("topology, fault", CASES, ids=[f"{t}-{f or 'healthy'}" for t, f in CASES])

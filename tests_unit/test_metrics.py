@@ -14,24 +14,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cabal_checks import metrics, results
 from cabal_checks.results import Result
 from cabal_checks.runbooks import STEPS
 from cabal_checks.sandbox.faults import unsigned_jwt
-from cabal_checks.sandbox.sandbox import Sandbox
 
 from .live_run import REPO, run_live
 
 ID_LABELS = {"runbook", "step", "check", "target"}
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox("2026-05") as sb:
-        yield sb
 
 
 def run_with_files(sb, tmp_path, env=None, args=()):

@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from cabal_checks.sandbox.sandbox import Sandbox
-
 from .monitoring_stack import MONITORING, ExporterProcess, Receiver, alertmanager_config, require, wait_for, write_yaml
 
 RUNBOOK = "https://github.com/cabalmail/cabal-infra/blob/main/docs/operations/runbooks/"
@@ -88,12 +86,11 @@ def ready(url: str) -> bool:
 
 
 @pytest.fixture
-def stack():
+def stack(sandbox):
     """Prometheus, Alertmanager, the receiver and the sandbox's exporter; everything stopped and removed after."""
     prometheus, alertmanager = require("prometheus"), require("prometheus-alertmanager", "alertmanager")
     tmp = Path(tempfile.mkdtemp(prefix="cabal-monitoring-"))
     started: list = []
-    sandbox = Sandbox("2026-05").start()
     try:
         receiver = Receiver()
         started.append(receiver)
@@ -121,7 +118,6 @@ def stack():
     finally:
         for thing in reversed(started):
             thing.stop()
-        sandbox.stop()
         for log in sorted(tmp.glob("*.log")):  # shown when the test fails
             print(f"--- {log.name}", *log.read_text().splitlines()[-15:], sep="\n")
         shutil.rmtree(tmp)

@@ -7,13 +7,11 @@ the real fault next to the same noise is still red.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cabal_checks import facts
 from cabal_checks.aws import cognito
@@ -30,16 +28,8 @@ DOMAIN = "cabal.example.test"
 
 
 @pytest.fixture
-def moto_aws(monkeypatch, tmp_path):
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            monkeypatch.delenv(k)
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                 "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                 "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(k, v)
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield boto3.client("ec2", region_name=REGION)
+def moto_aws(mock_account):
+    return boto3.client("ec2", region_name=REGION)
 
 
 def context(env: dict | None = None) -> Context:

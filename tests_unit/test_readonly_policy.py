@@ -203,14 +203,12 @@ class Enforced:
 
 
 @pytest.fixture(scope="module")
-def enforced():
+def enforced(sandboxes):
     import moto.iam.access_control
     import moto.settings
 
-    from cabal_checks.sandbox.sandbox import Sandbox
-
     before = moto.settings.INITIAL_NO_AUTH_ACTION_COUNT
-    sb = Sandbox("2026-05", probe_timeout=2.0).start()
+    sb = sandboxes.get(probe_timeout=2.0)
     with pytest.MonkeyPatch.context() as mp:
         # moto recomputes the signature of bodiless GETs wrongly (lambda, route53, cloudfront, scheduler):
         # authorize by action alone (moto-and-tooling-notes section 10).
@@ -219,7 +217,6 @@ def enforced():
             yield Enforced(sb)
         finally:
             requests.post(f"{sb.endpoint_url}/moto-api/reset-auth", data=str(before).encode(), timeout=10)
-            sb.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox("2026-05") as sb:
-        yield sb
 
 
 def run(sb: Sandbox, tmp_path: Path, env_extra: dict) -> str:

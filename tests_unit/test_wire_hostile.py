@@ -14,7 +14,6 @@ public name.
 
 from __future__ import annotations
 
-import logging
 import socket
 import ssl
 import threading
@@ -36,7 +35,7 @@ from cabal_checks.judge.endpoints import STEP1, probe_answers
 from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.pki import IssuedCert, SandboxPKI
 from cabal_checks.sandbox.wire import WirePlant
-from cabal_checks.topology import Endpoint, load_topology
+from cabal_checks.topology import Endpoint
 from cabal_checks.verdict import NotApplicable
 
 CD = "cabal.example.test"
@@ -51,32 +50,6 @@ SERVER_FIRST_STEP = {"imaps": "greeting", "imap+starttls": "greeting", "smtp": "
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> SandboxPKI:
-    return SandboxPKI(tmp_path_factory.mktemp("hostile-pki"))
-
-
-@pytest.fixture(scope="module")
-def started_plant(pki):
-    # aiosmtpd logs a traceback for every STARTTLS handshake the probe rejects (bad certificate): server noise,
-    # not the probe's; kept out of failure reports.
-    mail_log = logging.getLogger("mail.log")
-    level = mail_log.level
-    mail_log.setLevel(logging.CRITICAL)
-    plant = WirePlant(load_topology("2026-05", CD), CD, pki)
-    plant.start()
-    yield plant
-    plant.stop()
-    mail_log.setLevel(level)
-
-
-@pytest.fixture
-def plant(started_plant):
-    """The module's plant, reset after each test (modes, knobs, certificates)."""
-    yield started_plant
-    started_plant.reset()
 
 
 @dataclass(frozen=True)

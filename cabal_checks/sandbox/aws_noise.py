@@ -42,10 +42,7 @@ from typing import Any
 
 from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
-    ACM_OVERRIDES,
     NAT_AMI,
-    ROUTE_STATES,
-    TARGET_HEALTH,
     Seeded,
     _dvo,
     backend,
@@ -56,6 +53,7 @@ from .aws_seed import (
     service_event,
     stop_task,
 )
+from .moto_patches import ACM_OVERRIDES, ROUTE_STATES, TARGET_HEALTH
 
 STAGING_CIDR = "10.1.0.0/16"
 MONITORING_SERVICES = ("cabal-blackbox-exporter", "cabal-healthchecks", "cabal-prometheus", "cabal-alertmanager",

@@ -7,26 +7,17 @@ wildcard, CloudFront, API Gateway, Cognito and the Let's Encrypt pipeline (certb
 schedule, its log group, the three SSM parameters). It works inside ``moto.mock_aws()`` and against a
 ``ThreadedMotoServer`` in the same process (``AWS_ENDPOINT_URL``), because where moto has no API for a
 state (task ``startedAt``, SSM ``LastModifiedDate``, the look of an AMAZON_ISSUED cert) it reaches into
-moto's backend objects or consults the patch registries below (moto-and-tooling-notes.md section 0, way C).
-
-Patch registries: each moto monkeypatch installed by ``install_patches()`` consults one module-level
-dict, so putting the account into a fault state means setting an entry (see ``aws_faults``):
-
-* ``ACM_OVERRIDES[cert_arn]``: keys merged into ``describe_certificate()["Certificate"]``
-  (also seen by ``list_certificates``); keys listed under ``"_drop"`` are removed.
-* ``TARGET_HEALTH[(target_group_arn, target_id)] = (State, Reason, Description)``.
-* ``LAMBDA_CONFIG[function_arn]``: keys merged into the function configuration (``LoggingConfig``).
-* ``ROUTE_STATES[(route_table_id, destination_cidr)] = "blackhole"``.
+moto's backend objects or sets an entry in the registries of ``moto_patches`` (moto-and-tooling-notes.md section 0,
+way C): ``ACM_OVERRIDES``, ``TARGET_HEALTH``, ``LAMBDA_CONFIG``, ``ROUTE_STATES``, re-exported here with
+``install_patches``, ``remove_patches`` and ``clear_registries``.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
 import secrets
-import threading
 import time
 import uuid
 import zipfile
@@ -40,123 +31,16 @@ from cryptography import x509
 
 from ..names import DEFAULT_NAMES
 from ..topology import Topology
-
-# --------------------------------------------------------------------------------------------
-# Patch registries and the moto monkeypatches that read them
-# --------------------------------------------------------------------------------------------
-
-ACM_OVERRIDES: dict[str, dict[str, Any]] = {}
-TARGET_HEALTH: dict[tuple[str, str], tuple[str, str, str]] = {}
-LAMBDA_CONFIG: dict[str, dict[str, Any]] = {}
-ROUTE_STATES: dict[tuple[str, str], str] = {}
-
-_ORIGINALS: dict[str, Any] = {}
-
-
-def clear_registries() -> None:
-    """Forget every injected override (the patches then behave like plain moto)."""
-    for registry in (ACM_OVERRIDES, TARGET_HEALTH, LAMBDA_CONFIG, ROUTE_STATES):
-        registry.clear()
-
-
-def _acm_describe(self):  # CertBundle.describe
-    result = _ORIGINALS["acm_describe"](self)
-    override = ACM_OVERRIDES.get(self.arn)
-    if override:
-        cert = result["Certificate"]
-        for key in override.get("_drop", ()):
-            cert.pop(key, None)
-        cert.update({k: v for k, v in override.items() if not k.startswith("_")})
-    return result
-
-
-def _elbv2_health_for(self, target, ec2_backend):  # FakeTargetGroup.health_for
-    status = _ORIGINALS["elbv2_health_for"](self, target, ec2_backend)
-    fault = TARGET_HEALTH.get((self.arn, target["Id"]))
-    if fault:
-        status.status, status.reason, status.description = fault
-    return status
-
-
-def _lambda_get_configuration(self, *args, **kwargs):  # LambdaFunction.get_configuration
-    config = _ORIGINALS["lambda_get_configuration"](self, *args, **kwargs)
-    extra = LAMBDA_CONFIG.get(self.function_arn)
-    if extra:
-        config.update(extra)
-    return config
-
-
-def _route_state(self):  # Route.state
-    return ROUTE_STATES.get((self.route_table.id, self.destination_cidr_block)) or _ORIGINALS["route_state"].fget(self)
-
-
-_REGIONS: dict = {}
-_REGIONS_LOCK = threading.Lock()
-
-
-def _get_available_regions(self, service_name, partition_name="aws", allow_non_regional=False):
-    # botocore.session.Session.get_available_regions, answered by one session and remembered: moto asks a new
-    # Session for every service's regions in every partition, and each new Session loads the service's whole
-    # model again to answer (0.2 s for ec2): most of a cold start. The answer is fixed by the installed botocore.
-    key = (service_name, partition_name, allow_non_regional)
-    with _REGIONS_LOCK:
-        if key not in _REGIONS:
-            _REGIONS[key] = _ORIGINALS["get_available_regions"](_region_session(), *key)
-        return list(_REGIONS[key])
-
-
-@functools.cache
-def _region_session() -> botocore.session.Session:
-    return botocore.session.Session()
-
-
-def install_patches() -> None:
-    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state) and the region
-    memo; idempotent. Call it before moto builds its first backend."""
-    if _ORIGINALS:
-        return
-    _ORIGINALS["get_available_regions"] = botocore.session.Session.get_available_regions
-    botocore.session.Session.get_available_regions = _get_available_regions
-    import moto.core.utils  # moto makes a new loader for each service model: share one (also the seed's)
-
-    _ORIGINALS["create_loader"] = moto.core.utils.create_loader
-    moto.core.utils.create_loader = shared_loader
-    from moto.acm.models import CertBundle
-    from moto.awslambda.models import LambdaFunction
-    from moto.ec2.models.route_tables import Route
-    from moto.elbv2.models import FakeTargetGroup
-
-    _ORIGINALS["acm_describe"] = CertBundle.describe
-    _ORIGINALS["elbv2_health_for"] = FakeTargetGroup.health_for
-    _ORIGINALS["lambda_get_configuration"] = LambdaFunction.get_configuration
-    _ORIGINALS["route_state"] = Route.__dict__["state"]
-    CertBundle.describe = _acm_describe
-    FakeTargetGroup.health_for = _elbv2_health_for
-    LambdaFunction.get_configuration = _lambda_get_configuration
-    Route.state = property(_route_state)
-
-
-def remove_patches() -> None:
-    """Restore moto's own methods; idempotent."""
-    if not _ORIGINALS:
-        return
-    from moto.acm.models import CertBundle
-    from moto.awslambda.models import LambdaFunction
-    from moto.ec2.models.route_tables import Route
-    from moto.elbv2.models import FakeTargetGroup
-
-    botocore.session.Session.get_available_regions = _ORIGINALS.pop("get_available_regions")
-    import moto.core.utils
-
-    moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
-    CertBundle.describe = _ORIGINALS.pop("acm_describe")
-    FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")
-    LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")
-    Route.state = _ORIGINALS.pop("route_state")
-    _ORIGINALS.clear()
-
-
-_LOADER: Any = None
+from .moto_patches import (  # noqa: F401  (re-exported: aws_faults, aws_noise, snapshot and the sandbox use them here)
+    ACM_OVERRIDES,
+    LAMBDA_CONFIG,
+    ROUTE_STATES,
+    TARGET_HEALTH,
+    clear_registries,
+    install_patches,
+    remove_patches,
+    shared_loader,
+)
 
 
 def session(region: str = "us-east-1") -> boto3.session.Session:
@@ -166,17 +50,6 @@ def session(region: str = "us-east-1") -> boto3.session.Session:
     bs = botocore.session.get_session()
     bs.register_component("data_loader", shared_loader())
     return boto3.session.Session(botocore_session=bs, region_name=region)
-
-
-def shared_loader():
-    """The process's one model loader, moto's (a botocore loader that also applies moto's extra error shapes and
-    input defaults): moto and the seeding clients then parse each service model once, not once each."""
-    global _LOADER
-    if _LOADER is None:
-        from moto.core.loaders import create_loader
-
-        _LOADER = create_loader()
-    return _LOADER
 
 
 def backend(service: str, seeded: Seeded):

@@ -22,7 +22,7 @@ import requests
 
 from ..names import DEFAULT_NAMES
 from ..topology import load_topology, site, without_monitoring
-from . import aws_noise, aws_seed, snapshot
+from . import aws_noise, aws_seed, moto_patches, snapshot
 from .pki import SandboxPKI
 from .wire import WirePlant
 
@@ -85,7 +85,7 @@ class Sandbox:
         t0 = time.monotonic()
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         with self.aws_env():  # moto builds boto3 sessions as it is imported: keep the caller's AWS_* out
-            aws_seed.install_patches()  # before moto builds a backend (the region memo)
+            moto_patches.install_patches()  # before moto builds a backend (the region memo)
             from moto.server import ThreadedMotoServer  # imported late: the env above must come first
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -119,7 +119,7 @@ class Sandbox:
             self.seeded = snapshot.restore(taken, self.seeded)
             return
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-        aws_seed.clear_registries()
+        moto_patches.clear_registries()
         self._seed()
 
     def stop(self) -> None:
@@ -131,7 +131,7 @@ class Sandbox:
                 self.moto.stop()
         finally:
             self.plant = self.moto = None
-            aws_seed.remove_patches()
+            moto_patches.remove_patches()
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:

@@ -20,7 +20,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from . import aws_seed
+from . import aws_seed, moto_patches
 
 MAX_AGE = 120.0  # seconds
 
@@ -68,8 +68,8 @@ def restore(snapshot: Snapshot, live: aws_seed.Seeded) -> aws_seed.Seeded:
 
 
 def _registries() -> dict:
-    return {"acm": aws_seed.ACM_OVERRIDES, "target_health": aws_seed.TARGET_HEALTH,
-            "lambda": aws_seed.LAMBDA_CONFIG, "routes": aws_seed.ROUTE_STATES}
+    return {"acm": moto_patches.ACM_OVERRIDES, "target_health": moto_patches.TARGET_HEALTH,
+            "lambda": moto_patches.LAMBDA_CONFIG, "routes": moto_patches.ROUTE_STATES}
 
 
 def _register_copiers() -> None:

@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from cabal_checks.names import DEFAULT_NAMES
 from cabal_checks.sandbox import aws_faults as F
-from cabal_checks.sandbox import aws_seed
+from cabal_checks.sandbox import aws_seed, moto_patches
 from cabal_checks.sandbox.aws_seed import seed
 from cabal_checks.topology import load_topology
 
@@ -66,14 +66,8 @@ def patches():
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 0.3 s per sandbox, and seed() needs no AMI list
+def moto_env(aws_env):
+    aws_env.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # 0.3 s per sandbox, and seed() needs no AMI list
 
 
 def _seed(topology: str, certs, label: str | None = None):
@@ -85,15 +79,13 @@ def _seed(topology: str, certs, label: str | None = None):
 
 
 @pytest.fixture
-def sb05(certs):
-    with mock_aws():
-        yield _seed("2026-05", certs, "faults")
+def sb05(certs, mock_account):
+    return _seed("2026-05", certs, "faults")
 
 
 @pytest.fixture
-def sb08(certs):
-    with mock_aws():
-        yield _seed("2026-08", certs, "faults-08")
+def sb08(certs, mock_account):
+    return _seed("2026-08", certs, "faults-08")
 
 
 def _c(service: str):
@@ -390,13 +382,20 @@ def test_seeded_account_reads_back_by_name(topology, certs):
 def test_patches_install_and_remove_idempotently():
     from moto.acm.models import CertBundle
 
-    assert CertBundle.describe is aws_seed._acm_describe
+    assert CertBundle.describe is moto_patches._acm_describe
     aws_seed.remove_patches()
     aws_seed.remove_patches()
-    assert CertBundle.describe is not aws_seed._acm_describe
+    assert CertBundle.describe is not moto_patches._acm_describe
     aws_seed.install_patches()
     aws_seed.install_patches()
-    assert CertBundle.describe is aws_seed._acm_describe
+    assert CertBundle.describe is moto_patches._acm_describe
+
+
+def test_aws_seed_still_offers_the_patch_registries_it_used_to_hold():
+    """The patches moved to moto_patches; code that imported them from aws_seed keeps working, on the same dicts."""
+    for name in ("ACM_OVERRIDES", "TARGET_HEALTH", "LAMBDA_CONFIG", "ROUTE_STATES", "clear_registries",
+                 "install_patches", "remove_patches", "shared_loader"):
+        assert getattr(aws_seed, name) is getattr(moto_patches, name), name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,9 +27,8 @@ assert set(FAULTS_TRIED) <= set(FAULTS)
 
 
 @pytest.fixture(scope="module")
-def sb():
-    with Sandbox("2026-05", probe_timeout=2.0) as sandbox:
-        yield sandbox
+def sandbox_options():
+    return {"probe_timeout": 2.0}
 
 
 def account(sb: Sandbox) -> dict:
@@ -58,20 +57,20 @@ def _plain(value):
     return value
 
 
-def test_reset_puts_back_the_account_as_seeded(sb, monkeypatch):
+def test_reset_puts_back_the_account_as_seeded(sandbox, monkeypatch):
     monkeypatch.setattr(snapshot, "MAX_AGE", 3600.0)  # however slow the machine, every reset below puts back
-    taken, seeded = sb._snapshots[False], account(sb)
+    taken, seeded = sandbox._snapshots[False], account(sandbox)
     assert seeded["ecs_services()"] and seeded["certbot_function()"], "the facts read the seeded account"
     for name in FAULTS_TRIED:  # one after another: whatever a reset failed to put back would still show at the end
-        sb.apply(name)
-        sb.reset()
-    after = account(sb)
-    assert sb._snapshots[False] is taken, "put back from the snapshot, not seeded again"
+        sandbox.apply(name)
+        sandbox.reset()
+    after = account(sandbox)
+    assert sandbox._snapshots[False] is taken, "put back from the snapshot, not seeded again"
     assert after == seeded, f"not as seeded: {sorted(k for k in seeded if after.get(k) != seeded[k])}"
 
 
-def test_an_old_snapshot_is_seeded_again(sb, monkeypatch):
-    before = sb._snapshots[False]
+def test_an_old_snapshot_is_seeded_again(sandbox, monkeypatch):
+    before = sandbox._snapshots[False]
     monkeypatch.setattr(snapshot, "MAX_AGE", 0.0)
-    sb.reset()
-    assert sb._snapshots[False] is not before and sb.seeded.now > before.seeded.now
+    sandbox.reset()
+    assert sandbox._snapshots[False] is not before and sandbox.seeded.now > before.seeded.now

@@ -21,7 +21,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from cabal_checks.sandbox.pki import SandboxPKI
 from cabal_checks.sandbox.wire import MODES, WirePlant, jwt_exp
 from cabal_checks.topology import load_topology
 
@@ -32,24 +31,10 @@ TIMEOUT = 3.0  # a bound on every client call, never a wait
 # ------------------------------------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> SandboxPKI:
-    return SandboxPKI(tmp_path_factory.mktemp("sandbox-pki"))
-
-
 @pytest.fixture(scope="module", params=["2026-05", "2026-08"])
-def started_plant(request, pki):
-    plant = WirePlant(load_topology(request.param, CD), CD, pki)
-    plant.start()
-    yield plant
-    plant.stop()
-
-
-@pytest.fixture
-def plant(started_plant):
-    """The module's plant, reset after each test (modes, knobs, certificates)."""
-    yield started_plant
-    started_plant.reset()
+def plant_topology(request) -> str:
+    """Both topologies: the shared ``plant`` (tests_unit/conftest.py) runs each in turn."""
+    return request.param
 
 
 @pytest.fixture
