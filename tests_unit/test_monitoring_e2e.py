@@ -2,7 +2,8 @@
 scraping the exporter with the shipped rules, a real Alertmanager with Cabalmail's config and cabal-checks'
 route posting to a webhook receiver here that reads the payload exactly as alert_sink does.
 
-The healthy sandbox fires nothing; a fault pages per runbook step with its cause; fixing it resolves the pages.
+The healthy sandbox fires nothing; a fault pages once, for its cause (the run's diagnosis): its consequences' alerts
+fire too, and the shipped inhibit_rules hold them in Alertmanager while the cause fires; fixing it resolves the page.
 Every wait is bounded and polls a condition; every process started is stopped, and the temp dir removed.
 """
 
@@ -147,6 +148,16 @@ def scraped_run(prom: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
+def inhibited(am: str, cause: str, steps: set[str]) -> list[dict]:
+    """Alertmanager's RunbookStepRed alerts of these steps, once each is suppressed by an inhibit rule with ``cause``
+    (the consequence's label) firing; [] until then."""
+    alerts = [a for a in get_json(f"{am}/api/v2/alerts") if a["labels"].get("alertname") == "RunbookStepRed"
+              and a["labels"].get("step") in steps]
+    held = [a for a in alerts if a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"]
+            and a["labels"].get("cause") == cause]
+    return held if {a["labels"]["step"] for a in held} == steps else []
+
+
 def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
     prom, receiver, sandbox = stack["prom"], stack["receiver"], stack["sandbox"]
     # Healthy: a completed run scraped and the rules evaluated on it, nothing fires, nothing is posted.
@@ -157,10 +168,16 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
 
     t0 = time.monotonic()
     sandbox.apply("imap-service-down")
-    pages = wait_for(lambda: (p := [r for r in sink_pages(receiver) if r["status"] == "firing"])
-                     and {r["group"].get("step") for r in p} >= {"pf-1", "pf-2", "pf-3"} and p,
-                     120, "a page for each red step (pf-1, pf-2, pf-3)")
-    print(f"fault -> pages of every red step: {time.monotonic() - t0:.1f} s")
+    cause = "test_ecs_service_running[cabal-imap]"
+    wait_for(lambda: any(r["status"] == "firing" and r["labels"].get("cause") == cause for r in sink_pages(receiver)),
+             120, "the cause's page (pf-2, role cause)")
+    print(f"fault -> the cause's page: {time.monotonic() - t0:.1f} s")
+    held = wait_for(lambda: inhibited(stack["am"], cause, {"pf-1", "pf-3"}), 60,
+                    "the consequences (pf-1, pf-3) held in Alertmanager by the cause")
+    assert all(a["labels"]["role"] == "consequence" for a in held), held
+    pages = [r for r in sink_pages(receiver) if r["status"] == "firing"]
+    assert [p["labels"]["step"] for p in pages if p["labels"].get("cause") == cause] == ["pf-2"], pages
+    assert not [p for p in pages if p["labels"].get("role") == "consequence"], pages  # never paged while it fired
     by_step = {p["group"]["step"]: p for p in pages}
     for step, page in by_step.items():
         assert set(page["group"]) == {"alertname", "runbook", "step"}
@@ -175,18 +192,17 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
         "probe-failure pf-2: cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services "
         "--cluster cabal-mail --services cabal-imap --query "
         "'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
-    assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap"
-    assert by_step["pf-3"]["labels"]["instance"] == "cabal-ecs-imap-tg"
+    assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap" and by_step["pf-2"]["labels"]["role"] == "cause"
     posts = receiver.take("/alert")
     assert all(headers.get("Authorization") == f"Bearer {SECRET}" for headers, _ in posts)  # alert_sink's secret
     assert all(sandbox.seeded.probe_password.encode() not in body for _, body in posts)
 
     t1 = time.monotonic()
     sandbox.reset()
-    resolved = wait_for(lambda: {r["group"].get("step") for r in sink_pages(receiver) if r["status"] == "resolved"}
-                        >= {"pf-1", "pf-2", "pf-3"}, 120, "every step's page resolved")
-    print(f"fix -> every page resolved: {time.monotonic() - t1:.1f} s")
-    assert resolved
+    resolved = wait_for(lambda: [r for r in sink_pages(receiver) if r["status"] == "resolved"
+                                 and r["labels"].get("cause") == cause], 120, "the cause's page resolved")
+    print(f"fix -> the cause's page resolved: {time.monotonic() - t1:.1f} s")
+    assert [r["group"]["step"] for r in resolved] == ["pf-2"]
     for page in (r for r in sink_pages(receiver) if r["status"] == "resolved"):
         assert page["summary"].startswith(f"[RESOLVED] {page['group']['runbook']} ") and page["severity"] == "warning"
     wait_for(lambda: firing(prom) == [], 30, "nothing firing after the fix")
