@@ -206,3 +206,80 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
     for page in (r for r in sink_pages(receiver) if r["status"] == "resolved"):
         assert page["summary"].startswith(f"[RESOLVED] {page['group']['runbook']} ") and page["severity"] == "warning"
     wait_for(lambda: firing(prom) == [], 30, "nothing firing after the fix")
+
+
+@pytest.fixture
+def alertmanager():
+    """The real Alertmanager alone, with Cabalmail's config and the shipped route and inhibit_rules, posting to a
+    receiver here; alerts are posted to its API as Prometheus would."""
+    binary = require("prometheus-alertmanager", "alertmanager")
+    tmp = Path(tempfile.mkdtemp(prefix="cabal-am-"))
+    receiver, port = Receiver(), free_port()
+    config = write_yaml(tmp / "alertmanager.yml", alertmanager_config(
+        f"{receiver.base}/alert", SECRET, {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}))
+    am = Process([binary, f"--config.file={config}", f"--storage.path={tmp / 'am'}",
+                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], tmp / "alertmanager.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: ready(f"{url}/-/ready"), 60, "Alertmanager ready")
+        yield url, receiver
+    finally:
+        am.stop()
+        receiver.stop()
+        print(*(tmp / "alertmanager.log").read_text().splitlines()[-10:], sep="\n")
+        shutil.rmtree(tmp)
+
+
+def red_alert(check: str, target: str, runbook: str, step: str, severity: str, role: str, cause: str) -> dict:
+    """A RunbookStepRed alert as the shipped rules make it (labels), with its summary."""
+    return {"labels": {"alertname": "RunbookStepRed", "severity": severity, "instance": target, "job": "cabal-checks",
+                       "runbook": runbook, "step": step, "check": check, "target": target, "status": "red",
+                       "role": role, "cause": cause},
+            "annotations": {"summary": f"{runbook} {step}: {check}[{target}] is red",
+                            "runbook_url": f"{RUNBOOK}{runbook}.md"}}
+
+
+WIRE = "smtps://smtp-out.cabal.example.test:465"
+ECS = "test_ecs_service_running[cabal-imap]"
+DAYS = f"test_cert_days_left_warning[{WIRE}]"
+FAULT_ALERTS = {  # one fault's alerts -> the (check, target) whose page alone goes out
+    "imap-service-down": ([red_alert("test_ecs_service_running", "cabal-imap", "probe-failure", "pf-2", "critical", "cause", ECS),
+                           red_alert("test_endpoint_answers", "imaps://imap.cabal.example.test:993", "probe-failure",
+                                     "pf-1", "critical", "consequence", ECS),
+                           red_alert("test_targets_healthy", "cabal-ecs-imap-tg", "probe-failure", "pf-3", "critical",
+                                     "consequence", ECS)],
+                          {("test_ecs_service_running", "cabal-imap")}),
+    # the wire the cause at 21 days, its 7-day tier a consequence: one page, critical (no two alerts mute each other)
+    "cert-in-critical-window": ([red_alert("test_cert_days_left_warning", WIRE, "cert-expiring", "ce-0", "warning",
+                                           "cause", DAYS),
+                                 red_alert("test_cert_days_left_critical", WIRE, "cert-expiring", "ce-0", "critical",
+                                           "consequence", DAYS)],
+                                {("test_cert_days_left_critical", WIRE)}),
+}
+
+
+@pytest.mark.parametrize("fault", FAULT_ALERTS)
+def test_the_inhibit_rules_page_once_per_cause_on_the_real_alertmanager(alertmanager, fault):
+    url, receiver = alertmanager
+    alerts, paged = FAULT_ALERTS[fault]
+    req = urllib.request.Request(f"{url}/api/v2/alerts", data=json.dumps(alerts).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+    def settled():
+        held = {(a["labels"]["check"], a["labels"]["target"]): a["status"]["state"]
+                for a in get_json(f"{url}/api/v2/alerts")}
+        sent = {(a["labels"]["check"], a["labels"]["target"]) for p in sink_pages_all(receiver) for a in p}
+        return (held, sent) if len(held) == len(alerts) and sent >= paged else None
+
+    held, sent = wait_for(settled, 30, f"{fault}: Alertmanager holds every alert and the cause's page went out")
+    assert sent == paged, f"{fault}: pages for {sorted(sent)}, want only {sorted(paged)}"
+    assert {k for k, state in held.items() if state == "active"} == paged, held
+    assert {k for k, state in held.items() if state == "suppressed"} == {
+        (a["labels"]["check"], a["labels"]["target"]) for a in alerts} - paged, held
+
+
+def sink_pages_all(receiver: Receiver) -> list[list[dict]]:
+    """Every alert of every post (not only alerts[0], which alert_sink reads): what went out at all."""
+    return [json.loads(body)["alerts"] for _, body in receiver.take("/alert")]
