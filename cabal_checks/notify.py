@@ -221,7 +221,12 @@ def main(argv: list[str] | None = None, env: dict | None = None) -> int:
                 print(f"cabal-checks-notify: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         if not ok:
             not_out.append(page)
-    results.dump(next_state(previous, current, not_out), args.state)
+    try:
+        results.dump(next_state(previous, current, not_out), args.state)
+    except OSError as exc:
+        print(f"cabal-checks-notify: cannot write the state {args.state}: {exc.strerror or exc}: the next run pages "
+              "these again", file=sys.stderr)
+        return 1
     if todo and not sinks:
         print("cabal-checks-notify: no channel configured (PUSHOVER_*, ALERT_SINK_URL, NTFY_URL): printed only; "
               "state kept for these pages, so they go out once a channel exists", file=sys.stderr)

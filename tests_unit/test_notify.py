@@ -216,3 +216,10 @@ def test_a_bad_url_is_a_usage_error(tmp_path, capsys, argv, env):
         notify.main(["--results", str(tmp_path / "r.json"), "--state", str(tmp_path / "s.json"), *argv], env=env)
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "is not an http(s) URL with a host" in err and "Traceback" not in err
+
+
+def test_an_unwritable_state_is_one_line(tmp_path, receiver, capsys):
+    (tmp_path / "state").write_text("a file where the state's directory should be")
+    rc, sink = run(tmp_path, receiver, *imap_down())
+    err = capsys.readouterr().err
+    assert rc == 1 and len(sink) == 1 and "cannot write the state" in err and "Traceback" not in err
