@@ -48,8 +48,9 @@ class Record:
 
     def outcome(self) -> Outcome:
         """What the diagnosis needs of this record."""
-        return Outcome(self.test_id, self.status, self.step, self.probes, self.pipeline, self.summary,
-                       self.evidence[0] if self.evidence else "", self.next, bool(self.fact("tls_verify")))
+        return Outcome(test_id=self.test_id, status=self.status, step=self.step, probes=self.probes,
+                       pipeline=self.pipeline, summary=self.summary, evidence=self.evidence[0] if self.evidence else "",
+                       next=self.next, cert_failure=bool(self.fact("tls_verify")))
 
     def to_json(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
