@@ -223,3 +223,13 @@ def test_an_unwritable_state_is_one_line(tmp_path, receiver, capsys):
     rc, sink = run(tmp_path, receiver, *imap_down())
     err = capsys.readouterr().err
     assert rc == 1 and len(sink) == 1 and "cannot write the state" in err and "Traceback" not in err
+
+
+def test_a_page_is_as_severe_as_its_most_severe_red(tmp_path, receiver):
+    """The wire the cause at 21 days, its 7-day tier a consequence: one page, critical, naming the 21-day cause."""
+    days = "test_cert_days_left_warning[smtps://smtp-out.cabal.example.test:465]"
+    cause = replace(cert_warning("red"), role="cause", cause=days)
+    critical = results.make("test_cert_days_left_critical[smtps://smtp-out.cabal.example.test:465]", "red",
+                            "leaf expires in 5.0 days (< 7)", role="consequence", cause=days)
+    rc, sink = run(tmp_path, receiver, cause, critical)
+    assert rc == 0 and [(p["severity"], p["summary"].split("\n")[0].split(": ")[1]) for p in sink] == [("critical", days)]
