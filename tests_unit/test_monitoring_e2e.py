@@ -188,10 +188,12 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
         assert page["source"] == f"alertmanager/RunbookStepRed/{page['labels']['instance']}"
         assert page["labels"]["instance"] == page["labels"]["target"]  # the endpoint or resource, not the exporter
         assert len(page["summary"]) <= PUSHOVER_MAX and len(page["summary"].encode()) <= NTFY_MAX_BYTES
-    assert by_step["pf-2"]["summary"] == (
+    first, consequences = by_step["pf-2"]["summary"].split("\n")
+    assert first == (
         "probe-failure pf-2: cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services "
         "--cluster cabal-mail --services cabal-imap --query "
         "'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
+    assert consequences.startswith("consequences (") and "test_targets_healthy[cabal-ecs-imap-tg]" in consequences
     assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap" and by_step["pf-2"]["labels"]["role"] == "cause"
     posts = receiver.take("/alert")
     assert all(headers.get("Authorization") == f"Bearer {SECRET}" for headers, _ in posts)  # alert_sink's secret
