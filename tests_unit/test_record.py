@@ -53,6 +53,8 @@ def test_skip_cant_tell_and_green_without_a_verdict():
     assert records(report("setup"), report("call"), report("teardown")).status == "green"
     red = records(report("call", "failed", VERDICT), report("teardown", "failed", longrepr="teardown broke"))
     assert red.status == "red"  # a later phase does not undo a verdict
+    broke = records(report("setup"), report("call"), report("teardown", "failed", longrepr="teardown broke"))
+    assert (broke.status, broke.summary) == ("cant_tell", "teardown broke")  # judged nothing: no verdict
     warning = records(report(keywords=("warning",), nodeid="tests_live/x.py::test_cert_days_left_warning[smtps://h:465]"))
     assert warning.severity == "warning" and warning.step == "ce-0" and warning.target == "smtps://h:465"
 
