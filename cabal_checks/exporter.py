@@ -74,7 +74,9 @@ class Exporter:
             self.up = got is not None
         if got is not None:
             counts = {s: sum(r.status == s for r in got.values()) for s in results.STATUSES}
-            return f"run done in {duration:.1f}s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+            causes = sorted(r.test_id for r in got.values() if r.role == "cause")
+            return (f"run done in {duration:.1f}s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+                    + (f"; causes: {', '.join(causes)}" if causes else ""))
         how = f"killed after --run-timeout {self.run_timeout:g}s" if rc is None else f"pytest exit status {rc}"
         return f"run failed ({how}): {why[:300]}; serving the previous result, cabal_checks_up 0"
 

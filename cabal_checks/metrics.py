@@ -2,8 +2,10 @@
 
 One renderer for both uses: the exporter serves them (``exporter.py``) and ``--metrics-file`` writes them
 once at the end of a pytest run. Labels stay bounded: runbook, step key, check (test function), target
-(parameter id) and status; the only free text is ``cabal_check_red_info``'s ``summary``, present while a
-step is red and cut to ``RED_INFO_MAX`` characters (alert_sink cuts Pushover bodies at 1024).
+(parameter id) and status; ``cabal_check_red_role`` adds, per red id, the diagnosis's role (cause | consequence)
+and cause (the test id of its probable cause, one of the run's ids); the only free text is
+``cabal_check_red_info``'s ``summary``, present while a step is red
+and cut to ``RED_INFO_MAX`` characters (alert_sink cuts Pushover bodies at 1024).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def families(results: dict[str, Result], *, last_run: float | None, duration: fl
     red_info = GaugeMetricFamily("cabal_check_red_info", "1 while the check is red; summary: its summary line and "
                                  f"first next command, at most {RED_INFO_MAX} characters. " + CACHED,
                                  labels=("check", "target", "summary"))
+    role = GaugeMetricFamily("cabal_check_red_role", "1 per red live test id: role, its role in the run's diagnosis "
+                             "(cause: the probable cause of a finding; consequence: follows from cause); cause: the "
+                             "test id of its probable cause (its own for a cause). The rules' inhibit_rules mute a "
+                             "consequence's page while its cause's fires. " + CACHED,
+                             labels=(*ID_LABELS, "role", "cause"))
     for r in sorted(results.values(), key=lambda r: r.test_id):
         ids = [r.runbook, r.step, r.check, r.target]
         if r.status in ("green", "red"):
@@ -47,7 +54,9 @@ def families(results: dict[str, Result], *, last_run: float | None, duration: fl
             status.add_metric([*ids, s], 1 if r.status == s else 0)
         if r.status == "red":
             red_info.add_metric([r.check, r.target, red_info_summary(r)], 1)
-    yield from (success, status, red_info)
+            if r.role:
+                role.add_metric([*ids, r.role, r.cause], 1)
+    yield from (success, status, red_info, role)
     if last_run is not None:
         yield GaugeMetricFamily("cabal_checks_last_run_timestamp_seconds",
                                 "Unix time the last completed run ended. " + CACHED, value=last_run)

@@ -23,6 +23,8 @@ def test_exporter_keeps_the_last_result_when_a_run_fails_or_hangs(sandbox, tmp_p
         first = wait_for(lambda: (s := exporter.state())["last_run"] and s, 60, "a first completed run")
         assert first["up"] == 1 and "cached" in first["help"].lower()
         assert first["red"] == {("test_ecs_service_running", "cabal-imap"), ("test_targets_healthy", "cabal-ecs-imap-tg")}
+        wait_for(lambda: "; causes: test_ecs_service_running[cabal-imap]\n" in exporter.log.read_text(), 30,
+                 "the run's log line names its cause")
         t0 = time.perf_counter()
         text = exporter.scrape()
         print(f"scrape: {1000 * (time.perf_counter() - t0):.1f} ms, {len(text)} bytes")

@@ -4,17 +4,24 @@ For each topology, the unchanged live suite (tests_live, in its own process, rea
 through the public interface) runs against the healthy sandbox - nothing red, no errors - and against
 every fault of the catalogue - exactly the fault's declared tests red, each with its runbook step and
 next command, and nothing else red (no collateral); and the diagnosis of each run names the fault's
-declared cause, with every other red as a consequence. Two faults at once name both causes.
+declared cause, with every other red as a consequence. Two faults at once name both causes. The run's
+results.json carries that diagnosis (each red's role and cause), and the notifier, fed it, sends one page per
+independent cause, its first line naming the cause (pages per fault = independent causes per fault).
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from cabal_checks import notify
+from cabal_checks import results as results_file
 from cabal_checks.sandbox.faults import FAULTS
 from cabal_checks.sandbox.sandbox import Sandbox
 
 from .live_run import run_live
+from .monitoring_stack import Receiver
 
 TOPOLOGIES = ("2026-05", "2026-08")
 CASES = [(t, None) for t in TOPOLOGIES] + [(t, name) for t in TOPOLOGIES for name, f in FAULTS.items()
@@ -47,7 +54,7 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
     sb = sandbox_for(sandboxes, topology)
     sb.reset()
     sb.apply(*faults)
-    run = run_live(sb, tmp_path)
+    run = run_live(sb, tmp_path, options=(f"--results-json={tmp_path / 'results.json'}",))
     assert not run.made_late, f"AWS clients made in a gathering thread (the os.environ race): {run.made_late}"
     results = {nodeid.split("::")[-1]: r for nodeid, r in run.results.items()}
     errors = {name: msg for name, (outcome, msg) in results.items() if outcome == "error"}
@@ -69,6 +76,26 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
                                              f"unexpected {sorted(consequences - set(red))}\n{text}")
     if not faults:
         assert text.startswith("nothing red: probe-failure (") and "cert-expiring (acm, letsencrypt)" in text, text
+    check_pages(tmp_path, fault or "healthy", want, consequences)
+
+
+def check_pages(tmp_path, fault: str, causes: set, consequences: set) -> None:
+    """results.json carries the diagnosis; the notifier (first run, a webhook here) pages once per cause, naming it."""
+    by_id, _ = results_file.load(tmp_path / "results.json")
+    roles = {i: (r.role, r.cause) for i, r in by_id.items() if r.status == "red"}
+    assert {i for i, (role, _) in roles.items() if role == "cause"} == causes, (fault, roles)
+    assert {i for i, (role, _) in roles.items() if role == "consequence"} == consequences, (fault, roles)
+    assert all(cause in causes for _, cause in roles.values()), (fault, roles)
+    receiver = Receiver()
+    try:
+        rc = notify.main(["--results", str(tmp_path / "results.json"), "--state", str(tmp_path / "state.json"),
+                          "--webhook", f"{receiver.base}/sink"], env={})
+        pages = [json.loads(body)["summary"] for _, body in receiver.take("/sink")]
+    finally:
+        receiver.stop()
+    assert rc == 0 and len(pages) == len(causes), f"{fault}: {len(pages)} pages for {len(causes)} causes: {pages}"
+    named = {next((c for c in causes if f": {c}: " in page.split("\n")[0]), None) for page in pages}
+    assert named == causes, f"{fault}: the pages' first lines name {named}, the causes are {causes}: {pages}"
 
 
 NOISY = ("2026-08", "2026-05")  # the matrix's last sandbox first

@@ -10,6 +10,7 @@ secret ever.
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,7 @@ def test_faulted_run_as_results_and_metrics(sandbox, tmp_path):
     assert warning == {n.split("::")[-1] for n, marks in run.markers.items() if "warning" in marks}
 
     fams = samples(metrics_file.read_text())
-    assert set(fams) == {"cabal_check_success", "cabal_check_status", "cabal_check_red_info",
+    assert set(fams) == {"cabal_check_success", "cabal_check_status", "cabal_check_red_info", "cabal_check_red_role",
                          "cabal_checks_last_run_timestamp_seconds", "cabal_checks_last_run_duration_seconds",
                          "cabal_checks_up"}
     success = {(s.labels["check"], s.labels["target"]): s.value for s in fams["cabal_check_success"]}
@@ -76,6 +77,17 @@ def test_faulted_run_as_results_and_metrics(sandbox, tmp_path):
         "cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services --cluster cabal-mail")
     assert all(len(s) <= metrics.RED_INFO_MAX for s in info.values())
     assert fams["cabal_checks_up"][0].value == 1
+
+    # the diagnosis in both: the ECS service the cause, every other red its consequence
+    cause = "test_ecs_service_running[cabal-imap]"
+    assert {k: (r.role, r.cause) for k, r in by_id.items() if r.status == "red"} == {
+        k: ("cause" if k == cause else "consequence", cause) for k in red}
+    assert {k: r.role for k, r in by_id.items() if r.status != "red"} == dict.fromkeys(set(by_id) - red, "")
+    roles = {f"{s.labels['check']}[{s.labels['target']}]": (s.labels["role"], s.labels["cause"], s.value)
+             for s in fams["cabal_check_red_role"]}
+    assert all(set(s.labels) == ID_LABELS | {"role", "cause"} for s in fams["cabal_check_red_role"])
+    assert roles == {k: (by_id[k].role, cause, 1.0) for k in red}
+    assert ecs.evidence and ecs.commands[0] == ecs.next and ecs.probes == ("imap",)
 
 
 def test_cant_tell_is_its_own_status_not_red(sandbox, tmp_path):
@@ -134,9 +146,29 @@ def test_unknown_check_still_has_bounded_labels():
 
 
 def test_results_file_round_trips(tmp_path: Path):
-    r = results.make("test_ecs_service_running[cabal-imap]", "red", "down", "aws ecs ...", warning=False)
+    r = results.make("test_ecs_service_running[cabal-imap]", "red", "down", "aws ecs ...", warning=False,
+                     evidence=("running 0",), probes=("imap",), facts=(("k", "v"),), role="cause",
+                     cause="test_ecs_service_running[cabal-imap]")
     results.dump({r.test_id: r}, tmp_path / "r.json", exitstatus=1)
     assert results.load(tmp_path / "r.json") == ({r.test_id: r}, {"exitstatus": 1})
+
+
+def test_a_results_file_of_an_older_suite_still_loads(tmp_path: Path):
+    """results.json's original keys alone (an older suite's file, a notifier state kept from before): no role."""
+    old = {"check": "test_x", "target": "t", "runbook": "probe-failure", "step": "pf-1", "step_title": "",
+           "status": "red", "summary": "down", "next": "cmd", "severity": "critical"}
+    (tmp_path / "r.json").write_text(json.dumps({"meta": {}, "results": {"test_x[t]": old}}))
+    (r,) = results.load(tmp_path / "r.json")[0].values()
+    assert (r.test_id, r.status, r.role, r.cause, r.evidence) == ("test_x[t]", "red", "", "", ())
+    assert {k: v for k, v in r.to_json().items() if k in old} == old
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", '{"results": {"x": {"nope": 1}}}', '{"results": [1]}'])
+def test_a_file_that_is_not_results_is_one_line(tmp_path: Path, text):
+    (tmp_path / "r.json").write_text(text)
+    with pytest.raises(results.BadFile) as exc:
+        results.load(tmp_path / "r.json")
+    assert "not a cabal-checks results file" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_metrics_file_from_the_toml_key(sandbox, tmp_path):

@@ -2,7 +2,8 @@
 scraping the exporter with the shipped rules, a real Alertmanager with Cabalmail's config and cabal-checks'
 route posting to a webhook receiver here that reads the payload exactly as alert_sink does.
 
-The healthy sandbox fires nothing; a fault pages per runbook step with its cause; fixing it resolves the pages.
+The healthy sandbox fires nothing; a fault pages once, for its cause (the run's diagnosis): its consequences' alerts
+fire too, and the shipped inhibit_rules hold them in Alertmanager while the cause fires; fixing it resolves the page.
 Every wait is bounded and polls a condition; every process started is stopped, and the temp dir removed.
 """
 
@@ -143,6 +144,16 @@ def scraped_run(prom: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
+def inhibited(am: str, cause: str, steps: set[str]) -> list[dict]:
+    """Alertmanager's RunbookStepRed alerts of these steps, once each is suppressed by an inhibit rule with ``cause``
+    (the consequence's label) firing; [] until then."""
+    alerts = [a for a in get_json(f"{am}/api/v2/alerts") if a["labels"].get("alertname") == "RunbookStepRed"
+              and a["labels"].get("step") in steps]
+    held = [a for a in alerts if a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"]
+            and a["labels"].get("cause") == cause]
+    return held if {a["labels"]["step"] for a in held} == steps else []
+
+
 def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
     prom, receiver, sandbox = stack["prom"], stack["receiver"], stack["sandbox"]
     # Healthy: a completed run scraped and the rules evaluated on it, nothing fires, nothing is posted.
@@ -153,10 +164,16 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
 
     t0 = time.monotonic()
     sandbox.apply("imap-service-down")
-    pages = wait_for(lambda: (p := [r for r in sink_pages(receiver) if r["status"] == "firing"])
-                     and {r["group"].get("step") for r in p} >= {"pf-1", "pf-2", "pf-3"} and p,
-                     120, "a page for each red step (pf-1, pf-2, pf-3)")
-    print(f"fault -> pages of every red step: {time.monotonic() - t0:.1f} s")
+    cause = "test_ecs_service_running[cabal-imap]"
+    wait_for(lambda: any(r["status"] == "firing" and r["labels"].get("cause") == cause for r in sink_pages(receiver)),
+             120, "the cause's page (pf-2, role cause)")
+    print(f"fault -> the cause's page: {time.monotonic() - t0:.1f} s")
+    held = wait_for(lambda: inhibited(stack["am"], cause, {"pf-1", "pf-3"}), 60,
+                    "the consequences (pf-1, pf-3) held in Alertmanager by the cause")
+    assert all(a["labels"]["role"] == "consequence" for a in held), held
+    pages = [r for r in sink_pages(receiver) if r["status"] == "firing"]
+    assert [p["labels"]["step"] for p in pages if p["labels"].get("cause") == cause] == ["pf-2"], pages
+    assert not [p for p in pages if p["labels"].get("role") == "consequence"], pages  # never paged while it fired
     by_step = {p["group"]["step"]: p for p in pages}
     for step, page in by_step.items():
         assert set(page["group"]) == {"alertname", "runbook", "step"}
@@ -167,22 +184,100 @@ def test_a_fault_pages_with_its_cause_and_the_fix_resolves_it(stack):
         assert page["source"] == f"alertmanager/RunbookStepRed/{page['labels']['instance']}"
         assert page["labels"]["instance"] == page["labels"]["target"]  # the endpoint or resource, not the exporter
         assert len(page["summary"]) <= PUSHOVER_MAX and len(page["summary"].encode()) <= NTFY_MAX_BYTES
-    assert by_step["pf-2"]["summary"] == (
+    first, consequences = by_step["pf-2"]["summary"].split("\n")
+    assert first == (
         "probe-failure pf-2: cabal-imap: runningCount 0 < desiredCount 1 | next: aws ecs describe-services "
         "--cluster cabal-mail --services cabal-imap --query "
         "'services[].{name:serviceName,running:runningCount,desired:desiredCount,events:events[0:3]}'")
-    assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap"
-    assert by_step["pf-3"]["labels"]["instance"] == "cabal-ecs-imap-tg"
+    assert consequences.startswith("consequences (") and "test_targets_healthy[cabal-ecs-imap-tg]" in consequences
+    assert by_step["pf-2"]["labels"]["instance"] == "cabal-imap" and by_step["pf-2"]["labels"]["role"] == "cause"
     posts = receiver.take("/alert")
     assert all(headers.get("Authorization") == f"Bearer {SECRET}" for headers, _ in posts)  # alert_sink's secret
     assert all(sandbox.seeded.probe_password.encode() not in body for _, body in posts)
 
     t1 = time.monotonic()
     sandbox.reset()
-    resolved = wait_for(lambda: {r["group"].get("step") for r in sink_pages(receiver) if r["status"] == "resolved"}
-                        >= {"pf-1", "pf-2", "pf-3"}, 120, "every step's page resolved")
-    print(f"fix -> every page resolved: {time.monotonic() - t1:.1f} s")
-    assert resolved
+    resolved = wait_for(lambda: [r for r in sink_pages(receiver) if r["status"] == "resolved"
+                                 and r["labels"].get("cause") == cause], 120, "the cause's page resolved")
+    print(f"fix -> the cause's page resolved: {time.monotonic() - t1:.1f} s")
+    assert [r["group"]["step"] for r in resolved] == ["pf-2"]
     for page in (r for r in sink_pages(receiver) if r["status"] == "resolved"):
         assert page["summary"].startswith(f"[RESOLVED] {page['group']['runbook']} ") and page["severity"] == "warning"
     wait_for(lambda: firing(prom) == [], 30, "nothing firing after the fix")
+
+
+@pytest.fixture
+def alertmanager():
+    """The real Alertmanager alone, with Cabalmail's config and the shipped route and inhibit_rules, posting to a
+    receiver here; alerts are posted to its API as Prometheus would."""
+    binary = require("prometheus-alertmanager", "alertmanager")
+    tmp = Path(tempfile.mkdtemp(prefix="cabal-am-"))
+    receiver, port = Receiver(), free_port()
+    config = write_yaml(tmp / "alertmanager.yml", alertmanager_config(
+        f"{receiver.base}/alert", SECRET, {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"}))
+    am = Process([binary, f"--config.file={config}", f"--storage.path={tmp / 'am'}",
+                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], tmp / "alertmanager.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: ready(f"{url}/-/ready"), 60, "Alertmanager ready")
+        yield url, receiver
+    finally:
+        am.stop()
+        receiver.stop()
+        print(*(tmp / "alertmanager.log").read_text().splitlines()[-10:], sep="\n")
+        shutil.rmtree(tmp)
+
+
+def red_alert(check: str, target: str, runbook: str, step: str, severity: str, role: str, cause: str) -> dict:
+    """A RunbookStepRed alert as the shipped rules make it (labels), with its summary."""
+    return {"labels": {"alertname": "RunbookStepRed", "severity": severity, "instance": target, "job": "cabal-checks",
+                       "runbook": runbook, "step": step, "check": check, "target": target, "status": "red",
+                       "role": role, "cause": cause},
+            "annotations": {"summary": f"{runbook} {step}: {check}[{target}] is red",
+                            "runbook_url": f"{RUNBOOK}{runbook}.md"}}
+
+
+WIRE = "smtps://smtp-out.cabal.example.test:465"
+ECS = "test_ecs_service_running[cabal-imap]"
+DAYS = f"test_cert_days_left_warning[{WIRE}]"
+FAULT_ALERTS = {  # one fault's alerts -> the (check, target) whose page alone goes out
+    "imap-service-down": ([red_alert("test_ecs_service_running", "cabal-imap", "probe-failure", "pf-2", "critical", "cause", ECS),
+                           red_alert("test_endpoint_answers", "imaps://imap.cabal.example.test:993", "probe-failure",
+                                     "pf-1", "critical", "consequence", ECS),
+                           red_alert("test_targets_healthy", "cabal-ecs-imap-tg", "probe-failure", "pf-3", "critical",
+                                     "consequence", ECS)],
+                          {("test_ecs_service_running", "cabal-imap")}),
+    # the wire the cause at 21 days, its 7-day tier a consequence: one page, critical (no two alerts mute each other)
+    "cert-in-critical-window": ([red_alert("test_cert_days_left_warning", WIRE, "cert-expiring", "ce-0", "warning",
+                                           "cause", DAYS),
+                                 red_alert("test_cert_days_left_critical", WIRE, "cert-expiring", "ce-0", "critical",
+                                           "consequence", DAYS)],
+                                {("test_cert_days_left_critical", WIRE)}),
+}
+
+
+@pytest.mark.parametrize("fault", FAULT_ALERTS)
+def test_the_inhibit_rules_page_once_per_cause_on_the_real_alertmanager(alertmanager, fault):
+    url, receiver = alertmanager
+    alerts, paged = FAULT_ALERTS[fault]
+    req = urllib.request.Request(f"{url}/api/v2/alerts", data=json.dumps(alerts).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+    def settled():
+        held = {(a["labels"]["check"], a["labels"]["target"]): a["status"]["state"]
+                for a in get_json(f"{url}/api/v2/alerts")}
+        sent = {(a["labels"]["check"], a["labels"]["target"]) for p in sink_pages_all(receiver) for a in p}
+        return (held, sent) if len(held) == len(alerts) and sent >= paged else None
+
+    held, sent = wait_for(settled, 30, f"{fault}: Alertmanager holds every alert and the cause's page went out")
+    assert sent == paged, f"{fault}: pages for {sorted(sent)}, want only {sorted(paged)}"
+    assert {k for k, state in held.items() if state == "active"} == paged, held
+    assert {k for k, state in held.items() if state == "suppressed"} == {
+        (a["labels"]["check"], a["labels"]["target"]) for a in alerts} - paged, held
+
+
+def sink_pages_all(receiver: Receiver) -> list[list[dict]]:
+    """Every alert of every post (not only alerts[0], which alert_sink reads): what went out at all."""
+    return [json.loads(body)["alerts"] for _, body in receiver.take("/alert")]

@@ -43,9 +43,11 @@ def test_alertmanager_config_with_the_route_and_where_pages_go(tmp_path):
 
 
 def test_the_page_fits_alert_sink():
-    """The longest summary a rule can make (runbook, step key, red_info), with alert_sink's '[RESOLVED] ' and
-    ' (+N more)', stays under Pushover's 1024 characters (ntfy's 4096 bytes is looser)."""
-    longest = len("cert-expiring ce-l2: ") + metrics.RED_INFO_MAX + len("[RESOLVED] ") + len(" (+999 more)")
+    """The longest summary a rule can make (runbook, step key, red_info; a cause's line of at most 5 consequences,
+    test ids of at most 100 characters), with alert_sink's '[RESOLVED] ' and ' (+N more)', stays under Pushover's 1024
+    characters (ntfy's 4096 bytes is looser)."""
+    consequences = len("\nconsequences (999): ") + 5 * 100 + 4 * len(", ") + len(", ...")
+    longest = len("cert-expiring ce-l2: ") + metrics.RED_INFO_MAX + consequences + len("[RESOLVED] ") + len(" (+999 more)")
     assert longest < 1024
 
 
