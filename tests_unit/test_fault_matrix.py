@@ -9,8 +9,11 @@ declared cause, with every other red as a consequence. Two faults at once name b
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from cabal_checks.judge import diagnosis as d
 from cabal_checks.sandbox.faults import FAULTS
 from cabal_checks.sandbox.sandbox import Sandbox
 
@@ -26,6 +29,15 @@ COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
                 ("2026-05", ("relay-sg-rule-removed", "certbot-schedule-disabled")),
                 ("2026-08", ("acm-validation-cname-missing", "le-cert-in-warning-window"))]
 _sandboxes: dict[str, Sandbox] = {}
+# What the diagnosis must say under a fault, beyond naming its cause (issue #17: shared causes, honest wording).
+SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
+        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too"),
+        "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
+        "le-cert-in-critical-window": ("escalation (act now): test_letsencrypt_escalation_not_needed[",),
+        "le-cert-expired": ("escalation (act now): test_letsencrypt_escalation_not_needed[",)}
+# Wording that contradicts itself: never in any diagnosis.
+NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
+                    r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +95,12 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
                                              f"unexpected {sorted(consequences - set(red))}\n{text}")
     if not faults:
         assert text.startswith("nothing red: probe-failure (") and "cert-expiring (acm, letsencrypt)" in text, text
+    for f in faults:
+        for words in SAYS.get(f, ()):
+            assert words in text, f"{f} on {topology}: the diagnosis does not say {words!r}\n{text}"
+    assert not [p.pattern for p in NEVER if p.search(text)], f"{fault} on {topology}: self-contradicting wording\n{text}"
+    assert not text.startswith("AWS answered nothing"), text  # moto answers every fault of the catalogue
+    assert text.startswith("every endpoint fails") == (fault == "every-endpoint-silent"), text
 
 
 NOISY = ("2026-08", "2026-05")  # the matrix's last sandbox first
