@@ -165,3 +165,65 @@ def test_a_hand_made_apex_distribution_is_found_and_checked_on_the_wire(sandboxe
                     f"test_cert_expiring_wire.py::test_cert_days_left_critical[{apex}]",
                     f"test_cert_expiring_wire.py::test_chain_verifies_for_public_name[{apex}]"):
         assert run.results[f"tests_live/{test_id}"][0] == "passed", test_id
+
+
+# Issue #17: can't-tell blocks a conclusion, never becomes one; said first when it is the whole run.
+
+
+def test_no_network_and_no_aws_says_so_first_and_draws_no_conclusion(sandboxes, tmp_path):
+    """No name resolves from here, nothing answers, AWS unreachable: the header and the diagnosis say so first, in
+    one line each; each endpoint's red is blocked at its first can't-tell step, none is 'the endpoint itself'."""
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    sb.unresolvable.update(":".join(c.split(":")[:2]) for c in sb.plant.connect_to)
+    for listener in sb.plant.listeners():
+        listener.mode = "refuse"
+    run = run_live(sb, tmp_path, env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, options=("--aws-timeout", "2"))
+    red = {n.split("::")[-1].split("[")[0] for n in run.outcomes("failure")}
+    assert red == {"test_endpoint_answers", "test_endpoint_answers_from_inside_vpc"}, run.outcomes("failure")
+    assert "AWS answered nothing: no part of the account could be read" in run.stdout, run.stdout[:2000]
+    assert "ACM consumers found by alias" not in run.stdout, run.stdout[:2000]
+    text = run.properties["diagnosis"]
+    lines = text.splitlines()
+    assert lines[0].startswith("AWS answered nothing: all ") and "can't tell" in lines[0], text
+    assert lines[1].startswith("every endpoint fails from this vantage (7 of 7, all at resolve): first look at what "
+                               "they share: this vantage's DNS resolver or its network"), text
+    assert "the endpoint itself" not in text and "every later step of its path is green" not in text, text
+    assert "probable cause" not in text and text.count("red, not traced: test_endpoint_answers[") == 7, text
+    blocked = [v for k, v in run.properties.items() if k.endswith("_blocked_by")]
+    assert len(blocked) == 7 and all(blocked), run.properties
+
+
+def test_a_single_denied_action_blocks_its_step_and_the_red_after_it_is_only_probable(sandboxes, tmp_path):
+    """ecs:DescribeServices denied while cabal-imap is down: the ECS step is one can't-tell line, the target group's
+    red is the probable cause 'unless' the ECS step fails, and nothing says AWS answered nothing."""
+    from dataclasses import replace
+
+    from .test_aws_faults import DENIED, FakeAws, error_reply, forward_to
+
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    sb.apply("imap-service-down")
+    through = forward_to(sb.endpoint_url)
+
+    def deny_describe_services(req):
+        if req.op == "DescribeServices":
+            code, status = DENIED[req.proto]
+            return error_reply(req, code, "User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: "
+                                          "ecs:DescribeServices because no identity-based policy allows it", status)
+        return through(replace(req, attempt=2))  # forwarded at once (forward_to throttles only a first attempt)
+
+    with FakeAws(deny_describe_services) as fake:
+        run = run_live(sb, tmp_path, env={"AWS_ENDPOINT_URL": fake.url}, options=("--aws-timeout=30",), timeout=120)
+    imap = f"imaps://imap.{sb.control_domain}:993"
+    assert set(n.split("::")[-1] for n in run.outcomes("failure")) == {
+        f"test_endpoint_answers[{imap}]", f"test_endpoint_answers_from_inside_vpc[{imap}]",
+        "test_targets_healthy[cabal-ecs-imap-tg]"}, run.outcomes("failure")
+    denied = run.results["tests_live/test_probe_failure_2_ecs.py::test_ecs_service_running[cabal-imap]"]
+    assert denied[0] == "error" and "ecs:DescribeServices" in denied[1], denied
+    text = run.properties["diagnosis"]
+    assert run.diagnosis()[0] == {"test_targets_healthy[cabal-ecs-imap-tg]"}, text
+    assert ("; unless test_ecs_service_running[cabal-imap], an earlier step, fails: it can't tell (AccessDenied: "
+            "these credentials may not call ecs:DescribeServices") in text, text
+    assert "test_ecs_service_running[cabal-imap]" in run.properties["diagnosis_1_blocked_by"].splitlines(), text
+    assert not text.startswith(("AWS answered nothing", "every endpoint fails")), text
