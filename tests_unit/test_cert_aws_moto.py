@@ -652,6 +652,21 @@ def test_ssm_rotated_ahead_of_the_served_certificate(le_ca):
     assert not nowire.ok and "started before /cabal/control_domain_ssl_cert was last written" in nowire.summary
 
 
+def test_a_task_started_after_the_write_that_serves_the_old_cert_reads_another_source(le_ca):
+    """Issue #17: the task started after the SSM write and still serves the old certificate: a redeploy would not
+    help; the next command names what the task reads (its task definition's secrets), not a redeploy."""
+    old = le_cert(le_ca, days=5)
+    put_ssm(le_ca, days=85)
+    smtp_out_world(started_ago=timedelta(minutes=-1))  # started after the write
+    v = served_is_ssm(old)
+    assert not v.ok and v.step == le.STEP2 and "not redeployed" not in v.summary, v.render()
+    assert "every running cabal-smtp-out task started after /cabal/control_domain_ssl_cert was written" in v.summary
+    assert "the secrets its task definition names" in v.summary
+    assert v.next == ("aws ecs describe-task-definition --task-definition cabal-smtp-out:1 --query "
+                      "'taskDefinition.containerDefinitions[].{name:name,secrets:secrets,environment:environment}'",)
+    assert "BEFORE the SSM write" not in v.render()
+
+
 def test_ssm_served_skips_when_nothing_serves(le_ca):
     put_ssm(le_ca)
     client("ecs").create_cluster(clusterName="cabal-mail")

@@ -254,9 +254,12 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
             return green(f"{ep.spec} serves the certificate in {name}", *seen, step=STEP2)
         served_line = f"served on {ep.spec}: {s.leaf.short()}"
         if leaf.not_after > s.leaf.not_after:
-            return red(f"{ep.spec} serves an older certificate than {name}: SSM was updated, the task was not "
-                       "redeployed (it reads the certificate once, at start)", served_line, *seen, step=STEP2,
-                       next=[fix])
+            if stale:  # a task that predates the write: the runbook's case, a redeploy picks the new one up
+                return red(f"{ep.spec} serves an older certificate than {name}: SSM was updated, the task was not "
+                           "redeployed (it reads the certificate once, at start)", served_line, *seen, step=STEP2,
+                           next=[fix])
+            return red(*_reads_elsewhere(ep, name, tasks, cluster, service), served_line, *seen, step=STEP2,
+                       next=_source_cmds(tasks, cluster, service))
         return red(f"{ep.spec} serves a certificate that is not the one in {name}", served_line, *seen,
                    "SSM holds an older or a different certificate: a manual upload, or a partial certbot run",
                    step=STEP2, next=[(f"aws ssm get-parameter --name {name} --query "
@@ -270,6 +273,27 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
                    next=[fix])
     return green(f"every running {service} task started after {name} was last written", *seen,
                  f"(the wire of {ep.spec} could not be read from here)", step=STEP2)
+
+
+def _reads_elsewhere(ep: Endpoint, name: str, tasks: list[dict] | None, cluster: str, service: str) -> tuple[str, ...]:
+    """The served certificate is older than SSM's, yet no task predates the write: not a missing redeploy."""
+    if tasks:
+        return (f"{ep.spec} serves an older certificate than {name}, yet every running {service} task started after "
+                f"{name} was written: a redeploy would not help; the task reads its certificate from another source "
+                "(the secrets its task definition names)",)
+    return (f"{ep.spec} serves an older certificate than {name}; when its tasks started could not be read: a task "
+            "older than the write needs a redeploy, a newer one reads another source (its task definition's secrets)",)
+
+
+def _source_cmds(tasks: list[dict] | None, cluster: str, service: str) -> list[str]:
+    """What the task reads: its task definition's secrets (and, with no start time, the tasks' start times first)."""
+    td = next((t["taskDefinitionArn"].rsplit("/", 1)[-1] for t in tasks or [] if t.get("taskDefinitionArn")), service)
+    read = (f"aws ecs describe-task-definition --task-definition {td} --query "
+            "'taskDefinition.containerDefinitions[].{name:name,secrets:secrets,environment:environment}'")
+    if tasks:
+        return [read]
+    return [f"aws ecs describe-tasks --cluster {cluster} --tasks $(aws ecs list-tasks --cluster {cluster} "
+            f"--service-name {service} --query 'taskArns' --output text) --query 'tasks[].startedAt'", read]
 
 
 # --- escalation ------------------------------------------------------------------------------------
