@@ -489,6 +489,21 @@ def test_certbot_ran_within_period_green_and_forecast_red():
     assert "aws logs tail /cabal/lambda/certbot-renewal" in v.render()
 
 
+def test_a_now_ahead_of_the_logs_does_not_blame_the_runs_the_schedule_would_make_before_it():
+    """Issue #17: ``--now +85d`` (live: read_at is the real clock) judges the last run when the logs were read; the
+    runs the rate(60 days) schedule makes before then are not seen, not missed."""
+    schedule(certbot_function())
+    log_run("Updated SSM parameter /cabal/control_domain_ssl_cert")
+    sched, read_at = f.certbot_schedule(context()), datetime.now(UTC)
+    later = context("+85d")
+    v = le.ran_within_period(sched, f.certbot_activity(later), later.settings.now, names(), read_at)
+    assert v.ok, v.render()
+    assert "days after the logs were read" in v.render() and "not seen, not missed" in v.render()
+    stale = {"group": GROUP, "streams": [{"lastEventTimestamp": int((time.time() - 70 * 86400) * 1000)}]}
+    v = le.ran_within_period(sched, stale, later.settings.now, names(), read_at)  # missed before the read: red
+    assert not v.ok and "24 h grace" in v.summary, v.render()
+
+
 def test_certbot_never_ran_is_red_and_names_the_real_log_group():
     schedule(certbot_function())
     v = le.ran_within_period(f.certbot_schedule(context()), activity(), datetime.now(UTC), names())
@@ -610,6 +625,17 @@ def test_ssm_certificate_days_left_tiers(le_ca, days, warning_ok, critical_ok):
     warn = le.ssm_days_left(ssm_facts(), "/cabal/control_domain_ssl_cert", now, cert_wire.WARNING_DAYS, names())
     crit = le.ssm_days_left(ssm_facts(), "/cabal/control_domain_ssl_cert", now, cert_wire.CRITICAL_DAYS, names())
     assert (warn.ok, crit.ok) == (warning_ok, critical_ok)
+
+
+def test_ssm_days_left_at_a_now_ahead_of_the_read_is_a_forecast_not_a_lambda_that_failed(le_ca):
+    """Issue #17: ``--now +85d`` on a 90-day certificate: red (5 days left then), said as a forecast, without blaming
+    the certbot Lambda for runs its schedule makes before then; the next command is its schedule."""
+    put_ssm(le_ca, days=90)
+    read_at = datetime.now(UTC)
+    v = le.ssm_days_left(ssm_facts(), "/cabal/control_domain_ssl_cert", read_at + timedelta(days=85),
+                         cert_wire.CRITICAL_DAYS, names(), read_at)
+    assert not v.ok and "a forecast" in v.summary and "has not renewed" not in v.summary, v.render()
+    assert len(v.next) == 1 and v.next[0].startswith("aws scheduler get-schedule --name cabal-certbot-renewal"), v.next
 
 
 def smtp_out_world(started_ago: timedelta) -> None:

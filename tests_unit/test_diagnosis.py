@@ -124,7 +124,7 @@ def test_certificates_which_pipeline_and_its_first_failing_step():
     text = "\n".join(found.lines())
     assert "next: aws lambda invoke --function-name cabal-certbot-renewal" in text
     # the manual renewal is said beside the cause, not only listed among the consequences
-    assert ("  escalation (act now): test_letsencrypt_escalation_not_needed[*.x.net]: test_letsencrypt_escalation_"
+    assert ("  escalation (the manual path): test_letsencrypt_escalation_not_needed[*.x.net]: test_letsencrypt_escalation_"
             "not_needed[*.x.net] is red\n    next: certbot certonly --manual") in text
 
 

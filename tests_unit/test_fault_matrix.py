@@ -33,8 +33,8 @@ _sandboxes: dict[str, Sandbox] = {}
 SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
         "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too"),
         "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
-        "le-cert-in-critical-window": ("escalation (act now): test_letsencrypt_escalation_not_needed[",),
-        "le-cert-expired": ("escalation (act now): test_letsencrypt_escalation_not_needed[",)}
+        "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
+        "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",)}
 # Wording that contradicts itself: never in any diagnosis.
 NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
                     r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))
@@ -227,3 +227,17 @@ def test_a_single_denied_action_blocks_its_step_and_the_red_after_it_is_only_pro
             "these credentials may not call ecs:DescribeServices") in text, text
     assert "test_ecs_service_running[cabal-imap]" in run.properties["diagnosis_1_blocked_by"].splitlines(), text
     assert not text.startswith(("AWS answered nothing", "every endpoint fails")), text
+
+
+def test_a_now_ahead_forecasts_without_blaming_the_certbot_lambda(sandboxes, tmp_path):
+    """``--now +85d`` on the healthy sandbox (a 90-day Let's Encrypt certificate, certbot ran lately, rate(60 days)):
+    the forecast is red on the certificate's days, said as a forecast; certbot's step 1 is green, not the cause."""
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    run = run_live(sb, tmp_path, options=("--now", "+85d"))
+    ran = run.results["tests_live/test_cert_expiring_letsencrypt.py::test_certbot_ran_within_period[cabal-certbot-renewal]"]
+    assert ran[0] == "passed", ran
+    causes, _ = run.diagnosis()
+    text = run.properties["diagnosis"]
+    assert causes == {"test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]"}, text
+    assert "a forecast" in text and "has not renewed" not in text, text

@@ -147,7 +147,7 @@ class Diagnosis:
             if f.next or c.next:
                 out.append(f"    next: {f.next or c.next}")
             for e in (o for o in f.consequences if o.step == "ce-e1"):  # the runbook's manual path: said, not buried
-                out.append(f"  escalation (act now): {e.test_id}: {e.summary}")
+                out.append(f"  escalation (the manual path): {e.test_id}: {e.summary}")
                 if e.next:
                     out.append(f"    next: {e.next}")
             if f.consequences:

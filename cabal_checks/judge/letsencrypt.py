@@ -113,8 +113,12 @@ def last_run(activity: dict) -> datetime | None:
     return max(times) if times else None
 
 
-def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict) -> Verdict:
-    """The Lambda ran within one schedule period plus the heartbeat's 24 h grace."""
+def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict,
+                      read_at: datetime | None = None) -> Verdict:
+    """The Lambda ran within one schedule period plus the heartbeat's 24 h grace.
+
+    ``read_at``: when the logs were read. A ``now`` after it (``--now +85d``) is judged at ``read_at``: the logs cannot
+    show the runs the schedule makes between the two, and a run not seen yet is not a run missed."""
     fn, group = names["certbot_function"], activity["group"]
     expr = (sched or {}).get("ScheduleExpression", "")
     period = period_of(expr)
@@ -127,10 +131,16 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
     if when is None:
         return red(f"no sign that {fn} ran lately: no log event in {group}, no Invocations metric",
                    *seen, step=STEP1, next=next_)
-    age = now - when
+    ahead = read_at is not None and now > read_at
+    at = read_at if ahead else now
+    if ahead:
+        seen.append(f"--now {now:%Y-%m-%d %H:%M}Z is {(now - at).total_seconds() / 86400:.1f} days after the logs were "
+                    f"read: judged at {at:%Y-%m-%d %H:%M}Z; the runs its schedule makes in between are not seen, not "
+                    "missed")
+    age = at - when
     if age <= limit:
         return green(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days before "
-                     f"{now:%Y-%m-%d %H:%M}Z (limit {limit.days} d {limit.seconds // 3600} h)", *seen, step=STEP1)
+                     f"{at:%Y-%m-%d %H:%M}Z (limit {limit.days} d {limit.seconds // 3600} h)", *seen, step=STEP1)
     return red(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days ago: more than one "
                f"period plus {GRACE.total_seconds() / 3600:.0f} h grace", *seen, step=STEP1, next=next_)
 
@@ -219,14 +229,21 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
     return green(f"{name} holds {len(ssm['certs'])} certificate(s)", *seen, step=STEP2_SSM)
 
 
-def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict) -> Verdict:
-    """The certificate in SSM has at least ``tier`` days left at ``now``."""
+def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict,
+                  read_at: datetime | None = None) -> Verdict:
+    """The certificate in SSM has at least ``tier`` days left at ``now``. With ``now`` after ``read_at`` (when SSM was
+    read: ``--now +85d``) a red is a forecast: the renewals certbot's schedule makes before then are not seen yet."""
     _require_ssm(ssm, name)
     leaf = ssm["certs"][0]
     days = leaf.days_left(now)
     if days >= tier:
         return green(f"{name}: {days:.1f} days left (>= {tier})", leaf.short(), step=STEP2_SSM)
     left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    if read_at is not None and now > read_at:
+        return red(f"the certificate in {name} would have {left} at {now:%Y-%m-%d %H:%M}Z (< {tier}: {ALERTS[tier]}) "
+                   "unless renewed before then: a forecast; the certbot Lambda's runs until then are not seen yet",
+                   leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}; read {read_at:%Y-%m-%d %H:%M}Z",
+                   step=STEP2_SSM, next=[schedule_cmd(names)])
     return red(f"the certificate in {name} has {left} (< {tier}: {ALERTS[tier]}): the certbot Lambda has not "
                "renewed it", leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}", step=STEP2_SSM,
                next=[tail_cmd(names), schedule_cmd(names)])
