@@ -139,6 +139,11 @@ def test_topology_auto_finds_the_shape_and_is_green(sandboxes, topology, monitor
     assert ("monitoring module: present" if monitoring else "monitoring module: absent: the ntfy checks are not "
             "collected") in report
     assert f"ACM consumers found by alias (CloudFront): www.{sb.control_domain}" in report
+    at = report.index  # the runbooks' order, escalation last (issue #17: it came before step 1, sorted by text)
+    assert at("## probe-failure") < at("## cert-expiring"), report
+    assert at("### probe-failure, step 1") < at("### probe-failure, step 3") < at("### probe-failure, escalation")
+    assert at("### cert-expiring, ACM step 1") < at("### cert-expiring, Let's Encrypt step 3") \
+        < at("### cert-expiring, escalation"), report
 
 
 def test_explicit_topology_contradicting_the_account_is_one_cant_tell(sandboxes, tmp_path):
