@@ -395,6 +395,14 @@ def test_acm_escalation_below_14_days(renewal):
         assert consumer in v.render()
 
 
+def test_acm_escalation_of_an_expired_certificate_says_expired_not_negative_days(renewal):
+    arn = request_cert()
+    now = datetime.now(UTC)
+    renewal[arn] = {"NotAfter": now - timedelta(days=2)}
+    v = acm.escalation(acm_view(), WILDCARD, "cabal-nlb", now)
+    assert not v.ok and f"*.{CD} has EXPIRED 2.0 days ago (< 14)" in v.summary, v.summary
+
+
 def test_acm_escalation_forecast_with_now(renewal):
     arn = request_cert()
     now = datetime.now(UTC)
@@ -722,6 +730,13 @@ def test_letsencrypt_escalation_below_7_days(le_ca):
         assert f"aws ssm put-parameter --name {param} --type SecureString --overwrite --value file://" in text
     assert "aws ecs update-service --cluster cabal-mail --service cabal-smtp-out --force-new-deployment" in text
     assert "/cabal/letsencrypt/*" in text  # named as the place that does not exist
+
+
+def test_letsencrypt_escalation_of_an_expired_certificate_says_expired_not_negative_days(le_ca):
+    put_ssm(le_ca, days=-1)
+    ctx = context()
+    v = le.escalation(f.ssm_certificate(ctx, "ssm_cert"), ctx.settings.now, names(), WILDCARD, ["cabal-smtp-out"])
+    assert not v.ok and "has EXPIRED 1.0 days ago (< 7): renew it by hand" in v.summary, v.summary
 
 
 # --- secrets ---------------------------------------------------------------------------------------

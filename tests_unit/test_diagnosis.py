@@ -211,6 +211,9 @@ def test_every_endpoint_failing_inside_and_out_names_the_shared_layers_first():
     assert first.startswith("every endpoint fails from this vantage (2 of 2): first look at what they share: the "
                             "in-VPC probes fail too"), first
     assert first.endswith("(container_instances_connected green, nat_instances_running green)"), first
+    for f in diagnose(outcomes).findings:  # not "the service itself" seven times after "what they share"
+        assert d.BOTH_FAIL not in f.conclusion and f.conclusion.endswith(
+            "the endpoint itself, unless what every endpoint shares (said first)"), f.conclusion
     assert not any(line.startswith("every endpoint") for line in diagnose(imap_path(answers="red")).lines())
 
 

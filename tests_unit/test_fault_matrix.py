@@ -31,7 +31,8 @@ COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
 _sandboxes: dict[str, Sandbox] = {}
 # What the diagnosis must say under a fault, beyond naming its cause (issue #17: shared causes, honest wording).
 SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
-        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too"),
+        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too",
+                                  "the endpoint itself, unless what every endpoint shares (said first)"),
         "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
         "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
         "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",)}

@@ -293,6 +293,7 @@ def _subject(o: Outcome) -> str:
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    everywhere = bool(_every_endpoint_fails(outcomes))
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
         if c.step == "ce-0":
@@ -315,7 +316,7 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
         inside = [by_id.get(f"test_endpoint_answers_from_inside_vpc[{o.param}]") for o in seen]
         statuses = {i.status for i in inside if i is not None}
         if RED in statuses:
-            words.append(BOTH_FAIL_EARLIER if c.check in NETWORK else BOTH_FAIL)
+            words.append(BOTH_FAIL_EARLIER if c.check in NETWORK else "both fail" if everywhere else BOTH_FAIL)
         elif statuses == {GREEN}:
             words.append(INSIDE_PASSES)
         else:
@@ -327,7 +328,8 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     if c.check in CAUSE_SAYS:
         words.append(f"the first failing step is {CAUSE_SAYS[c.check]}")
     elif c.check in PROBES_SEEN:
-        words.append(_blocked(f) if f.blocked else "every later step of its path is green: the endpoint itself")
+        words.append(_blocked(f) if f.blocked else "every later step of its path is green: the endpoint itself"
+                     + (", unless what every endpoint shares (said first)" if everywhere else ""))
     return "; ".join(words)
 
 
@@ -341,6 +343,12 @@ def _blocked(f: Finding) -> str:
     return f"blocked: the first step that could decide, {first.test_id}, can't tell ({_why(first)}){more}"
 
 
+def _every_endpoint_fails(outcomes: list[Outcome]) -> list[Outcome]:
+    """The public probes when there are several and every one fails, not on a certificate; else []."""
+    public = [o for o in outcomes if o.check == "test_endpoint_answers" and o.status in (GREEN, RED)]
+    return public if len(public) >= 2 and all(o.status == RED and not o.cert_failure for o in public) else []
+
+
 def _preamble(outcomes: list[Outcome]) -> list[str]:
     """What the whole run shares, before any per-endpoint line: AWS answered nothing; every endpoint fails."""
     out = []
@@ -349,8 +357,8 @@ def _preamble(outcomes: list[Outcome]) -> list[str]:
         why = Counter(_why(o) for o in read).most_common(1)[0][0]
         out.append(f"AWS answered nothing: all {len(read)} steps read from AWS are can't tell ({why}); every "
                    "conclusion that needs them is blocked, not drawn")
-    public = [o for o in outcomes if o.check == "test_endpoint_answers" and o.status in (GREEN, RED)]
-    if len(public) >= 2 and all(o.status == RED and not o.cert_failure for o in public):
+    public = _every_endpoint_fails(outcomes)
+    if public:
         stages = {m.group(1) for o in public for m in [re.search(r" failed at ([\w-]+)", o.summary)] if m}
         inside = [o for o in outcomes if o.check == "test_endpoint_answers_from_inside_vpc" and o.status in (GREEN, RED)]
         if stages == {"resolve"}:

@@ -324,7 +324,8 @@ def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, servic
     if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
     apex = domain.removeprefix("*.")
-    return red(f"the Let's Encrypt certificate in {name} has {days:.1f} days left (< {CRITICAL_DAYS}): renew it by hand",
+    left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    return red(f"the Let's Encrypt certificate in {name} has {left} (< {CRITICAL_DAYS}): renew it by hand",
                f"upload to the real parameters below; the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist",
                step=ESC,
                next=[(f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "
