@@ -263,3 +263,10 @@ def test_a_red_step_after_a_cant_tell_one_is_probable_unless_the_earlier_one_fai
     assert f.cause.test_id == "test_targets_healthy[cabal-ecs-imap-tg]" and not f.blocked
     assert f.conclusion.endswith("; unless test_ecs_service_running[cabal-imap], an earlier step, fails: it can't "
                                  "tell (test_ecs_service_running[cabal-imap] is cant_tell)"), f.conclusion
+
+
+def test_the_wire_red_with_its_pipeline_cant_tell_is_blocked_not_the_wire_itself():
+    (f,) = diagnose(le_pipeline(answers="red", chain="red", ran="cant_tell")).findings
+    assert f.blocked and f.conclusion.startswith("blocked: the first step that could decide, "
+                                                 "test_certbot_ran_within_period[cabal-certbot-renewal], can't tell")
+    assert "the wire itself" not in f.conclusion
