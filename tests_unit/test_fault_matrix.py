@@ -247,3 +247,15 @@ def test_a_now_ahead_forecasts_without_blaming_the_certbot_lambda(sandboxes, tmp
     text = run.properties["diagnosis"]
     assert causes == {"test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]"}, text
     assert "a forecast" in text and "has not renewed" not in text, text
+
+
+def test_monitoring_forced_on_without_the_module_names_what_no_probe_covers(sandboxes, tmp_path):
+    """``--monitoring true`` on an account without the module: the Kuma service's reds are one finding named by the
+    service ("cabal-uptime-kuma (no probe covers it)"), not "probe-failure, probe-failure: no probe fails"."""
+    sb = sandbox_for(sandboxes, "2026-08", False)
+    sb.reset()
+    text = run_live(sb, tmp_path, options=("--monitoring", "true")).properties["diagnosis"]
+    assert "probe-failure, probe-failure" not in text and "no probe fails" not in text, text
+    assert ("probe-failure, cabal-uptime-kuma (no probe covers it): no probe of this run covers it; the ECS service "
+            "itself (step 2) is red on its own") in text, text
+    assert "  consequences: test_targets_healthy[cabal-uptime-kuma]" in text, text
