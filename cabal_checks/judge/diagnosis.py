@@ -12,7 +12,14 @@ The runbooks' order (``runbooks.STEPS``):
   earlier red whose probes include all of its own; NAT and the container instances are shared by every probe, so
   they explain several services at once but never one service's own failure.
 - cert-expiring: which endpoint (the wire), then the pipeline's steps in order (ACM 1-3 or Let's Encrypt 1-3,
-  escalation): the first failing step of the pipeline is the cause, its later reds and the wire its consequences.
+  escalation): the first failing step of the pipeline is the cause, its later reds and the wire its consequences;
+  a critical check comes before its warning twin, and a red escalation step is said beside the cause.
+
+Can't tell blocks a conclusion and never becomes one: a red probe (or wire) whose later steps could not be told is
+"blocked" at the first of them, not "the endpoint itself"; a red step after a can't-tell one is probable "unless"
+that earlier step fails. What the whole run shares is said first (``Diagnosis.preamble``): AWS answered nothing;
+every endpoint fails from this vantage. Several services' target groups unhealthy while ECS reads those services
+running is one cause on the host they share (a wedged container instance), as the runbook's escalation says.
 """
 
 from __future__ import annotations
