@@ -241,7 +241,7 @@ def test_a_wedged_host_every_target_group_unhealthy_while_ecs_reads_running_is_o
         o("test_targets_healthy[cabal-ecs-relay-tg]", "red", probes=["smtp_relay"]),
         o("test_targets_healthy[cabal-ntfy]", "red", probes=["ntfy"]),
         o("test_ecs_service_running[cabal-ntfy]", probes=["ntfy"]),
-        o("test_targets_healthy[cabal-uptime-kuma]", "red")]
+        o("test_targets_healthy[cabal-uptime-kuma]", "red"), o("test_ecs_service_running[cabal-uptime-kuma]")]
     found = diagnose(outcomes)
     (f,) = found.findings
     assert f.cause.test_id == "test_targets_healthy[cabal-ecs-imap-tg]" and f.conclusion == d.WEDGED
@@ -249,6 +249,13 @@ def test_a_wedged_host_every_target_group_unhealthy_while_ecs_reads_running_is_o
                                                    "test_targets_healthy[cabal-ntfy]",
                                                    "test_targets_healthy[cabal-uptime-kuma]"}
     assert "    next: aws ecs list-container-instances --cluster cabal-mail" in "\n".join(found.lines())
+
+
+def test_targets_unhealthy_while_ecs_cannot_be_read_is_not_concluded_a_wedged_host():
+    found = diagnose(imap_path(targets="red", ecs="cant_tell", ecs_relay="cant_tell") + [
+        o("test_targets_healthy[cabal-ecs-relay-tg]", "red", probes=["smtp_relay"])])
+    assert d.WEDGED not in {f.conclusion for f in found.findings}
+    assert all("unless test_ecs_service_running[" in f.conclusion for f in found.findings), found.lines()
 
 
 def test_one_service_down_with_its_targets_is_not_a_wedged_host():

@@ -202,7 +202,8 @@ def diagnose(outcomes: list[Outcome]) -> Diagnosis:
         add(Finding("probe-failure", "several services", shared[0], conclusion=SEVERAL, shared=True), *services)
     # Several services' targets unhealthy while ECS reads those services running: the host they share, once.
     down = {_service(o) for o in reds if o.check in SERVICE}
-    sick = [o for o in reds if o.check in TARGETS and o.test_id not in placed and _service(o) not in down]
+    up = {_service(o) for o in outcomes if o.check == "test_ecs_service_running" and o.status == GREEN} - down
+    sick = [o for o in reds if o.check in TARGETS and o.test_id not in placed and _service(o) in up]
     if len({_service(o) for o in sick}) >= 2:
         cluster = next((o.param for o in outcomes if o.check == "test_container_instances_connected"), "")
         add(Finding("probe-failure", "several services", sick[0], conclusion=WEDGED, shared=True, next=(
