@@ -29,16 +29,6 @@ COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
                 ("2026-05", ("relay-sg-rule-removed", "certbot-schedule-disabled")),
                 ("2026-08", ("acm-validation-cname-missing", "le-cert-in-warning-window"))]
 _sandboxes: dict[str, Sandbox] = {}
-# What the diagnosis must say under a fault, beyond naming its cause (issue #17: shared causes, honest wording).
-SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
-        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too",
-                                  "the endpoint itself, unless what every endpoint shares (said first)"),
-        "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
-        "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
-        "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",)}
-# Wording that contradicts itself: never in any diagnosis.
-NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
-                    r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +58,18 @@ def test_fault_turns_exactly_its_tests_red(sandboxes, topology, fault, tmp_path)
 @pytest.mark.parametrize("topology, faults", COMBINATIONS, ids=[f"{t}-{'+'.join(f)}" for t, f in COMBINATIONS])
 def test_two_faults_at_once_the_diagnosis_names_both_causes(sandboxes, topology, faults, tmp_path):
     check_faults(sandboxes, topology, faults, tmp_path)
+
+
+# What the diagnosis must say under a fault, beyond naming its cause (issue #17: shared causes, honest wording).
+SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
+        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too",
+                                  "the endpoint itself, unless what every endpoint shares (said first)"),
+        "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
+        "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
+        "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",)}
+# Wording that contradicts itself: never in any diagnosis.
+NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
+                    r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))
 
 
 def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
