@@ -277,3 +277,11 @@ def test_the_wire_red_with_its_pipeline_cant_tell_is_blocked_not_the_wire_itself
     assert f.blocked and f.conclusion.startswith("blocked: the first step that could decide, "
                                                  "test_certbot_ran_within_period[cabal-certbot-renewal], can't tell")
     assert "the wire itself" not in f.conclusion
+
+
+def test_nothing_judged_is_not_called_checked_and_green_and_the_cant_tells_are_not_a_wall():
+    dead = [o(f"test_ecs_service_running[s{i}]", "cant_tell", probes=["imap"]) for i in range(8)]
+    (line,) = diagnose(dead).lines()[1:]  # after "AWS answered nothing"
+    assert line == ("nothing red, and nothing judged: 8 can't tell: test_ecs_service_running[s0], test_ecs_service_"
+                    "running[s1], test_ecs_service_running[s2], test_ecs_service_running[s3], test_ecs_service_"
+                    "running[s4], ... (3 more)"), line

@@ -43,6 +43,7 @@ SEVERAL = "several services unhealthy at once: look at the cluster instances / N
 WEDGED = ("several services' targets unhealthy at once while ECS reads them running: one cause on the host they share "
           "(a wedged container instance), not one per service")
 
+NOTHING_CHECKED = "no runbook path"
 PROBES_SEEN = ("test_endpoint_answers", "test_endpoint_answers_from_inside_vpc")  # the probe itself, outside / in
 SERVICE = ("test_ecs_service_running", "test_ecs_service_not_restarting")
 SHARED = ("test_container_instances_connected", "test_nat_instances_running")
@@ -141,9 +142,12 @@ class Diagnosis:
 
     def lines(self) -> list[str]:
         if not self.findings:
-            undecided = f"; {len(self.cant_tell)} can't tell: {', '.join(o.test_id for o in self.cant_tell)}" \
-                if self.cant_tell else ""
-            return [*self.preamble, f"nothing red: {self.checked} checked and green{undecided}"]
+            ids = [o.test_id for o in self.cant_tell]
+            undecided = f"{len(ids)} can't tell: {', '.join(ids[:5])}" + (f", ... ({len(ids) - 5} more)" if len(ids) > 5
+                                                                          else "")
+            if self.checked == NOTHING_CHECKED:  # green on nothing is not green
+                return [*self.preamble, f"nothing red, and nothing judged: {undecided if ids else 'no test ran'}"]
+            return [*self.preamble, f"nothing red: {self.checked} checked and green" + (f"; {undecided}" if ids else "")]
         out = list(self.preamble)
         for f in self.findings:
             c = f.cause
@@ -394,4 +398,4 @@ def _checked(outcomes: list[Outcome]) -> str:
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
             ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
-    return ", ".join(parts) or "no runbook path"
+    return ", ".join(parts) or NOTHING_CHECKED
