@@ -42,11 +42,18 @@ class Shape:
     sites: tuple[str, ...] = ()  # CloudFront aliases under the control domain that no probe covers
     listeners: tuple[str, ...] = ()  # TLS/HTTPS listeners of the Cabalmail load balancers (``cabal-nlb:993``)
     problems: tuple[str, ...] = field(default=())  # what could not be read (can't tell), one line each
+    sites_found: bool = True  # False: the CloudFront listing failed; ``sites`` are the topology's own, not found
+    silent: bool = False  # AWS answered none of discovery's reads
 
     def lines(self) -> list[str]:
-        out = [f"topology: {self.topology} ({self.how})", f"monitoring module: {self.monitoring}"]
-        if self.sites:
+        out = [f"AWS answered nothing: no part of the account could be read ({self.problems[0]}); every check that "
+               "reads AWS will say can't tell"] if self.silent and self.problems else []
+        out += [f"topology: {self.topology} ({self.how})", f"monitoring module: {self.monitoring}"]
+        if self.sites and self.sites_found:
             out.append(f"ACM consumers found by alias (CloudFront): {', '.join(self.sites)}")
+        elif self.sites:
+            out.append(f"ACM consumers by alias (CloudFront): not found, the distributions could not be listed; "
+                       f"checking the topology's own: {', '.join(self.sites)}")
         if self.listeners:
             out.append(f"TLS listeners found (ACM consumers): {', '.join(self.listeners)}")
         out += [f"can't tell: {p}" for p in self.problems]
@@ -192,8 +199,16 @@ def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
     undecided = (f"the account's shape for {', '.join(unread)} could not be told ({evidence}"
                  + "".join(f"; {p}" for p in found.get("problems") or ()) + ")") if unread else ""
     shape = Shape(topo.name, how, mon_text, mismatch, undecided, contradicted, tuple(e.host for e in topo.sites),
-                  tuple(f"{names[k]}:{p}" for k, p in listeners), tuple(found.get("problems") or ()))
+                  tuple(f"{names[k]}:{p}" for k, p in listeners), tuple(found.get("problems") or ()),
+                  sites_found=aliases is not None, silent=_silent(found))
     return topo, shape
+
+
+def _silent(found: dict) -> bool:
+    """Nothing discovery asked came back: every part unreadable (None), not merely absent."""
+    parts = ("nlb", "alb", "monitoring_services", "aliases", *(f"tg:{k}" for s in SHAPE_SIGNS.values()
+                                                               for k in s["target_groups"]))
+    return bool(found.get("problems")) and all(found.get(p) is None for p in parts)
 
 
 def _auto(shapes: dict, cd: str) -> Topology:

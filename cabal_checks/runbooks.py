@@ -7,6 +7,7 @@ a test, every live test a fault that turns it red, every fault a red test.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -62,6 +63,22 @@ STEPS = (
     Step("ce-e1", "cert-expiring", "Escalation: ACM stuck <14 d (re-request, disruptive); LE stuck <7 d (manual)",
          ("test_acm_escalation_not_needed", "test_letsencrypt_escalation_not_needed")),
 )
+
+
+def runbook_order(runbook: str) -> tuple[int, str]:
+    """A runbook's place: as ``STEPS`` lists them (deployment, probe-failure, cert-expiring), anything else last."""
+    names = list(dict.fromkeys(s.runbook for s in STEPS))
+    return (names.index(runbook) if runbook in names else len(names), runbook)
+
+
+def step_order(step: str) -> tuple:
+    """A verdict's step text (``"cert-expiring, ACM step 2 (validation records ...)"``) in the runbooks' order: its
+    runbook; which probe / endpoint first, then the numbered steps (ACM before Let's Encrypt), escalation last."""
+    runbook, _, rest = step.partition(", ")
+    number = re.search(r"\bstep (\d+)", rest)
+    place = 2 if rest.startswith("escalation") else 1 if number else 0
+    return (*runbook_order(runbook), place, rest.startswith("Let's Encrypt"), int(number.group(1)) if number else 0,
+            step)
 
 
 def faults_by_test() -> dict[str, list[str]]:

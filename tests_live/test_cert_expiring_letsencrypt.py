@@ -10,6 +10,8 @@ Step 3: no rate limiting in the last 7 days.
 Escalation: below 7 days, the manual renewal path with the real SSM names.
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
 from cabal_checks import facts as f
@@ -31,7 +33,8 @@ def test_certbot_schedule_enabled(certbot_schedule_name, certbot_schedule_facts,
 
 @pytest.mark.aws
 def test_certbot_ran_within_period(certbot_function_name, certbot_schedule_facts, certbot_activity, settings, expect):
-    expect(le.ran_within_period(certbot_schedule_facts, certbot_activity, settings.now, settings.names))
+    read_at = datetime.now(UTC) if settings.now_given else None  # --now ahead: runs before it are not seen yet
+    expect(le.ran_within_period(certbot_schedule_facts, certbot_activity, settings.now, settings.names, read_at))
 
 
 @pytest.mark.aws
@@ -60,13 +63,13 @@ def test_ssm_certificate_parses(ssm_param_key, ssm_cert_facts, settings, expect)
 @pytest.mark.warning
 def test_ssm_certificate_days_left_warning(ssm_cert_key, ssm_cert_facts, settings, expect):
     expect(le.ssm_days_left(ssm_cert_facts, settings.names[ssm_cert_key], settings.now, cert_wire.WARNING_DAYS,
-                            settings.names))
+                            settings.names, datetime.now(UTC) if settings.now_given else None))
 
 
 @pytest.mark.aws
 def test_ssm_certificate_days_left_critical(ssm_cert_key, ssm_cert_facts, settings, expect):
     expect(le.ssm_days_left(ssm_cert_facts, settings.names[ssm_cert_key], settings.now, cert_wire.CRITICAL_DAYS,
-                            settings.names))
+                            settings.names, datetime.now(UTC) if settings.now_given else None))
 
 
 @pytest.mark.aws

@@ -387,6 +387,14 @@ def test_acm_escalation_below_14_days(renewal):
         assert consumer in v.render()
 
 
+def test_acm_escalation_of_an_expired_certificate_says_expired_not_negative_days(renewal):
+    arn = request_cert()
+    now = datetime.now(UTC)
+    renewal[arn] = {"NotAfter": now - timedelta(days=2)}
+    v = acm.escalation(acm_view(), WILDCARD, "cabal-nlb", now)
+    assert not v.ok and f"*.{CD} has EXPIRED 2.0 days ago (< 14)" in v.summary, v.summary
+
+
 def test_acm_escalation_forecast_with_now(renewal):
     arn = request_cert()
     now = datetime.now(UTC)
@@ -479,6 +487,21 @@ def test_certbot_ran_within_period_green_and_forecast_red():
     v = le.ran_within_period(sched, f.certbot_activity(later), later.settings.now, names())
     assert not v.ok and "rate(60 days)" in v.render() and "24 h grace" in v.summary
     assert "aws logs tail /cabal/lambda/certbot-renewal" in v.render()
+
+
+def test_a_now_ahead_of_the_logs_does_not_blame_the_runs_the_schedule_would_make_before_it():
+    """Issue #17: ``--now +85d`` (live: read_at is the real clock) judges the last run when the logs were read; the
+    runs the rate(60 days) schedule makes before then are not seen, not missed."""
+    schedule(certbot_function())
+    log_run("Updated SSM parameter /cabal/control_domain_ssl_cert")
+    sched, read_at = f.certbot_schedule(context()), datetime.now(UTC)
+    later = context("+85d")
+    v = le.ran_within_period(sched, f.certbot_activity(later), later.settings.now, names(), read_at)
+    assert v.ok, v.render()
+    assert "days after the logs were read" in v.render() and "not seen, not missed" in v.render()
+    stale = {"group": GROUP, "streams": [{"lastEventTimestamp": int((time.time() - 70 * 86400) * 1000)}]}
+    v = le.ran_within_period(sched, stale, later.settings.now, names(), read_at)  # missed before the read: red
+    assert not v.ok and "24 h grace" in v.summary, v.render()
 
 
 def test_certbot_never_ran_is_red_and_names_the_real_log_group():
@@ -604,6 +627,17 @@ def test_ssm_certificate_days_left_tiers(le_ca, days, warning_ok, critical_ok):
     assert (warn.ok, crit.ok) == (warning_ok, critical_ok)
 
 
+def test_ssm_days_left_at_a_now_ahead_of_the_read_is_a_forecast_not_a_lambda_that_failed(le_ca):
+    """Issue #17: ``--now +85d`` on a 90-day certificate: red (5 days left then), said as a forecast, without blaming
+    the certbot Lambda for runs its schedule makes before then; the next command is its schedule."""
+    put_ssm(le_ca, days=90)
+    read_at = datetime.now(UTC)
+    v = le.ssm_days_left(ssm_facts(), "/cabal/control_domain_ssl_cert", read_at + timedelta(days=85),
+                         cert_wire.CRITICAL_DAYS, names(), read_at)
+    assert not v.ok and "a forecast" in v.summary and "has not renewed" not in v.summary, v.render()
+    assert len(v.next) == 1 and v.next[0].startswith("aws scheduler get-schedule --name cabal-certbot-renewal"), v.next
+
+
 def smtp_out_world(started_ago: timedelta) -> None:
     ecs = client("ecs")
     ecs.create_cluster(clusterName="cabal-mail")
@@ -644,6 +678,21 @@ def test_ssm_rotated_ahead_of_the_served_certificate(le_ca):
     assert not nowire.ok and "started before /cabal/control_domain_ssl_cert was last written" in nowire.summary
 
 
+def test_a_task_started_after_the_write_that_serves_the_old_cert_reads_another_source(le_ca):
+    """Issue #17: the task started after the SSM write and still serves the old certificate: a redeploy would not
+    help; the next command names what the task reads (its task definition's secrets), not a redeploy."""
+    old = le_cert(le_ca, days=5)
+    put_ssm(le_ca, days=85)
+    smtp_out_world(started_ago=timedelta(minutes=-1))  # started after the write
+    v = served_is_ssm(old)
+    assert not v.ok and v.step == le.STEP2 and "not redeployed" not in v.summary, v.render()
+    assert "every running cabal-smtp-out task started after /cabal/control_domain_ssl_cert was written" in v.summary
+    assert "the secrets its task definition names" in v.summary
+    assert v.next == ("aws ecs describe-task-definition --task-definition cabal-smtp-out:1 --query "
+                      "'taskDefinition.containerDefinitions[].{name:name,secrets:secrets,environment:environment}'",)
+    assert "BEFORE the SSM write" not in v.render()
+
+
 def test_ssm_served_skips_when_nothing_serves(le_ca):
     put_ssm(le_ca)
     client("ecs").create_cluster(clusterName="cabal-mail")
@@ -673,6 +722,13 @@ def test_letsencrypt_escalation_below_7_days(le_ca):
         assert f"aws ssm put-parameter --name {param} --type SecureString --overwrite --value file://" in text
     assert "aws ecs update-service --cluster cabal-mail --service cabal-smtp-out --force-new-deployment" in text
     assert "/cabal/letsencrypt/*" in text  # named as the place that does not exist
+
+
+def test_letsencrypt_escalation_of_an_expired_certificate_says_expired_not_negative_days(le_ca):
+    put_ssm(le_ca, days=-1)
+    ctx = context()
+    v = le.escalation(f.ssm_certificate(ctx, "ssm_cert"), ctx.settings.now, names(), WILDCARD, ["cabal-smtp-out"])
+    assert not v.ok and "has EXPIRED 1.0 days ago (< 7): renew it by hand" in v.summary, v.summary
 
 
 # --- secrets ---------------------------------------------------------------------------------------

@@ -107,8 +107,9 @@ def le_pipeline(**status) -> list[Outcome]:
             o("test_certbot_ran_within_period[cabal-certbot-renewal]", s("ran"), **le),
             o("test_ssm_certificate_days_left_warning[/cabal/control_domain_ssl_cert]", s("ssm_w"), **le,
               evidence="NotAfter 2026-12-06", next="aws lambda invoke --function-name cabal-certbot-renewal out.json"),
-            o("test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]", s("ssm_c"), **le),
-            o("test_letsencrypt_escalation_not_needed[*.x.net]", s("esc"), **le),
+            o("test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]", s("ssm_c"), **le,
+              evidence="NotAfter 2026-12-06", next="aws lambda invoke --function-name cabal-certbot-renewal out.json"),
+            o("test_letsencrypt_escalation_not_needed[*.x.net]", s("esc"), **le, next="certbot certonly --manual"),
             o("test_acm_renewal_not_stuck[*.x.net]", s("acm"), pipeline="acm", probes=["imap"])]
 
 
@@ -116,10 +117,15 @@ def test_certificates_which_pipeline_and_its_first_failing_step():
     reds = dict(answers="red", imap_inside="red", wire_w="red", wire_c="red", chain="red", ssm_w="red", ssm_c="red", esc="red")
     found = diagnose(le_pipeline(**reds))
     (f,) = found.findings
-    assert f.cause.test_id == "test_ssm_certificate_days_left_warning[/cabal/control_domain_ssl_cert]"
+    # the critical check, not its 21-day warning twin, is the cause of a certificate inside the critical window
+    assert f.cause.test_id == "test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]"
     assert f.subject == "the Let's Encrypt pipeline" and "Let's Encrypt 2." in f.conclusion
     assert len(f.consequences) == 7  # the wire, the later steps, and the probes failing on the certificate
-    assert "next: aws lambda invoke --function-name cabal-certbot-renewal" in "\n".join(found.lines())
+    text = "\n".join(found.lines())
+    assert "next: aws lambda invoke --function-name cabal-certbot-renewal" in text
+    # the manual renewal is said beside the cause, not only listed among the consequences
+    assert ("  escalation (the manual path): test_letsencrypt_escalation_not_needed[*.x.net]: test_letsencrypt_escalation_"
+            "not_needed[*.x.net] is red\n    next: certbot certonly --manual") in text
 
 
 def test_the_wire_alone_is_the_first_failing_step_of_its_pipeline():
@@ -152,3 +158,130 @@ def test_a_probe_of_a_name_whose_dns_record_is_red_follows_from_it():
 def test_nothing_red_names_the_probes_that_were_probed_not_every_probe_nat_serves():
     (line,) = diagnose([o for o in imap_path() if "relay" not in o.test_id and "smtp-in" not in o.test_id]).lines()
     assert line == "nothing red: probe-failure (imap) checked and green"
+
+
+# --- Issue #17: can't-tell blocks a conclusion; shared causes; wording that does not contradict itself ----------
+
+NO_REGION = "can't tell: no AWS region: pass --region"
+
+
+def no_network_run() -> list[Outcome]:
+    """No network, no credentials: every probe fails to resolve, every step read from AWS is can't tell."""
+    dead = dict(summary=NO_REGION)
+    return [o(f"test_endpoint_answers[{IMAP}]", "red", probes=["imap"],
+              summary=f"{IMAP} failed at resolve: name imap.x.net does not resolve"),
+            o(f"test_endpoint_answers[{RELAY}]", "red", probes=["smtp_relay"],
+              summary=f"{RELAY} failed at resolve: name smtp-in.x.net does not resolve"),
+            o("test_deployment_matches_topology[2026-05]", "cant_tell", summary="can't tell: the account's shape"),
+            o("test_dns_points_at_front[public:imap.x.net]", "cant_tell", probes=["imap"], **dead),
+            o("test_ecs_service_running[cabal-imap]", "cant_tell", probes=["imap"], **dead),
+            o("test_ecs_service_running[cabal-smtp-in]", "cant_tell", probes=["smtp_relay"], **dead),
+            o("test_targets_healthy[cabal-ecs-imap-tg]", "cant_tell", probes=["imap"], **dead),
+            o("test_nat_instances_running[cabal-nat-*]", "cant_tell", probes=ALL, **dead),
+            o("test_certbot_ran_within_period[cabal-certbot-renewal]", "cant_tell", pipeline="letsencrypt", **dead)]
+
+
+def test_no_network_no_aws_says_so_first_and_blocks_every_conclusion():
+    found = diagnose(no_network_run())
+    lines = found.lines()
+    assert lines[0] == ("AWS answered nothing: all 7 steps read from AWS are can't tell (no AWS region: pass "
+                        "--region); every conclusion that needs them is blocked, not drawn")
+    assert lines[1].startswith("every endpoint fails from this vantage (2 of 2, all at resolve): first look at what "
+                               "they share: this vantage's DNS resolver or its network")
+    assert all(f.blocked for f in found.findings)
+    (imap, relay) = found.findings
+    assert imap.conclusion.endswith("blocked: the first step that could decide, test_dns_points_at_front["
+                                    "public:imap.x.net], can't tell (no AWS region: pass --region) (and 3 more)")
+    text = "\n".join(lines)
+    assert "the endpoint itself" not in text and "every later step of its path is green" not in text
+    assert "  red, not traced: test_endpoint_answers[" in text and "probable cause" not in text
+    assert text.count("can't tell (blocks the conclusion)") == 2, text  # one per finding: the first that decides
+    assert "  can't tell, later on its path: 3 more (test_ecs_service_running[cabal-imap], " in text, text
+
+
+def test_a_probe_red_with_later_steps_green_is_still_the_endpoint_itself_and_not_blocked():
+    (f,) = diagnose(imap_path(answers="red", inside="red")).findings
+    assert not f.blocked and f.conclusion.endswith("every later step of its path is green: the endpoint itself")
+
+
+def test_every_endpoint_failing_inside_and_out_names_the_shared_layers_first():
+    outcomes = imap_path(answers="red", inside="red", relay="red") + [
+        o(f"test_endpoint_answers_from_inside_vpc[{RELAY}]", "red", probes=["smtp_relay"])]
+    first = diagnose(outcomes).lines()[0]
+    assert first.startswith("every endpoint fails from this vantage (2 of 2): first look at what they share: the "
+                            "in-VPC probes fail too"), first
+    assert first.endswith("(container_instances_connected green, nat_instances_running green)"), first
+    for f in diagnose(outcomes).findings:  # not "the service itself" seven times after "what they share"
+        assert d.BOTH_FAIL not in f.conclusion and f.conclusion.endswith(
+            "the endpoint itself, unless what every endpoint shares (said first)"), f.conclusion
+    assert not any(line.startswith("every endpoint") for line in diagnose(imap_path(answers="red")).lines())
+
+
+def test_a_network_layer_cause_is_not_called_the_service_itself():
+    nacl = o(f"test_no_nacl_denies[{IMAP}]", "red", probes=["imap"])
+    (f,) = diagnose(imap_path(answers="red", inside="red") + [nacl]).findings
+    assert f.cause.test_id == nacl.test_id
+    assert d.BOTH_FAIL not in f.conclusion and d.BOTH_FAIL_EARLIER in f.conclusion, f.conclusion
+    (f,) = diagnose(imap_path(answers="red", inside="red", ecs="red")).findings
+    assert d.BOTH_FAIL in f.conclusion
+
+
+def test_a_service_no_probe_covers_is_named_and_its_later_steps_follow():
+    found = diagnose(imap_path() + [o("test_ecs_service_running[cabal-uptime-kuma]", "red"),
+                                    o("test_targets_healthy[cabal-uptime-kuma]", "red")])
+    (f,) = found.findings
+    assert f.subject == "cabal-uptime-kuma (no probe covers it)"
+    assert f.conclusion == "no probe of this run covers it; the ECS service itself (step 2) is red on its own"
+    assert [c.test_id for c in f.consequences] == ["test_targets_healthy[cabal-uptime-kuma]"]
+    assert "probe-failure, probe-failure" not in "\n".join(found.lines())
+
+
+def test_a_wedged_host_every_target_group_unhealthy_while_ecs_reads_running_is_one_cause():
+    outcomes = imap_path(targets="red") + [
+        o("test_targets_healthy[cabal-ecs-relay-tg]", "red", probes=["smtp_relay"]),
+        o("test_targets_healthy[cabal-ntfy]", "red", probes=["ntfy"]),
+        o("test_ecs_service_running[cabal-ntfy]", probes=["ntfy"]),
+        o("test_targets_healthy[cabal-uptime-kuma]", "red"), o("test_ecs_service_running[cabal-uptime-kuma]")]
+    found = diagnose(outcomes)
+    (f,) = found.findings
+    assert f.cause.test_id == "test_targets_healthy[cabal-ecs-imap-tg]" and f.conclusion == d.WEDGED
+    assert {c.test_id for c in f.consequences} == {"test_targets_healthy[cabal-ecs-relay-tg]",
+                                                   "test_targets_healthy[cabal-ntfy]",
+                                                   "test_targets_healthy[cabal-uptime-kuma]"}
+    assert "    next: aws ecs list-container-instances --cluster cabal-mail" in "\n".join(found.lines())
+
+
+def test_targets_unhealthy_while_ecs_cannot_be_read_is_not_concluded_a_wedged_host():
+    found = diagnose(imap_path(targets="red", ecs="cant_tell", ecs_relay="cant_tell") + [
+        o("test_targets_healthy[cabal-ecs-relay-tg]", "red", probes=["smtp_relay"])])
+    assert d.WEDGED not in {f.conclusion for f in found.findings}
+    assert all("unless test_ecs_service_running[" in f.conclusion for f in found.findings), found.lines()
+
+
+def test_one_service_down_with_its_targets_is_not_a_wedged_host():
+    found = diagnose(imap_path(ecs="red", targets="red") + [
+        o("test_targets_healthy[cabal-ecs-relay-tg]", "red", probes=["smtp_relay"])])
+    assert d.WEDGED not in {f.conclusion for f in found.findings}
+    assert found.causes() == ["test_ecs_service_running[cabal-imap]", "test_targets_healthy[cabal-ecs-relay-tg]"]
+
+
+def test_a_red_step_after_a_cant_tell_one_is_probable_unless_the_earlier_one_fails():
+    (f,) = diagnose(imap_path(answers="red", inside="red", ecs="cant_tell", targets="red")).findings
+    assert f.cause.test_id == "test_targets_healthy[cabal-ecs-imap-tg]" and not f.blocked
+    assert f.conclusion.endswith("; unless test_ecs_service_running[cabal-imap], an earlier step, fails: it can't "
+                                 "tell (test_ecs_service_running[cabal-imap] is cant_tell)"), f.conclusion
+
+
+def test_the_wire_red_with_its_pipeline_cant_tell_is_blocked_not_the_wire_itself():
+    (f,) = diagnose(le_pipeline(answers="red", chain="red", ran="cant_tell")).findings
+    assert f.blocked and f.conclusion.startswith("blocked: the first step that could decide, "
+                                                 "test_certbot_ran_within_period[cabal-certbot-renewal], can't tell")
+    assert "the wire itself" not in f.conclusion
+
+
+def test_nothing_judged_is_not_called_checked_and_green_and_the_cant_tells_are_not_a_wall():
+    dead = [o(f"test_ecs_service_running[s{i}]", "cant_tell", probes=["imap"]) for i in range(8)]
+    (line,) = diagnose(dead).lines()[1:]  # after "AWS answered nothing"
+    assert line == ("nothing red, and nothing judged: 8 can't tell: test_ecs_service_running[s0], test_ecs_service_"
+                    "running[s1], test_ecs_service_running[s2], test_ecs_service_running[s3], test_ecs_service_"
+                    "running[s4], ... (3 more)"), line

@@ -117,8 +117,20 @@ def test_sites_are_the_accounts_aliases_under_the_control_domain_that_no_probe_c
 
 
 def test_sites_stay_as_listed_when_cloudfront_cannot_be_read():
-    topo, _ = discovery.decide(settings(), {**MAY, "aliases": None})
+    topo, shape = discovery.decide(settings(), {**MAY, "aliases": None})
     assert [e.host for e in topo.sites] == [f"www.{CD}"]
+    # the header never reports as found what discovery could not read
+    assert not any("found by alias" in line for line in shape.lines()), shape.lines()
+    assert (f"ACM consumers by alias (CloudFront): not found, the distributions could not be listed; checking the "
+            f"topology's own: www.{CD}") in shape.lines()
+
+
+def test_aws_answering_nothing_is_the_headers_first_line():
+    nothing = {k: None for k in MAY} | {"problems": ["no AWS region: pass --region"]}
+    lines = discovery.decide(settings(), nothing)[1].lines()
+    assert lines[0] == ("AWS answered nothing: no part of the account could be read (no AWS region: pass --region); "
+                        "every check that reads AWS will say can't tell"), lines
+    assert not discovery.decide(settings(), {**MAY, "aliases": None, "problems": ["x"]})[1].silent
 
 
 def test_under_the_control_domain_is_by_label_not_by_suffix():

@@ -12,11 +12,13 @@ independent cause, its first line naming the cause (pages per fault = independen
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from cabal_checks import notify
 from cabal_checks import results as results_file
+from cabal_checks.judge import diagnosis as d
 from cabal_checks.sandbox.faults import FAULTS
 from cabal_checks.sandbox.sandbox import Sandbox
 
@@ -50,6 +52,18 @@ def test_two_faults_at_once_the_diagnosis_names_both_causes(sandboxes, topology,
     check_faults(sandboxes, topology, faults, tmp_path)
 
 
+# What the diagnosis must say under a fault, beyond naming its cause (issue #17: shared causes, honest wording).
+SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --cluster cabal-mail"),
+        "every-endpoint-silent": ("every endpoint fails from this vantage (7 of 7", "the in-VPC probes fail too",
+                                  "the endpoint itself, unless what every endpoint shares (said first)"),
+        "nacl-deny-probe-subnets": (d.BOTH_FAIL_EARLIER,),
+        "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
+        "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",)}
+# Wording that contradicts itself: never in any diagnosis.
+NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
+                    r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))
+
+
 def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
     sb = sandbox_for(sandboxes, topology)
     sb.reset()
@@ -76,6 +90,12 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
                                              f"unexpected {sorted(consequences - set(red))}\n{text}")
     if not faults:
         assert text.startswith("nothing red: probe-failure (") and "cert-expiring (acm, letsencrypt)" in text, text
+    for f in faults:
+        for words in SAYS.get(f, ()):
+            assert words in text, f"{f} on {topology}: the diagnosis does not say {words!r}\n{text}"
+    assert not [p.pattern for p in NEVER if p.search(text)], f"{fault} on {topology}: self-contradicting wording\n{text}"
+    assert not text.startswith("AWS answered nothing"), text  # moto answers every fault of the catalogue
+    assert text.startswith("every endpoint fails") == (fault == "every-endpoint-silent"), text
     check_pages(tmp_path, fault or "healthy", want, consequences)
 
 
@@ -134,6 +154,11 @@ def test_topology_auto_finds_the_shape_and_is_green(sandboxes, topology, monitor
     assert ("monitoring module: present" if monitoring else "monitoring module: absent: the ntfy checks are not "
             "collected") in report
     assert f"ACM consumers found by alias (CloudFront): www.{sb.control_domain}" in report
+    at = report.index  # the runbooks' order, escalation last (issue #17: it came before step 1, sorted by text)
+    assert at("## probe-failure") < at("## cert-expiring"), report
+    assert at("### probe-failure, step 1") < at("### probe-failure, step 3") < at("### probe-failure, escalation")
+    assert at("### cert-expiring, ACM step 1") < at("### cert-expiring, Let's Encrypt step 3") \
+        < at("### cert-expiring, escalation"), report
 
 
 def test_explicit_topology_contradicting_the_account_is_one_cant_tell(sandboxes, tmp_path):
@@ -160,3 +185,91 @@ def test_a_hand_made_apex_distribution_is_found_and_checked_on_the_wire(sandboxe
                     f"test_cert_expiring_wire.py::test_cert_days_left_critical[{apex}]",
                     f"test_cert_expiring_wire.py::test_chain_verifies_for_public_name[{apex}]"):
         assert run.results[f"tests_live/{test_id}"][0] == "passed", test_id
+
+
+# Issue #17: can't-tell blocks a conclusion, never becomes one; said first when it is the whole run.
+
+
+def test_no_network_and_no_aws_says_so_first_and_draws_no_conclusion(sandboxes, tmp_path):
+    """No name resolves from here, nothing answers, AWS unreachable: the header and the diagnosis say so first, in
+    one line each; each endpoint's red is blocked at its first can't-tell step, none is 'the endpoint itself'."""
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    sb.unresolvable.update(":".join(c.split(":")[:2]) for c in sb.plant.connect_to)
+    for listener in sb.plant.listeners():
+        listener.mode = "refuse"
+    run = run_live(sb, tmp_path, env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, options=("--aws-timeout", "2"))
+    red = {n.split("::")[-1].split("[")[0] for n in run.outcomes("failure")}
+    assert red == {"test_endpoint_answers", "test_endpoint_answers_from_inside_vpc"}, run.outcomes("failure")
+    assert "AWS answered nothing: no part of the account could be read" in run.stdout, run.stdout[:2000]
+    assert "ACM consumers found by alias" not in run.stdout, run.stdout[:2000]
+    text = run.properties["diagnosis"]
+    lines = text.splitlines()
+    assert lines[0].startswith("AWS answered nothing: all ") and "can't tell" in lines[0], text
+    assert lines[1].startswith("every endpoint fails from this vantage (7 of 7, all at resolve): first look at what "
+                               "they share: this vantage's DNS resolver or its network"), text
+    assert "the endpoint itself" not in text and "every later step of its path is green" not in text, text
+    assert "probable cause" not in text and text.count("red, not traced: test_endpoint_answers[") == 7, text
+    blocked = [v for k, v in run.properties.items() if k.endswith("_blocked_by")]
+    assert len(blocked) == 7 and all(blocked), run.properties
+
+
+def test_a_single_denied_action_blocks_its_step_and_the_red_after_it_is_only_probable(sandboxes, tmp_path):
+    """ecs:DescribeServices denied while cabal-imap is down: the ECS step is one can't-tell line, the target group's
+    red is the probable cause 'unless' the ECS step fails, and nothing says AWS answered nothing."""
+    from dataclasses import replace
+
+    from .test_aws_faults import DENIED, FakeAws, error_reply, forward_to
+
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    sb.apply("imap-service-down")
+    through = forward_to(sb.endpoint_url)
+
+    def deny_describe_services(req):
+        if req.op == "DescribeServices":
+            code, status = DENIED[req.proto]
+            return error_reply(req, code, "User: arn:aws:iam::123456789012:user/oncall is not authorized to perform: "
+                                          "ecs:DescribeServices because no identity-based policy allows it", status)
+        return through(replace(req, attempt=2))  # forwarded at once (forward_to throttles only a first attempt)
+
+    with FakeAws(deny_describe_services) as fake:
+        run = run_live(sb, tmp_path, env={"AWS_ENDPOINT_URL": fake.url}, options=("--aws-timeout=30",), timeout=120)
+    imap = f"imaps://imap.{sb.control_domain}:993"
+    assert set(n.split("::")[-1] for n in run.outcomes("failure")) == {
+        f"test_endpoint_answers[{imap}]", f"test_endpoint_answers_from_inside_vpc[{imap}]",
+        "test_targets_healthy[cabal-ecs-imap-tg]"}, run.outcomes("failure")
+    denied = run.results["tests_live/test_probe_failure_2_ecs.py::test_ecs_service_running[cabal-imap]"]
+    assert denied[0] == "error" and "ecs:DescribeServices" in denied[1], denied
+    text = run.properties["diagnosis"]
+    assert run.diagnosis()[0] == {"test_targets_healthy[cabal-ecs-imap-tg]"}, text
+    assert ("; unless test_ecs_service_running[cabal-imap], an earlier step, fails: it can't tell (AccessDenied: "
+            "these credentials may not call ecs:DescribeServices") in text, text
+    assert "test_ecs_service_running[cabal-imap]" in run.properties["diagnosis_1_blocked_by"].splitlines(), text
+    assert not text.startswith(("AWS answered nothing", "every endpoint fails")), text
+
+
+def test_a_now_ahead_forecasts_without_blaming_the_certbot_lambda(sandboxes, tmp_path):
+    """``--now +85d`` on the healthy sandbox (a 90-day Let's Encrypt certificate, certbot ran lately, rate(60 days)):
+    the forecast is red on the certificate's days, said as a forecast; certbot's step 1 is green, not the cause."""
+    sb = sandbox_for(sandboxes, "2026-05")
+    sb.reset()
+    run = run_live(sb, tmp_path, options=("--now", "+85d"))
+    ran = run.results["tests_live/test_cert_expiring_letsencrypt.py::test_certbot_ran_within_period[cabal-certbot-renewal]"]
+    assert ran[0] == "passed", ran
+    causes, _ = run.diagnosis()
+    text = run.properties["diagnosis"]
+    assert causes == {"test_ssm_certificate_days_left_critical[/cabal/control_domain_ssl_cert]"}, text
+    assert "a forecast" in text and "has not renewed" not in text, text
+
+
+def test_monitoring_forced_on_without_the_module_names_what_no_probe_covers(sandboxes, tmp_path):
+    """``--monitoring true`` on an account without the module: the Kuma service's reds are one finding named by the
+    service ("cabal-uptime-kuma (no probe covers it)"), not "probe-failure, probe-failure: no probe fails"."""
+    sb = sandbox_for(sandboxes, "2026-08", False)
+    sb.reset()
+    text = run_live(sb, tmp_path, options=("--monitoring", "true")).properties["diagnosis"]
+    assert "probe-failure, probe-failure" not in text and "no probe fails" not in text, text
+    assert ("probe-failure, cabal-uptime-kuma (no probe covers it): no probe of this run covers it; the ECS service "
+            "itself (step 2) is red on its own") in text, text
+    assert "  consequences: test_targets_healthy[cabal-uptime-kuma]" in text, text

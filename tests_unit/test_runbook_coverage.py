@@ -48,3 +48,17 @@ def test_every_fault_names_red_tests_that_exist():
 def test_generated_table_is_current():
     assert (REPO / "docs" / "runbook-coverage.md").read_text() == table(), \
         "regenerate: python -m cabal_checks.runbooks > docs/runbook-coverage.md"
+
+
+def test_the_report_orders_steps_as_the_runbooks_do_escalation_last():
+    """Issue #17: the runbook report listed 'escalation' before step 1 (sorted by text)."""
+    from cabal_checks.judge import acm, cert_wire, ecs, endpoints, escalation, letsencrypt
+    from cabal_checks.runbooks import runbook_order, step_order
+
+    steps = [letsencrypt.ESC, letsencrypt.STEP3, acm.STEP3, letsencrypt.STEP2, escalation.ESC, acm.STEP1,
+             letsencrypt.STEP1, cert_wire.STEP, ecs.STEP2, endpoints.STEP1, "(not judged)"]
+    assert sorted(steps, key=step_order) == [
+        endpoints.STEP1, ecs.STEP2, escalation.ESC, cert_wire.STEP, acm.STEP1, acm.STEP3, letsencrypt.STEP1,
+        letsencrypt.STEP2, letsencrypt.STEP3, letsencrypt.ESC, "(not judged)"]
+    assert sorted(["other", "cert-expiring", "probe-failure", "deployment"], key=runbook_order) == [
+        "deployment", "probe-failure", "cert-expiring", "other"]

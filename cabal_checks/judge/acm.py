@@ -371,7 +371,8 @@ def escalation(view: dict | None, domain: str, tag: str, now: datetime) -> Verdi
                      step=ESC)
     summary = cert.get("RenewalSummary") or {}
     state = " ".join(x for x in (summary.get("RenewalStatus"), summary.get("RenewalStatusReason")) if x) or "none under way"
-    return red(f"{domain} has {days:.1f} days left (< {ACM_ESCALATION_DAYS}) and ACM has not renewed it "
+    left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    return red(f"{domain} has {left} (< {ACM_ESCALATION_DAYS}) and ACM has not renewed it "
                f"(renewal: {state}): escalate", *_about(view, now),
                "DISRUPTIVE: this issues a NEW ARN; CloudFront, the ALB 443 listener and the NLB listener must all be "
                "moved to it (terraform apply), and live traffic is disrupted during the cutover. Do not do it lightly.",

@@ -12,11 +12,20 @@ The runbooks' order (``runbooks.STEPS``):
   earlier red whose probes include all of its own; NAT and the container instances are shared by every probe, so
   they explain several services at once but never one service's own failure.
 - cert-expiring: which endpoint (the wire), then the pipeline's steps in order (ACM 1-3 or Let's Encrypt 1-3,
-  escalation): the first failing step of the pipeline is the cause, its later reds and the wire its consequences.
+  escalation): the first failing step of the pipeline is the cause, its later reds and the wire its consequences;
+  a critical check comes before its warning twin, and a red escalation step is said beside the cause.
+
+Can't tell blocks a conclusion and never becomes one: a red probe (or wire) whose later steps could not be told is
+"blocked" at the first of them, not "the endpoint itself"; a red step after a can't-tell one is probable "unless"
+that earlier step fails. What the whole run shares is said first (``Diagnosis.preamble``): AWS answered nothing;
+every endpoint fails from this vantage. Several services' target groups unhealthy while ECS reads those services
+running is one cause on the host they share (a wedged container instance), as the runbook's escalation says.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -28,12 +37,20 @@ PIPELINES = {"acm": "the ACM pipeline", "letsencrypt": "the Let's Encrypt pipeli
 # The runbooks' conclusions, in their words.
 INSIDE_PASSES = "in-VPC passes, public fails: the load balancer or DNS layer"
 BOTH_FAIL = "both fail: the service itself"
+BOTH_FAIL_EARLIER = "both fail (public and in-VPC), not the service itself"  # when a network-layer step explains both
 HEALTHY_TARGETS = "healthy targets + failing probe: a security-group rule, listener rule or DNS"
 SEVERAL = "several services unhealthy at once: look at the cluster instances / NAT"
+WEDGED = ("several services' targets unhealthy at once while ECS reads them running: one cause on the host they share "
+          "(a wedged container instance), not one per service")
 
+NOTHING_CHECKED = "no runbook path"
 PROBES_SEEN = ("test_endpoint_answers", "test_endpoint_answers_from_inside_vpc")  # the probe itself, outside / in
 SERVICE = ("test_ecs_service_running", "test_ecs_service_not_restarting")
 SHARED = ("test_container_instances_connected", "test_nat_instances_running")
+TARGETS = ("test_targets_healthy", "test_ecs_tasks_healthy")  # the service's tasks as its load balancer / ECS see them
+NETWORK = ("test_dns_points_at_front", "test_listener_present", "test_security_group_admits", "test_no_nacl_denies",
+           "test_no_fail2ban_ban_of_probe_source", "test_nat_instances_running")  # explain a probe failing, service up
+LOCAL = ("test_seeded_token_not_expired",)  # judged without AWS
 # What the runbook concludes when the first failing step on a probe's path is this check.
 CAUSE_SAYS = {
     "test_dns_points_at_front": "a DNS record (step 1)",
@@ -49,7 +66,16 @@ CAUSE_SAYS = {
     "test_nat_instances_running": "the NAT instance (escalation)",
 }
 _STEP = {s.key: s for s in STEPS}
-_RANK = {(s.key, t): (i, j) for i, s in enumerate(STEPS) for j, t in enumerate(s.tests)}
+
+
+def _index(step, test: str) -> float:
+    """A test's place in its step; a critical check comes before its warning twin (a certificate with 5 days left
+    is the critical case, whose warning follows from it)."""
+    twin = test.removesuffix("_critical") + "_warning"
+    return step.tests.index(twin) - 0.5 if test.endswith("_critical") and twin in step.tests else step.tests.index(test)
+
+
+_RANK = {(s.key, t): (i, _index(s, t)) for i, s in enumerate(STEPS) for t in s.tests}
 
 
 @dataclass(frozen=True)
@@ -89,12 +115,19 @@ class Finding:
     consequences: list[Outcome] = field(default_factory=list)
     blocked_by: list[Outcome] = field(default_factory=list)
     conclusion: str = ""
+    shared: bool = False  # a cause on a layer several services share: its probes are every member's
+    next: str = ""  # the next command when it is not the cause's own (a shared layer's)
 
     def members(self) -> list[Outcome]:
         return [self.cause, *self.consequences]
 
     def probes(self) -> set[str]:
-        return set(self.cause.probes)
+        return {p for o in self.members() for p in o.probes} if self.shared else set(self.cause.probes)
+
+    @property
+    def blocked(self) -> bool:
+        """The red is a symptom (a probe, the wire) and a later step of its path could not be told: no conclusion."""
+        return bool(self.blocked_by) and _symptom(self.cause)
 
 
 @dataclass(frozen=True)
@@ -102,28 +135,39 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     checked: str  # "probe-failure (imap, ...), cert-expiring (acm, letsencrypt)"
     cant_tell: tuple[Outcome, ...] = ()
+    preamble: tuple[str, ...] = ()  # what the whole run shares, said first: AWS answered nothing, every endpoint fails
 
     def causes(self) -> list[str]:
         return [f.cause.test_id for f in self.findings]
 
     def lines(self) -> list[str]:
         if not self.findings:
-            undecided = f"; {len(self.cant_tell)} can't tell: {', '.join(o.test_id for o in self.cant_tell)}" \
-                if self.cant_tell else ""
-            return [f"nothing red: {self.checked} checked and green{undecided}"]
-        out = []
+            ids = [o.test_id for o in self.cant_tell]
+            undecided = f"{len(ids)} can't tell: {', '.join(ids[:5])}" + (f", ... ({len(ids) - 5} more)" if len(ids) > 5
+                                                                          else "")
+            if self.checked == NOTHING_CHECKED:  # green on nothing is not green
+                return [*self.preamble, f"nothing red, and nothing judged: {undecided if ids else 'no test ran'}"]
+            return [*self.preamble, f"nothing red: {self.checked} checked and green" + (f"; {undecided}" if ids else "")]
+        out = list(self.preamble)
         for f in self.findings:
             c = f.cause
             out.append(f"{f.runbook}, {f.subject}: {f.conclusion}")
-            out.append(f"  probable cause: {c.test_id}: {c.summary}")
+            out.append(f"  {'red, not traced' if f.blocked else 'probable cause'}: {c.test_id}: {c.summary}")
             if c.evidence:
                 out.append(f"    seen: {c.evidence}")
-            if c.next:
-                out.append(f"    next: {c.next}")
+            if f.next or c.next:
+                out.append(f"    next: {f.next or c.next}")
+            for e in (o for o in f.consequences if o.step == "ce-e1"):  # the runbook's manual path: said, not buried
+                out.append(f"  escalation (the manual path): {e.test_id}: {e.summary}")
+                if e.next:
+                    out.append(f"    next: {e.next}")
             if f.consequences:
                 out.append(f"  consequences: {', '.join(o.test_id for o in f.consequences)}")
-            for o in f.blocked_by:
+            for o in f.blocked_by[:1] if f.blocked else f.blocked_by:  # blocked: the first blocker decides
                 out.append(f"  can't tell (blocks the conclusion): {o.test_id}: {o.summary}")
+            if f.blocked and len(f.blocked_by) > 1:
+                out.append(f"  can't tell, later on its path: {len(f.blocked_by) - 1} more "
+                           f"({', '.join(o.test_id for o in f.blocked_by[1:4])}{', ...' if len(f.blocked_by) > 4 else ''})")
         if len(self.findings) > 1:
             out.append(f"independent causes ({len(self.findings)}): {', '.join(self.causes())}")
         return out
@@ -156,10 +200,19 @@ def diagnose(outcomes: list[Outcome]) -> Diagnosis:
             findings.append(finding)
 
     # Several services unhealthy at once, with the cluster instances or NAT red: that is the cause.
-    services = [o for o in reds if o.check in SERVICE]
+    services = [o for o in reds if o.check in SERVICE or o.check in TARGETS]
     shared = [o for o in reds if o.check in SHARED]
-    if len({o.param for o in services}) >= 2 and shared:
-        add(Finding("probe-failure", "several services", shared[0], conclusion=SEVERAL), *services)
+    if len({_service(o) for o in services}) >= 2 and shared:
+        add(Finding("probe-failure", "several services", shared[0], conclusion=SEVERAL, shared=True), *services)
+    # Several services' targets unhealthy while ECS reads those services running: the host they share, once.
+    down = {_service(o) for o in reds if o.check in SERVICE}
+    up = {_service(o) for o in outcomes if o.check == "test_ecs_service_running" and o.status == GREEN} - down
+    sick = [o for o in reds if o.check in TARGETS and o.test_id not in placed and _service(o) in up]
+    if len({_service(o) for o in sick}) >= 2:
+        cluster = next((o.param for o in outcomes if o.check == "test_container_instances_connected"), "")
+        add(Finding("probe-failure", "several services", sick[0], conclusion=WEDGED, shared=True, next=(
+            f"aws ecs list-container-instances --cluster {cluster}  # then describe-container-instances (agentConnected,"
+            " runningTasksCount) and the EC2 instance's status checks" if cluster else "")), *sick)
 
     # The runbooks' own steps (not the probe itself, not the wire): the first red of each path is a cause.
     for o in (o for o in reds if o.test_id not in placed and not _symptom(o)):
@@ -184,13 +237,22 @@ def diagnose(outcomes: list[Outcome]) -> Diagnosis:
     by_id = {o.test_id: o for o in outcomes}
     for f in findings:
         seen = [o for o in f.members() if o.check == "test_endpoint_answers"]
-        if f.runbook == "probe-failure" and seen and f.conclusion != SEVERAL:  # name the failing probes
+        if f.runbook == "probe-failure" and seen and not f.shared:  # name the failing probes
             f.subject = f"probe {', '.join(sorted({p for o in seen for p in o.probes}))} " \
                         f"({', '.join(o.param for o in seen)})"
+        f.blocked_by = sorted((o for o in outcomes if o.status == CANT_TELL and _on_path(o, f)
+                               and (_symptom(f.cause) or rank(o) < rank(f.cause))), key=rank)
         f.conclusion = f.conclusion or _conclusion(f, outcomes, by_id)
-        f.blocked_by = [o for o in outcomes if o.status == CANT_TELL and _on_path(o, f)
-                        and (_symptom(f.cause) or rank(o) < rank(f.cause))]
-    return Diagnosis(tuple(findings), _checked(outcomes), tuple(o for o in outcomes if o.status == CANT_TELL))
+        if f.blocked_by and not f.blocked:  # an earlier step could not be told: it may be the cause instead
+            first = f.blocked_by[0]
+            f.conclusion += f"; unless {first.test_id}, an earlier step, fails: it can't tell ({_why(first)})"
+    return Diagnosis(tuple(findings), _checked(outcomes), tuple(o for o in outcomes if o.status == CANT_TELL),
+                     tuple(_preamble(outcomes)))
+
+
+def _service(o: Outcome) -> tuple[str, ...]:
+    """Which service a step is about: its probes, else its own name (a service no probe covers)."""
+    return o.probes or (o.param,)
 
 
 def _symptom(o: Outcome) -> bool:
@@ -204,6 +266,8 @@ def _follows(o: Outcome, f: Finding) -> bool:
         return False
     if o.runbook == "cert-expiring":
         return bool(o.pipeline) and o.pipeline == c.pipeline
+    if not o.probes and not c.probes:  # a service no probe covers: its own later steps (same name)
+        return bool(o.param) and o.param == c.param
     return bool(o.probes) and set(o.probes) <= f.probes() and not (c.check in SERVICE and o.check in SHARED)
 
 
@@ -234,27 +298,37 @@ def _subject(o: Outcome) -> str:
         return PIPELINES.get(o.pipeline, "certificate")
     if o.check in SHARED:
         return "what every probe shares"
-    return f"probe {', '.join(o.probes)}" if o.probes else "probe-failure"
+    if o.probes:
+        return f"probe {', '.join(o.probes)}"
+    return f"{o.param} (no probe covers it)" if o.param else "probe-failure"
 
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    everywhere = bool(_every_endpoint_fails(outcomes))
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
         if c.step == "ce-0":
+            if f.blocked:
+                return f"{_blocked(f)}: whether the wire's red comes from a step of the pipeline is not known"
             return f"no step of the pipeline fails; the first failing step is the wire itself ({step})"
         return f"its first failing step is {step}"
     seen = [o for o in f.members() if o.check == "test_endpoint_answers"]
     if not seen:
         if c.check in PROBES_SEEN:  # only the in-VPC probe fails
-            return f"public passes, in-VPC fails: the service as seen from inside ({c.param})"
-        return f"no probe fails; {CAUSE_SAYS.get(c.check, c.check)} is red on its own"
+            return f"public passes, in-VPC fails: the service as seen from inside ({c.param})" + \
+                (f"; {_blocked(f)}" if f.blocked else "")
+        probes = [o for o in outcomes if o.check == "test_endpoint_answers" and set(o.probes) & f.probes()]
+        covered = ("no probe of this run covers it" if not probes else
+                   f"its probes ({', '.join(sorted(f.probes()))}) pass" if all(o.status == GREEN for o in probes)
+                   else "no failing probe follows from it")
+        return f"{covered}; {CAUSE_SAYS.get(c.check, c.check)} is red on its own"
     words = []
     if c.check != "test_seeded_token_not_expired":  # the in-VPC probe never carries the token: no comparison
         inside = [by_id.get(f"test_endpoint_answers_from_inside_vpc[{o.param}]") for o in seen]
         statuses = {i.status for i in inside if i is not None}
         if RED in statuses:
-            words.append(BOTH_FAIL)
+            words.append(BOTH_FAIL_EARLIER if c.check in NETWORK else "both fail" if everywhere else BOTH_FAIL)
         elif statuses == {GREEN}:
             words.append(INSIDE_PASSES)
         else:
@@ -266,8 +340,54 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     if c.check in CAUSE_SAYS:
         words.append(f"the first failing step is {CAUSE_SAYS[c.check]}")
     elif c.check in PROBES_SEEN:
-        words.append("every later step of its path is green: the endpoint itself")
+        words.append(_blocked(f) if f.blocked else "every later step of its path is green: the endpoint itself"
+                     + (", unless what every endpoint shares (said first)" if everywhere else ""))
     return "; ".join(words)
+
+
+def _why(o: Outcome) -> str:
+    return o.summary.removeprefix("can't tell: ")
+
+
+def _blocked(f: Finding) -> str:
+    first = f.blocked_by[0]
+    more = f" (and {len(f.blocked_by) - 1} more)" if len(f.blocked_by) > 1 else ""
+    return f"blocked: the first step that could decide, {first.test_id}, can't tell ({_why(first)}){more}"
+
+
+def _every_endpoint_fails(outcomes: list[Outcome]) -> list[Outcome]:
+    """The public probes when there are several and every one fails, not on a certificate; else []."""
+    public = [o for o in outcomes if o.check == "test_endpoint_answers" and o.status in (GREEN, RED)]
+    return public if len(public) >= 2 and all(o.status == RED and not o.cert_failure for o in public) else []
+
+
+def _preamble(outcomes: list[Outcome]) -> list[str]:
+    """What the whole run shares, before any per-endpoint line: AWS answered nothing; every endpoint fails."""
+    out = []
+    read = [o for o in outcomes if o.status in (GREEN, RED, CANT_TELL) and not _symptom(o) and o.check not in LOCAL]
+    if read and all(o.status == CANT_TELL for o in read):
+        why = Counter(_why(o) for o in read).most_common(1)[0][0]
+        out.append(f"AWS answered nothing: all {len(read)} steps read from AWS are can't tell ({why}); every "
+                   "conclusion that needs them is blocked, not drawn")
+    public = _every_endpoint_fails(outcomes)
+    if public:
+        stages = {m.group(1) for o in public for m in [re.search(r" failed at ([\w-]+)", o.summary)] if m}
+        inside = [o for o in outcomes if o.check == "test_endpoint_answers_from_inside_vpc" and o.status in (GREEN, RED)]
+        if stages == {"resolve"}:
+            share = "this vantage's DNS resolver or its network (no name resolves)"
+        elif inside and all(o.status == RED for o in inside):
+            share = ("the in-VPC probes fail too, so not this vantage alone: the layers every endpoint shares (the "
+                     "host they run on, the network in front of them) before any one service")
+        elif inside and all(o.status == GREEN for o in inside):
+            share = "from inside the VPC they answer: this vantage's network, or the public path every endpoint shares"
+        else:
+            share = "this vantage's network or DNS"
+        told = [f"{o.check.removeprefix('test_')} {o.status}" for o in outcomes if o.check in SHARED
+                and o.status in (GREEN, RED)]
+        out.append(f"every endpoint fails from this vantage ({len(public)} of {len(public)}"
+                   + (f", all at {next(iter(stages))}" if len(stages) == 1 else "") + f"): first look at what they "
+                   f"share: {share}" + (f" ({', '.join(told)})" if told else ""))
+    return out
 
 
 def _checked(outcomes: list[Outcome]) -> str:
@@ -278,4 +398,4 @@ def _checked(outcomes: list[Outcome]) -> str:
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
             ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
-    return ", ".join(parts) or "no runbook path"
+    return ", ".join(parts) or NOTHING_CHECKED

@@ -25,6 +25,11 @@ def first_look(ep: Endpoint) -> str:
     return f"openssl s_client -connect {ep.host}:{ep.port} -starttls {starttls} -servername {ep.verify_name} -brief"
 
 
+def dns_look(ep: Endpoint) -> str:
+    """The name did not resolve: ask the resolver here, then a public one (the public zone's answer)."""
+    return f"dig +short {ep.host}; dig +short {ep.host} @1.1.1.1  # this vantage's resolver, then a public one"
+
+
 def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: str, service: str,
                   inside: ProbeResult | None = None, targets_healthy: bool | None = None) -> Verdict:
     """The endpoint's dialogue succeeded and its answer is what the monitor accepts."""
@@ -37,7 +42,7 @@ def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: st
     if not problem:
         return green(f"{ep.spec} answered{where}", *_summary(r), step=STEP1, facts=_facts(r))
     evidence = [*_summary(r), *(f"transcript: {line}" for line in r.transcript[-6:])]
-    next_ = [first_look(ep)]
+    next_ = [dns_look(ep) if r.step == "resolve" else first_look(ep)]  # the command that fits where it failed
     if ep.probe == "api_list" and with_token:
         inside = None  # the in-VPC probe carries no token: its answer says nothing about this one
     if inside is not None:

@@ -113,8 +113,12 @@ def last_run(activity: dict) -> datetime | None:
     return max(times) if times else None
 
 
-def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict) -> Verdict:
-    """The Lambda ran within one schedule period plus the heartbeat's 24 h grace."""
+def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict,
+                      read_at: datetime | None = None) -> Verdict:
+    """The Lambda ran within one schedule period plus the heartbeat's 24 h grace.
+
+    ``read_at``: when the logs were read. A ``now`` after it (``--now +85d``) is judged at ``read_at``: the logs cannot
+    show the runs the schedule makes between the two, and a run not seen yet is not a run missed."""
     fn, group = names["certbot_function"], activity["group"]
     expr = (sched or {}).get("ScheduleExpression", "")
     period = period_of(expr)
@@ -127,10 +131,16 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
     if when is None:
         return red(f"no sign that {fn} ran lately: no log event in {group}, no Invocations metric",
                    *seen, step=STEP1, next=next_)
-    age = now - when
+    ahead = read_at is not None and now > read_at
+    at = read_at if ahead else now
+    if ahead:
+        seen.append(f"--now {now:%Y-%m-%d %H:%M}Z is {(now - at).total_seconds() / 86400:.1f} days after the logs were "
+                    f"read: judged at {at:%Y-%m-%d %H:%M}Z; the runs its schedule makes in between are not seen, not "
+                    "missed")
+    age = at - when
     if age <= limit:
         return green(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days before "
-                     f"{now:%Y-%m-%d %H:%M}Z (limit {limit.days} d {limit.seconds // 3600} h)", *seen, step=STEP1)
+                     f"{at:%Y-%m-%d %H:%M}Z (limit {limit.days} d {limit.seconds // 3600} h)", *seen, step=STEP1)
     return red(f"{fn} last ran {when:%Y-%m-%d %H:%M}Z, {age.total_seconds() / 86400:.1f} days ago: more than one "
                f"period plus {GRACE.total_seconds() / 3600:.0f} h grace", *seen, step=STEP1, next=next_)
 
@@ -219,14 +229,21 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
     return green(f"{name} holds {len(ssm['certs'])} certificate(s)", *seen, step=STEP2_SSM)
 
 
-def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict) -> Verdict:
-    """The certificate in SSM has at least ``tier`` days left at ``now``."""
+def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict,
+                  read_at: datetime | None = None) -> Verdict:
+    """The certificate in SSM has at least ``tier`` days left at ``now``. With ``now`` after ``read_at`` (when SSM was
+    read: ``--now +85d``) a red is a forecast: the renewals certbot's schedule makes before then are not seen yet."""
     _require_ssm(ssm, name)
     leaf = ssm["certs"][0]
     days = leaf.days_left(now)
     if days >= tier:
         return green(f"{name}: {days:.1f} days left (>= {tier})", leaf.short(), step=STEP2_SSM)
     left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    if read_at is not None and now > read_at:
+        return red(f"the certificate in {name} would have {left} at {now:%Y-%m-%d %H:%M}Z (< {tier}: {ALERTS[tier]}) "
+                   "unless renewed before then: a forecast; the certbot Lambda's runs until then are not seen yet",
+                   leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}; read {read_at:%Y-%m-%d %H:%M}Z",
+                   step=STEP2_SSM, next=[schedule_cmd(names)])
     return red(f"the certificate in {name} has {left} (< {tier}: {ALERTS[tier]}): the certbot Lambda has not "
                "renewed it", leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}", step=STEP2_SSM,
                next=[tail_cmd(names), schedule_cmd(names)])
@@ -254,9 +271,12 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
             return green(f"{ep.spec} serves the certificate in {name}", *seen, step=STEP2)
         served_line = f"served on {ep.spec}: {s.leaf.short()}"
         if leaf.not_after > s.leaf.not_after:
-            return red(f"{ep.spec} serves an older certificate than {name}: SSM was updated, the task was not "
-                       "redeployed (it reads the certificate once, at start)", served_line, *seen, step=STEP2,
-                       next=[fix])
+            if stale:  # a task that predates the write: the runbook's case, a redeploy picks the new one up
+                return red(f"{ep.spec} serves an older certificate than {name}: SSM was updated, the task was not "
+                           "redeployed (it reads the certificate once, at start)", served_line, *seen, step=STEP2,
+                           next=[fix])
+            return red(*_reads_elsewhere(ep, name, tasks, cluster, service), served_line, *seen, step=STEP2,
+                       next=_source_cmds(tasks, cluster, service))
         return red(f"{ep.spec} serves a certificate that is not the one in {name}", served_line, *seen,
                    "SSM holds an older or a different certificate: a manual upload, or a partial certbot run",
                    step=STEP2, next=[(f"aws ssm get-parameter --name {name} --query "
@@ -272,6 +292,27 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
                  f"(the wire of {ep.spec} could not be read from here)", step=STEP2)
 
 
+def _reads_elsewhere(ep: Endpoint, name: str, tasks: list[dict] | None, cluster: str, service: str) -> tuple[str, ...]:
+    """The served certificate is older than SSM's, yet no task predates the write: not a missing redeploy."""
+    if tasks:
+        return (f"{ep.spec} serves an older certificate than {name}, yet every running {service} task started after "
+                f"{name} was written: a redeploy would not help; the task reads its certificate from another source "
+                "(the secrets its task definition names)",)
+    return (f"{ep.spec} serves an older certificate than {name}; when its tasks started could not be read: a task "
+            "older than the write needs a redeploy, a newer one reads another source (its task definition's secrets)",)
+
+
+def _source_cmds(tasks: list[dict] | None, cluster: str, service: str) -> list[str]:
+    """What the task reads: its task definition's secrets (and, with no start time, the tasks' start times first)."""
+    td = next((t["taskDefinitionArn"].rsplit("/", 1)[-1] for t in tasks or [] if t.get("taskDefinitionArn")), service)
+    read = (f"aws ecs describe-task-definition --task-definition {td} --query "
+            "'taskDefinition.containerDefinitions[].{name:name,secrets:secrets,environment:environment}'")
+    if tasks:
+        return [read]
+    return [f"aws ecs describe-tasks --cluster {cluster} --tasks $(aws ecs list-tasks --cluster {cluster} "
+            f"--service-name {service} --query 'taskArns' --output text) --query 'tasks[].startedAt'", read]
+
+
 # --- escalation ------------------------------------------------------------------------------------
 
 
@@ -283,7 +324,8 @@ def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, servic
     if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
     apex = domain.removeprefix("*.")
-    return red(f"the Let's Encrypt certificate in {name} has {days:.1f} days left (< {CRITICAL_DAYS}): renew it by hand",
+    left = f"{days:.1f} days left" if days >= 0 else f"EXPIRED {-days:.1f} days ago"
+    return red(f"the Let's Encrypt certificate in {name} has {left} (< {CRITICAL_DAYS}): renew it by hand",
                f"upload to the real parameters below; the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist",
                step=ESC,
                next=[(f"certbot certonly --manual --preferred-challenges dns -d '{domain}'  # publish the "

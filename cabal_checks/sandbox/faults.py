@@ -226,6 +226,22 @@ def _nat(sb):
     aws.nat_instance_stopped(sb.seeded, 0)
 
 
+TARGET_GROUPS = {"2026-05": ("cabal-ecs-imap-tg", "cabal-ecs-relay-tg", "cabal-ecs-starttls-tg", "cabal-ecs-submission-tg",
+                             "cabal-ntfy", "cabal-uptime-kuma"),
+                 "2026-08": ("cabal-ecs-relay-tg", "cabal-ntfy", "cabal-uptime-kuma")}  # in the run's order
+
+
+@fault("wedged-host", "the one container instance is wedged: every target group of every service reports its targets "
+       "unhealthy (Health checks failed) while ECS still reads every service 1/1 and the agent connected; the load "
+       "balancers fail open, so the probes still pass",
+       {t: tuple(f"test_targets_healthy[{tg}]" for tg in TARGET_GROUPS[t]) for t in BOTH},
+       runbook="probe-failure escalation",  # one cause on the shared host, not one per service
+       cause={t: f"test_targets_healthy[{TARGET_GROUPS[t][0]}]" for t in BOTH})
+def _wedged_host(sb):
+    for key in sb.topology.target_groups():
+        aws.target_unhealthy(sb.seeded, key)
+
+
 @fault("imap-task-unhealthy", "the cabal-imap task runs but fails its container health check: Dovecot accepts and "
        "never greets (1 of 1 running, healthStatus UNHEALTHY)",
        {"2026-08": answers(IMAP["2026-08"]) + ("test_ecs_tasks_healthy[cabal-imap]",)}, topologies=AUG,
@@ -275,6 +291,7 @@ ACM_CERTS = {t: specs + (WWW,) for t, specs in ACM_WIRE.items()}  # and the fron
 CERT = "/cabal/control_domain_ssl_cert"
 WILDCARD = "*.{cd}"
 SSM_WARNING = f"test_ssm_certificate_days_left_warning[{CERT}]"
+SSM_CRITICAL = f"test_ssm_certificate_days_left_critical[{CERT}]"  # the cause once inside 7 days: warning follows
 FIRST_LE = {"2026-05": SUB587["2026-05"], "2026-08": IMAP["2026-08"]}  # in each topology's endpoint order
 FIRST_ACM = {"2026-05": IMAP["2026-05"], "2026-08": ADMIN}
 
@@ -318,7 +335,7 @@ def _le_warning(sb):
        per_topology(lambda t: le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
                     + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
                        f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation",
-       cause=SSM_WARNING)
+       cause=SSM_CRITICAL)
 def _le_critical(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(5)))
 
@@ -327,7 +344,7 @@ def _le_critical(sb):
        per_topology(lambda t: le_handshake_ids(t) + le_ids(t, "test_cert_days_left_warning", "test_cert_days_left_critical")
                     + (f"test_ssm_certificate_days_left_warning[{CERT}]", f"test_ssm_certificate_days_left_critical[{CERT}]",
                        f"test_letsencrypt_escalation_not_needed[{WILDCARD}]")), runbook="cert-expiring LE escalation",
-       cause=SSM_WARNING)
+       cause=SSM_CRITICAL)
 def _le_expired(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", not_after=days(-1), not_before=days(-91)))
 
@@ -348,7 +365,7 @@ def _le_no_chain(sb):
 
 @fault("le-intermediate-expires-first", "the chain's intermediate expires in 5 days, before the leaf",
        per_topology(lambda t: le_ids(t, "test_chain_earliest_expiry_warning", "test_chain_earliest_expiry_critical")),
-       runbook="cert-expiring", cause=per_topology(lambda t: f"test_chain_earliest_expiry_warning[{FIRST_LE[t]}]"))
+       runbook="cert-expiring", cause=per_topology(lambda t: f"test_chain_earliest_expiry_critical[{FIRST_LE[t]}]"))
 def _le_intermediate(sb):
     serve_le(sb, sb.plant.pki.issue(f"*.{sb.control_domain}", issuer="le", intermediate_not_after=days(5)))
 
