@@ -236,13 +236,35 @@ def nacl_deny(seeded: Seeded, port: int | None = None, cidr: str = "0.0.0.0/0", 
     for egress in (False, True):
         ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100, Egress=egress, RuleAction="allow",
                                      CidrBlock="0.0.0.0/0", Protocol="-1")
+    _associate(seeded, nacl, subnets)
+    return nacl
+
+
+def nacl_no_egress(seeded: Seeded, subnets: str = "public", egress_ports: tuple[int, ...] = (25, 80, 443)) -> str:
+    """A new NACL on the public (or private) subnets that admits everything in but lets out only ``egress_ports``
+    (an operator locking outbound traffic down to what the tiers send): stateless, it drops every reply on an
+    ephemeral port. Returns its id."""
+    ec2 = seeded.client("ec2")
+    nacl = ec2.create_network_acl(VpcId=seeded.vpc_id, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [
+        {"Key": "Name", "Value": "cabal-egress-lockdown"}]}])["NetworkAcl"]["NetworkAclId"]
+    ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100, Egress=False, RuleAction="allow",
+                                 CidrBlock="0.0.0.0/0", Protocol="-1")
+    for i, port in enumerate(egress_ports):
+        ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100 + 10 * i, Egress=True, RuleAction="allow",
+                                     CidrBlock="0.0.0.0/0", Protocol="6", PortRange={"From": port, "To": port})
+    _associate(seeded, nacl, subnets)
+    return nacl
+
+
+def _associate(seeded: Seeded, nacl: str, subnets: str) -> None:
+    """``nacl`` replaces whatever NACL the public (or private) subnets had."""
+    ec2 = seeded.client("ec2")
     ids = seeded.public_subnet_ids if subnets == "public" else seeded.private_subnet_ids
     current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": ids}])["NetworkAcls"]
     for acl in current:
         for assoc in acl["Associations"]:
             if assoc["SubnetId"] in ids:
                 ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=nacl)
-    return nacl
 
 
 def nacl_deny_nat_eips(seeded: Seeded, port: int | None = None) -> str:
@@ -590,7 +612,7 @@ def fail2ban_bans(seeded: Seeded, ips: tuple[str, ...] | None = None, *, jail: s
 
 ALL_FAULTS = (
     service_below_desired, service_restart_loop, container_instance_disconnected, container_instance_draining,
-    target_unhealthy, target_group_empty, listener_deleted, sg_ingress_revoked, nacl_deny, nacl_deny_nat_eips,
+    target_unhealthy, target_group_empty, listener_deleted, sg_ingress_revoked, nacl_deny, nacl_no_egress, nacl_deny_nat_eips,
     nat_instance_stopped, dns_record_deleted, dns_record_repointed, caa_records, caa_forbids_amazon,
     caa_forbids_letsencrypt, acm_renewal, acm_renewal_failed, acm_renewal_pending_validation,
     acm_validation_cname_deleted, listener_on_old_cert, cloudfront_on_old_cert, certbot_schedule_disabled,

@@ -266,6 +266,18 @@ def _nacl_private(sb):
     sb.plant.backend(ep(sb, "imap")).mode = "silent"
 
 
+@fault("public-nacl-no-egress", "an operator-made NACL on the public subnets admits everything in but lets out only "
+       "TCP 25, 80 and 443: stateless, it drops every reply to a client's ephemeral port (the NLB's and the ALB's "
+       "listeners go silent, from the internet and from inside the VPC alike)",
+       {"2026-08": answers(RELAY, inside=False) + answers(NTFY)
+        + (f"test_no_nacl_denies[{RELAY}]", f"test_no_nacl_denies[{NTFY}]")}, topologies=AUG,
+       runbook="probe-failure escalation", cause=(f"test_no_nacl_denies[{RELAY}]", f"test_no_nacl_denies[{NTFY}]"))
+def _nacl_no_egress(sb):
+    aws.nacl_no_egress(sb.seeded, subnets="public")
+    for probe in ("smtp_relay", "ntfy"):
+        sb.plant.front(ep(sb, probe)).mode = "silent"
+
+
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
 LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),
