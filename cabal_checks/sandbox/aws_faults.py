@@ -267,6 +267,22 @@ def _associate(seeded: Seeded, nacl: str, subnets: str) -> None:
                 ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=nacl)
 
 
+def nlb_node_interfaces(seeded: Seeded, addresses: tuple[str, ...]) -> dict[str, str]:
+    """The NLB's node in each public subnet as AWS shows it: a network interface ``ELB net/<name>/<id>`` holding the
+    node's public address (``addresses[i]`` in the i-th public subnet, an Elastic IP at that address). Returns
+    address -> zone."""
+    ec2 = seeded.client("ec2")
+    described = "ELB " + seeded.nlb_arn.split(":loadbalancer/", 1)[1]
+    subnets = ec2.describe_subnets(SubnetIds=seeded.public_subnet_ids)["Subnets"]
+    zones = {}
+    for address, subnet in zip(addresses, sorted(subnets, key=lambda sn: sn["AvailabilityZone"]), strict=False):
+        eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Description=described)["NetworkInterface"]
+        eip = ec2.allocate_address(Domain="vpc", Address=address)
+        ec2.associate_address(AllocationId=eip["AllocationId"], NetworkInterfaceId=eni["NetworkInterfaceId"])
+        zones[address] = subnet["AvailabilityZone"]
+    return zones
+
+
 def nacl_deny_nat_eips(seeded: Seeded, port: int | None = None) -> str:
     """A deny NACL on the public subnets covering the NAT EIPs (/32 each): in-VPC probes hairpinning through NAT fail."""
     cidrs = [f"{ip}/32" for ip in seeded.nat_eips]
@@ -613,7 +629,7 @@ def fail2ban_bans(seeded: Seeded, ips: tuple[str, ...] | None = None, *, jail: s
 ALL_FAULTS = (
     service_below_desired, service_restart_loop, container_instance_disconnected, container_instance_draining,
     target_unhealthy, target_group_empty, listener_deleted, sg_ingress_revoked, nacl_deny, nacl_no_egress, nacl_deny_nat_eips,
-    nat_instance_stopped, dns_record_deleted, dns_record_repointed, caa_records, caa_forbids_amazon,
+    nlb_node_interfaces, nat_instance_stopped, dns_record_deleted, dns_record_repointed, caa_records, caa_forbids_amazon,
     caa_forbids_letsencrypt, acm_renewal, acm_renewal_failed, acm_renewal_pending_validation,
     acm_validation_cname_deleted, listener_on_old_cert, cloudfront_on_old_cert, certbot_schedule_disabled,
     certbot_last_run_long_ago, certbot_failing, certbot_rate_limited, ssm_cert_rotated_not_served, ssm_cert_missing,

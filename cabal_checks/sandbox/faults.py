@@ -278,6 +278,20 @@ def _nacl_no_egress(sb):
         sb.plant.front(ep(sb, probe)).mode = "silent"
 
 
+@fault("nlb-node-silent", "the relay's NLB has a node in each of two zones; the second zone's node accepts and never "
+       "answers (the other node answers): smtp-in.<cd> resolves to both, and a client that lands there waits forever",
+       (f"test_endpoint_answers[{RELAY}]",), runbook="probe-failure step 1")
+def _nlb_node_silent(sb):
+    from .nodes import add_node
+
+    relay = ep(sb, "smtp_relay")
+    front = sb.plant.front(relay)
+    node = add_node(front, relay.host, relay.port, "127.0.0.2", "second zone")
+    sb.nodes.append(node)
+    aws.nlb_node_interfaces(sb.seeded, ("127.0.0.1", "127.0.0.2"))
+    node.listener.mode = "silent"
+
+
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
 LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),
