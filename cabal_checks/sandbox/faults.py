@@ -266,16 +266,27 @@ def _nacl_private(sb):
     sb.plant.backend(ep(sb, "imap")).mode = "silent"
 
 
+# Behind the NLB and the ALB (public subnets): (spec, whether the in-VPC probe crosses them too: ntfy, through the
+# ALB; the mail tiers go to the task, IMAP in 2026-05 by its backend name).
+BEHIND_LBS = {"2026-05": ((IMAP["2026-05"], False), (RELAY, False), (SUB587["2026-05"], False),
+                          (SMTPS["2026-05"], False), (NTFY, True)),
+              "2026-08": ((RELAY, False), (NTFY, True))}
+
+
 @fault("public-nacl-no-egress", "an operator-made NACL on the public subnets admits everything in but lets out only "
-       "TCP 25, 80 and 443: stateless, it drops every reply to a client's ephemeral port (the NLB's and the ALB's "
-       "listeners go silent, from the internet and from inside the VPC alike)",
-       {"2026-08": answers(RELAY, inside=False) + answers(NTFY)
-        + (f"test_no_nacl_denies[{RELAY}]", f"test_no_nacl_denies[{NTFY}]")}, topologies=AUG,
-       runbook="probe-failure escalation", cause=(f"test_no_nacl_denies[{RELAY}]", f"test_no_nacl_denies[{NTFY}]"))
+       "TCP 25, 80 and 443: stateless, it drops every reply to a client's ephemeral port (every NLB and ALB "
+       "listener goes silent; an in-VPC probe through them too, one straight to the task does not)",
+       {t: tuple(x for spec, inside in specs for x in answers(spec, inside) + (f"test_no_nacl_denies[{spec}]",))
+        for t, specs in BEHIND_LBS.items()},
+       runbook="probe-failure escalation",
+       # one cause per probe: 465 is a consequence beside 587 (one submission probe)
+       cause={t: tuple(f"test_no_nacl_denies[{spec}]" for spec, _ in specs if spec != SMTPS[t])
+              for t, specs in BEHIND_LBS.items()})
 def _nacl_no_egress(sb):
     aws.nacl_no_egress(sb.seeded, subnets="public")
-    for probe in ("smtp_relay", "ntfy"):
-        sb.plant.front(ep(sb, probe)).mode = "silent"
+    for endpoint in sb.topology.endpoints:
+        if endpoint.front in ("nlb", "alb"):
+            sb.plant.front(endpoint).mode = "silent"
 
 
 @fault("nlb-node-silent", "the relay's NLB has a node in each of two zones; the second zone's node accepts and never "
