@@ -5,7 +5,8 @@ VPC and runs it there with ``python3 -c SOURCE ARGS_JSON``, every endpoint at on
 ``__main__`` at the bottom).
 
 Every probe has ONE total deadline: connect, TLS handshake and every read share it, so a server that
-drips a byte a second still ends at the deadline. Reads are bounded in size too (a 10 MB banner with
+drips a byte a second still ends at the deadline. A name that stands for several addresses (an NLB has a node
+per zone) is probed at each, all at once, under that same deadline. Reads are bounded in size too (a 10 MB banner with
 no line end costs ``MAX_LINE`` bytes of memory, not 10 MB).
 """
 
