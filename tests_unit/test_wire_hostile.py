@@ -524,7 +524,7 @@ def test_every_address_of_a_name_is_probed_and_one_bad_node_is_red_naming_it(pla
     assert not v.ok and v.summary.startswith(
         f"{ep.spec} failed at banner at 127.0.0.2:{node.listener.port} in us-east-1b (1 of 2 addresses failing): ")
     assert f"address 127.0.0.1:{plant.front(ep).port} in us-east-1a: answered" in v.evidence
-    assert v.step == STEP1
+    assert v.step == STEP1 and v.next[:2] == (f"nc -zv 127.0.0.2 {node.listener.port}", f"nc -zv {ep.host} 25")
 
 
 def test_when_every_address_hangs_each_ends_at_the_one_deadline(plant, pki, second_node):
@@ -546,6 +546,7 @@ def test_one_address_answering_the_wrong_http_status_is_red_though_its_dialogue_
                          body='{"healthy":true}', addresses=lines)
     v = judge(ntfy, r)
     assert not v.ok and v.summary == f"{ntfy.spec} at 192.0.2.2:443 (1 of 2 addresses failing) answered 503, want 200"
+    assert v.next[0] == f"curl -I --connect-to {ntfy.host}:443:192.0.2.2:443 {ntfy.spec}"
     assert judge(ntfy, replace(r, addresses=(lines[0], {**lines[0], "address": "192.0.2.2:443"}))).ok
 
 

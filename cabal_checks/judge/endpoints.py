@@ -14,16 +14,20 @@ STEP1 = "probe-failure, step 1 (external vs in-VPC)"
 BLACKBOX_CODES = (200, 301, 302, 401)  # blackbox http_2xx valid_status_codes
 
 
-def first_look(ep: Endpoint) -> str:
-    """The runbook's own first command for this endpoint."""
+def first_look(ep: Endpoint, address: str = "") -> str:
+    """The runbook's own first command for this endpoint; at ``address`` (``ip:port``, one of the name's several),
+    the same command aimed at that address alone."""
+    ip, _, port = address.rpartition(":") if address else (ep.host, "", str(ep.port))
+    ip = ip.strip("[]")
     if ep.scheme == "https":
-        return f"curl -I {ep.spec}"
+        return f"curl -I --connect-to {ep.host}:{ep.port}:{ip}:{port} {ep.spec}" if address else f"curl -I {ep.spec}"
+    where = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
     if ep.scheme in ("imaps", "smtps"):
-        return f"openssl s_client -connect {ep.host}:{ep.port} -servername {ep.verify_name} -brief"
+        return f"openssl s_client -connect {where} -servername {ep.verify_name} -brief"
     starttls = "imap" if ep.scheme.startswith("imap") else "smtp"
     if ep.scheme == "smtp":
-        return f"nc -zv {ep.host} {ep.port}"
-    return f"openssl s_client -connect {ep.host}:{ep.port} -starttls {starttls} -servername {ep.verify_name} -brief"
+        return f"nc -zv {ip} {port}"
+    return f"openssl s_client -connect {where} -starttls {starttls} -servername {ep.verify_name} -brief"
 
 
 def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: str, service: str,
@@ -42,7 +46,8 @@ def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: st
     if not problem:
         return green(f"{ep.spec} answered{where}", *_summary(r), *_per_address(r, zones), step=STEP1, facts=_facts(r))
     evidence = [*_summary(r), *_per_address(r, zones), *(f"transcript: {line}" for line in r.transcript[-6:])]
-    next_ = [first_look(ep)]
+    bad = _bad_addresses(ep, r, with_token) if r.addresses else []
+    next_ = [first_look(ep, bad[0][0]), first_look(ep)] if bad else [first_look(ep)]
     if ep.probe == "api_list" and with_token:
         inside = None  # the in-VPC probe carries no token: its answer says nothing about this one
     if inside is not None:
