@@ -33,8 +33,10 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
 def test_no_nacl_denies(nacl_endpoint, network_facts, subnet_facts, expect):
     ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
     vpc_id = (network_facts["vpc"] or {}).get("VpcId", "")
-    expect(esc.nacl_denies(network_facts["nacls"], ports, _probe_sources(nacl_endpoint, network_facts, subnet_facts),
-                           nacl.path_subnets(nacl_endpoint.internal, subnet_facts, vpc_id)))
+    sources = _probe_sources(nacl_endpoint, network_facts, subnet_facts)
+    expect(esc.nacl_denies(network_facts["nacls"], ports, sources,
+                           nacl.path_subnets(nacl_endpoint.internal, subnet_facts, vpc_id),
+                           targets=sources if nacl_endpoint.internal else ()))  # in-VPC: probes and tasks, one kind
 
 
 @pytest.mark.aws

@@ -205,3 +205,20 @@ def test_the_path_of_a_public_endpoint_crosses_public_and_private_subnets_an_int
                "private": [{"SubnetId": "subnet-priv", "VpcId": "vpc-1"}, {"SubnetId": "subnet-n", "VpcId": "vpc-2"}]}
     assert nacls.path_subnets(False, subnets, "vpc-1") == {"subnet-pub", "subnet-priv"}
     assert nacls.path_subnets(True, subnets, "vpc-1") == {"subnet-priv"}
+
+
+def test_in_vpc_probes_are_judged_on_their_own_side_too():
+    """The in-VPC probes stand in the private subnets, as the tasks do: their NACL must let the probe out on the port
+    and the replies back in, not only the tasks' side."""
+    private = ["10.0.1.0/24", "10.0.2.0/24"]
+    # the tasks' side is fine (in on 143 from the VPC, out to the ephemeral ports); the probes' SYN to 143 never leaves
+    only_replies_out = acl((100, False, "allow", None, "10.0.0.0/16"), (100, True, "allow", (1024, 65535), "10.0.0.0/16"),
+                           subnet="subnet-priv")
+    assert esc.nacl_denies([only_replies_out], (143,), private, {"subnet-priv"}).ok  # the old view: one side only
+    v = esc.nacl_denies([only_replies_out], (143,), private, {"subnet-priv"}, targets=private)
+    assert not v.ok and v.summary == ("NACL acl-lock on the probes' own subnets drops them on the way out to TCP 143 "
+                                      "(NACLs are stateless)")
+    assert "acl-lock egress to 10.0.1.0/24 on TCP 143: no rule allows it, the * rule denies" in v.evidence
+    both_ways = acl((100, False, "allow", None, "10.0.0.0/16"), (100, True, "allow", None, "10.0.0.0/16"),
+                    subnet="subnet-priv")
+    assert esc.nacl_denies([both_ways], (143,), private, {"subnet-priv"}, targets=private).ok

@@ -34,34 +34,48 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str],
-                subnet_ids: set[str] | None = None) -> Verdict:
+                subnet_ids: set[str] | None = None, targets: list[str] = ()) -> Verdict:
     """Every NACL on the probe's path (associated with one of ``subnet_ids``; every associated one when unknown) lets
     the probe through both ways, as AWS evaluates it (stateless, first match by rule number, ``*`` last): in on the
     endpoint's ports from each probe source (NAT addresses for public probes, the private subnets for in-VPC ones),
-    and out to that source on the ephemeral ports (nacl.EPHEMERAL), or the replies are dropped. A deny of someone
-    else (an abusive sender's range, added during an auth-failure spike) is not the probes' problem: listed, green."""
+    and out to that source on the ephemeral ports (nacl.EPHEMERAL), or the replies are dropped. When the probes stand
+    in the path's subnets themselves (in-VPC), their side too: out on the ports to ``targets`` (where the tasks are),
+    and the replies in from there. A deny of someone else (an abusive sender's range, added during an auth-failure
+    spike) is not the probes' problem: listed, green."""
     acls = nacl.in_path(nacls, subnet_ids)
     judged = list(sources) or [nacl.ANYWHERE]
-    ins = list({(r.acl_id, r.source, r.rule_number, r.ports): r for acl in acls for s in judged for p in ports
-                for r in nacl.refusals(acl, False, s, (p, p))}.values())
+    ins = _unique(r for acl in acls for s in judged for p in ports for r in nacl.refusals(acl, False, s, (p, p)))
     outs = [r for acl in acls for s in judged for r in nacl.refusals(acl, True, s, nacl.EPHEMERAL)]
+    own = _unique([*(r for acl in acls for t in targets for p in ports for r in nacl.refusals(acl, True, t, (p, p))),
+                   *(r for acl in acls for t in targets for r in nacl.refusals(acl, False, t, nacl.EPHEMERAL))])
     others = [f"{_entry(acl['NetworkAclId'], e)} (not a probe source)"
               for acl in acls for e in nacl.denies_unmatched(acl, ports, judged)]
     ports_text = ", ".join(map(str, ports))
     where = f"probe sources: {', '.join(sources) or 'unknown (judged for any address)'}"
-    if not ins and not outs:
+    if not ins and not outs and not own:
         return green(f"no NACL deny entry covers TCP {ports_text} for the probe sources; the replies (TCP "
-                     f"{nacl.EPHEMERAL[0]}-{nacl.EPHEMERAL[1]}) are let out to them", *others, step=ESC)
-    first = (ins or outs)[0]
+                     f"{nacl.EPHEMERAL[0]}-{nacl.EPHEMERAL[1]}) are let out to them"
+                     + (" and the probes' own traffic both ways" if targets else ""), *others, step=ESC)
+    first = (ins or outs or own)[0]
     look = f"aws ec2 describe-network-acls --network-acl-ids {first.acl_id}"
     if ins and all(r.rule_number is not None for r in ins):
         summary = f"NACL deny {'entry blocks' if len(ins) == 1 else 'entries block'} TCP {ports_text} for the probes"
     elif ins:
         summary = f"NACL {first.acl_id} lets nothing in on TCP {ports_text} from the probes: no rule allows it"
-    else:
+    elif outs:
         summary = (f"NACL {first.acl_id} lets TCP {ports_text} in but drops the replies: egress to the probes' "
                    f"ephemeral ports TCP {_ports(first.ports)} is not allowed (NACLs are stateless)")
-    return red(summary, *(_refused(r) for r in ins + outs), where, *others, step=ESC, next=[look, _fix(first, acls)])
+    else:
+        summary = (f"NACL {first.acl_id} on the probes' own subnets drops "
+                   + (f"them on the way out to TCP {_ports(first.ports)}" if first.egress else
+                      f"the replies coming back on TCP {_ports(first.ports)}") + " (NACLs are stateless)")
+    return red(summary, *(_refused(r) for r in ins + outs + own), where,
+               *([f"the tasks' subnets: {', '.join(targets)}"] if targets else []), *others, step=ESC,
+               next=[look, _fix(first, acls)])
+
+
+def _unique(refusals) -> list[nacl.Refusal]:
+    return list({(r.acl_id, r.egress, r.source, r.rule_number, r.ports): r for r in refusals}.values())
 
 
 def _refused(r: nacl.Refusal) -> str:

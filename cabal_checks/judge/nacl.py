@@ -32,8 +32,9 @@ class Refusal:
     rule: dict | None
 
     def text(self) -> str:
-        way = (f"egress to {self.source} on TCP {_span(self.ports)} (the replies)" if self.egress
-               else f"ingress from {self.source} on TCP {_span(self.ports)}")
+        replies = " (the replies)" if self.ports == EPHEMERAL else ""
+        way = (f"egress to {self.source} on TCP {_span(self.ports)}{replies}" if self.egress
+               else f"ingress from {self.source} on TCP {_span(self.ports)}{replies}")
         if self.rule is None or self.rule.get("RuleNumber", DEFAULT_RULE) >= DEFAULT_RULE:
             return f"{self.acl_id} {way}: no rule allows it, the * rule denies"
         e = self.rule

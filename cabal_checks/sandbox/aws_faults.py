@@ -240,18 +240,19 @@ def nacl_deny(seeded: Seeded, port: int | None = None, cidr: str = "0.0.0.0/0", 
     return nacl
 
 
-def nacl_no_egress(seeded: Seeded, subnets: str = "public", egress_ports: tuple[int, ...] = (25, 80, 443)) -> str:
-    """A new NACL on the public (or private) subnets that admits everything in but lets out only ``egress_ports``
-    (an operator locking outbound traffic down to what the tiers send): stateless, it drops every reply on an
-    ephemeral port. Returns its id."""
+def nacl_no_egress(seeded: Seeded, subnets: str = "public",
+                   egress: tuple[tuple[int, int], ...] = ((25, 25), (80, 80), (443, 443))) -> str:
+    """A new NACL on the public (or private) subnets that admits everything in but lets out only the port spans
+    ``egress`` (an operator locking outbound traffic down): stateless, it drops whatever else goes out, the replies on
+    an ephemeral port by default. Returns its id."""
     ec2 = seeded.client("ec2")
     nacl = ec2.create_network_acl(VpcId=seeded.vpc_id, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [
         {"Key": "Name", "Value": "cabal-egress-lockdown"}]}])["NetworkAcl"]["NetworkAclId"]
     ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100, Egress=False, RuleAction="allow",
                                  CidrBlock="0.0.0.0/0", Protocol="-1")
-    for i, port in enumerate(egress_ports):
+    for i, (low, high) in enumerate(egress):
         ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100 + 10 * i, Egress=True, RuleAction="allow",
-                                     CidrBlock="0.0.0.0/0", Protocol="6", PortRange={"From": port, "To": port})
+                                     CidrBlock="0.0.0.0/0", Protocol="6", PortRange={"From": low, "To": high})
     _associate(seeded, nacl, subnets)
     return nacl
 

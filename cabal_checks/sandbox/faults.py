@@ -303,6 +303,23 @@ def _nlb_node_silent(sb):
     node.listener.mode = "silent"
 
 
+IN_VPC = ("imap", "submission")  # 2026-08: the tiers probed only inside the VPC
+
+
+@fault("private-nacl-replies-only", "an operator-made NACL on the private subnets lets out only the replies (TCP "
+       "1024-65535) and HTTPS: the in-VPC probes, which stand in those subnets too, can no longer send to IMAP 143 or "
+       "submission 587/465 (the tasks' own side of the NACL is fine)",
+       {"2026-08": tuple(x for spec in (IMAP["2026-08"], SUB587["2026-08"], SMTPS["2026-08"])
+                         for x in answers(spec) + (f"test_no_nacl_denies[{spec}]",))}, topologies=AUG,
+       runbook="probe-failure escalation",  # one cause per probe: 465 is a consequence beside 587
+       cause=(f"test_no_nacl_denies[{IMAP['2026-08']}]", f"test_no_nacl_denies[{SUB587['2026-08']}]"))
+def _private_nacl_replies_only(sb):
+    aws.nacl_no_egress(sb.seeded, subnets="private", egress=((443, 443), (1024, 65535)))
+    for endpoint in sb.topology.endpoints:
+        if endpoint.probe in IN_VPC:
+            sb.plant.backend(endpoint).mode = "silent"
+
+
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
 LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),
