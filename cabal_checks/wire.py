@@ -68,10 +68,6 @@ class ProbeResult:
     # {"address", "ok", "step", "error", "status", "body"} per address, in the order found; () for a single one.
     addresses: tuple = ()
 
-    @property
-    def failed_addresses(self) -> tuple:
-        return tuple(a for a in self.addresses if not a["ok"])
-
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
