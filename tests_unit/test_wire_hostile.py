@@ -525,6 +525,7 @@ def test_every_address_of_a_name_is_probed_and_one_bad_node_is_red_naming_it(pla
         f"{ep.spec} failed at banner at 127.0.0.2:{node.listener.port} in us-east-1b (1 of 2 addresses failing): ")
     assert f"address 127.0.0.1:{plant.front(ep).port} in us-east-1a: answered" in v.evidence
     assert v.step == STEP1 and v.next[:2] == (f"nc -zv 127.0.0.2 {node.listener.port}", f"nc -zv {ep.host} 25")
+    assert wire.ProbeResult.from_json(r.to_json()) == r  # as the in-VPC batch sends it back, every address kept
 
 
 def test_when_every_address_hangs_each_ends_at_the_one_deadline(plant, pki, second_node):
