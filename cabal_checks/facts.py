@@ -176,6 +176,28 @@ def front_load_balancers(ctx: Context) -> dict[str, dict | None]:
     return elb.load_balancers(ctx.aws, [ctx.name(k) for k in FRONT_LBS])
 
 
+def front_zones(ctx: Context, lb_key: str) -> dict[str, str]:
+    """Which zone each address of a load balancer is in, as AWS says: its ``LoadBalancerAddresses`` (Elastic IPs,
+    private addresses) and the network interfaces of its nodes (``ELB net/<name>/<id>``: public and private addresses).
+    Empty when the load balancer is not found."""
+    lb = front_load_balancers(ctx)[ctx.name(lb_key)]
+    if lb is None:
+        return {}
+    out = {}
+    for az in lb.get("AvailabilityZones", []):
+        for a in az.get("LoadBalancerAddresses", []):
+            for key in ("IpAddress", "PrivateIPv4Address", "IPv6Address"):
+                if a.get(key):
+                    out[a[key]] = az.get("ZoneName", "")
+    described = "ELB " + lb["LoadBalancerArn"].split(":loadbalancer/", 1)[-1]
+    for eni in ec2.network_interfaces_described(ctx.aws, [described]):
+        zone = eni.get("AvailabilityZone", "")
+        found = [eni.get("PrivateIpAddress"), (eni.get("Association") or {}).get("PublicIp"),
+                 *(a.get("Ipv6Address") for a in eni.get("Ipv6Addresses", []))]
+        out.update({ip: zone for ip in found if ip and zone})
+    return out
+
+
 def target_group(ctx: Context, tg_key: str) -> dict | None:
     """``{"tg": ..., "health": [...]}``, None when the target group does not exist."""
     keys = dict.fromkeys([*ctx.settings.topology.target_groups(), tg_key])  # all of them, in one shared request
@@ -452,6 +474,7 @@ def running_tasks(ctx: Context, service_key: str) -> list[dict] | None:
 CLIENTS = {
     ecs_services: ("ecs",), stopped_tasks: ("ecs",), container_instances: ("ecs",), running_tasks: ("ecs",),
     load_balancer: ("elbv2",), target_group: ("elbv2",), security_group: ("ec2",), subnets: ("ec2",), network: ("ec2",),
+    front_zones: ("elbv2", "ec2"),
     dns_view: ("route53", "elbv2", "ssm", "cloudfront", "ec2"), fail2ban_lines: ("logs",), acm_certificate: ("acm",),
     acm_consumer: ("elbv2", "cloudfront", "acm"), public_zone: ("route53",), certbot_function: ("lambda",),
     certbot_schedule: ("scheduler",), certbot_activity: ("logs", "cloudwatch"), ssm_certificate: ("ssm",),

@@ -5,13 +5,15 @@ VPC and runs it there with ``python3 -c SOURCE ARGS_JSON``, every endpoint at on
 ``__main__`` at the bottom).
 
 Every probe has ONE total deadline: connect, TLS handshake and every read share it, so a server that
-drips a byte a second still ends at the deadline. Reads are bounded in size too (a 10 MB banner with
+drips a byte a second still ends at the deadline. A name that stands for several addresses (an NLB has a node
+per zone) is probed at each, all at once, under that same deadline. Reads are bounded in size too (a 10 MB banner with
 no line end costs ``MAX_LINE`` bytes of memory, not 10 MB).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import functools
 import json
 import os
@@ -27,6 +29,7 @@ MAX_LINE = 8192  # longest protocol line accepted
 MAX_BODY = 256 * 1024  # longest HTTP body kept
 MAX_LINES = 100  # most lines in one multi-line reply
 MAX_REDIRECTS = 5
+MAX_ADDRESS_BODY = 4096  # of each address's HTTP body, kept beside the chosen one's (judged: ntfy's health)
 EHLO_NAME = "cabal-checks.invalid"
 SECRET_HEADERS = {"authorization", "cookie"}
 
@@ -61,6 +64,9 @@ class ProbeResult:
     body: str = ""  # HTTP body (first MAX_BODY bytes, decoded leniently)
     redirects: tuple = ()
     elapsed: float = 0.0
+    # When the name stands for several addresses (an NLB has one node per zone), each was probed: one
+    # {"address", "ok", "step", "error", "status", "body"} per address, in the order found; () for a single one.
+    addresses: tuple = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -68,8 +74,8 @@ class ProbeResult:
     @classmethod
     def from_json(cls, text: str) -> ProbeResult:
         data = json.loads(text)
-        for key in ("transcript", "chain", "redirects"):
-            data[key] = tuple(data[key])
+        for key in ("transcript", "chain", "redirects", "addresses"):
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 
@@ -274,13 +280,43 @@ def _chain_of(sock: ssl.SSLSocket) -> tuple:
     return tuple(base64.b64encode(d).decode() for d in ders)
 
 
-def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript: list) -> tuple[Conn, str]:
-    target = connect_to.get(f"{host}:{port}")
-    dial_host, dial_port = (target.rsplit(":", 1)[0], int(target.rsplit(":", 1)[1])) if target else (host, port)
+NO_ROUTE = "no IPv6 route from this runner: that address not judged"
+NO_ROUTE_ERRNOS = {getattr(errno, n) for n in ("ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EHOSTUNREACH")
+                   if hasattr(errno, n)}
+
+
+def _targets(host: str, port: int, connect_to: dict) -> list[tuple[str, int]]:
+    """Where ``host:port`` is dialled: its ``--connect-to`` targets (several when the entry was repeated), or itself."""
+    found = connect_to.get(f"{host}:{port}")
+    if not found:
+        return [(host, port)]
+    return [(t.rsplit(":", 1)[0].strip("[]"), int(t.rsplit(":", 1)[1])) for t in found.split(",")]
+
+
+def addresses_of(host: str, port: int, connect_to: dict, deadline: float) -> list[tuple]:
+    """Every address ``host:port`` stands for, as (family, sockaddr), duplicates dropped, in the resolver's order:
+    each ``--connect-to`` target resolved, or the name itself. Raises ProbeFailed("resolve") when none resolves."""
+    out: dict = {}
+    failure = None
+    for dial_host, dial_port in _targets(host, port, connect_to):
+        try:
+            for family, _, _, _, addr in _resolve(dial_host, dial_port, deadline):
+                out.setdefault((addr[0], addr[1]), (family, addr))
+        except ProbeFailed as exc:
+            failure = exc
+    if not out:
+        raise failure or ProbeFailed("resolve", f"name {host}: no address")
+    return list(out.values())
+
+
+def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript: list,
+             pinned: tuple | None = None) -> tuple[Conn, str]:
+    """A connection to ``host:port`` (after --connect-to): to ``pinned`` (family, sockaddr) when given, else to
+    the first address the name resolves to."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise ProbeFailed("connect", "no time left to connect")
-    family, _, _, _, addr = _resolve(dial_host.strip("[]"), dial_port, deadline)[0]
+    family, addr = pinned or addresses_of(host, port, connect_to, deadline)[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(max(deadline - time.monotonic(), 0.001))
     try:
@@ -290,7 +326,9 @@ def _connect(host: str, port: int, connect_to: dict, deadline: float, transcript
         raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} timed out") from None
     except OSError as exc:
         sock.close()
-        raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} failed: {exc.strerror or exc}") from None
+        unroutable = family == socket.AF_INET6 and exc.errno in NO_ROUTE_ERRNOS
+        raise ProbeFailed("connect", f"TCP connect to {addr[0]}:{addr[1]} failed: {exc.strerror or exc}"
+                                     + (f" ({NO_ROUTE})" if unroutable else "")) from None
     return Conn(sock, deadline, transcript), f"{addr[0]}:{addr[1]}"
 
 
@@ -461,18 +499,63 @@ def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, fact
 
 def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafile: str | None = None,
           late_headers=None) -> ProbeResult:
-    """Run the dialogue for ``spec`` within ``timeout`` seconds in total. Never raises, except what
-    ``late_headers()`` raises (see ``_http_once``): that is the caller's problem, not the endpoint's."""
+    """Run the dialogue for ``spec`` within ``timeout`` seconds in total, at every address the name stands for (an
+    NLB has a node per zone: one bad node must not hide behind a good one), all at once under the one deadline.
+    The result is the first failing address's (the first address's when all pass; ``address`` says which), with
+    one line per address in ``addresses`` when there are several (an IPv6 address this runner has no route to is
+    listed, not judged). Never raises, except what ``late_headers()`` raises (see ``_http_once``):
+    that is the caller's problem, not the endpoint's."""
     start = time.monotonic()
     deadline = start + timeout
     connect_to = connect_to or {}
+    try:
+        found = addresses_of(spec.host, spec.port, connect_to, deadline)
+    except ProbeFailed as exc:
+        return ProbeResult(spec=_spec_str(spec), ok=False, step=exc.step, error=str(exc),
+                           elapsed=time.monotonic() - start)
+    if len(found) == 1:
+        return _probe_at(spec, start, deadline, connect_to, cafile, late_headers, found[0])
+    results: list = [None] * len(found)
+
+    def one(i: int) -> None:
+        try:
+            results[i] = _probe_at(spec, start, deadline, connect_to, cafile, late_headers, found[i])
+        except BaseException as exc:  # noqa: BLE001 - the late headers' failure, re-raised below in the caller
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,), name=f"cabal-checks probe {found[i][1][0]}", daemon=True)
+               for i in range(len(found))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    raised = next((r for r in results if isinstance(r, BaseException)), None)
+    if raised is not None:
+        raise raised
+    lines = tuple({"address": r.address or _where(a), "ok": r.ok, "step": r.step, "error": r.error,
+                   "status": r.status, "body": r.body[:MAX_ADDRESS_BODY]} for r, a in zip(results, found, strict=True))
+    judged = [r for r in results if r.ok or NO_ROUTE not in r.error] or results  # an IPv6 address we cannot reach
+    bad = [r for r in judged if not r.ok]
+    chosen = bad[0] if bad else judged[0]
+    at = lines[next(i for i, r in enumerate(results) if r is chosen)]["address"]
+    return replace(chosen, address=at, addresses=lines, elapsed=time.monotonic() - start)
+
+
+def _where(found: tuple) -> str:
+    family, addr = found
+    return f"[{addr[0]}]:{addr[1]}" if family == socket.AF_INET6 else f"{addr[0]}:{addr[1]}"
+
+
+def _probe_at(spec: ProbeSpec, start: float, deadline: float, connect_to: dict, cafile, late_headers,
+              pinned: tuple) -> ProbeResult:
+    """The dialogue at one address (``pinned``: family, sockaddr), within ``deadline``."""
     kw = dict(spec=_spec_str(spec))
     transcript: list[str] = []
     facts: dict = {}
     try:
         try:
             return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, kw, start,
-                        late_headers)
+                        late_headers, pinned)
         except ssl.SSLCertVerificationError as exc:
             why = f"certificate verification failed: {exc.verify_message} (code {exc.verify_code})"
         # The chain is untrusted or misnamed: look again without verifying, only to report what it is,
@@ -480,7 +563,8 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
         seen: dict = {}
         anonymous = replace(spec, headers={k: v for k, v in spec.headers.items() if k.lower() not in SECRET_HEADERS})
         try:
-            _run(anonymous, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start)
+            _run(anonymous, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start,
+                 pinned=pinned)
         except (ProbeFailed, ssl.SSLError, OSError):
             pass
         return ProbeResult(**kw, ok=False, step="tls", error=why, address=seen.get("address", ""),
@@ -499,11 +583,13 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
                            transcript=tuple(transcript), elapsed=time.monotonic() - start)
 
 
-def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start, late=None) -> ProbeResult:
+def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start, late=None, pinned=None) -> ProbeResult:
     redirects: list[str] = []
     path = spec.path or "/"
+    first = (spec.host, spec.port)
     while True:
-        conn, facts["address"] = _connect(spec.host, spec.port, connect_to, deadline, transcript)
+        at = pinned if (spec.host, spec.port) == first else None  # a redirect elsewhere: that name's first address
+        conn, facts["address"] = _connect(spec.host, spec.port, connect_to, deadline, transcript, at)
         try:
             if spec.scheme == "https":
                 status, headers, body, waited = _http_once(conn, spec, path, ctx, facts, late)
@@ -562,13 +648,17 @@ def _spec_str(spec: ProbeSpec) -> str:
 
 
 def parse_connect_to(entries) -> dict:
-    """curl's ``--connect-to H:P:H2:P2`` entries → ``{"H:P": "H2:P2"}``. Raises ValueError naming the bad one."""
-    out = {}
+    """curl's ``--connect-to H:P:H2:P2`` entries → ``{"H:P": "H2:P2"}``. The same ``H:P`` given again adds an address
+    (``"H2:P2,H3:P3"``): the name stands for several, as an NLB's does (a node per zone), and each is probed.
+    Raises ValueError naming the bad one."""
+    out: dict[str, str] = {}
     for entry in entries or ():
         parts = entry.split(":")
         if len(parts) != 4 or not all(parts) or not parts[1].isdigit() or not parts[3].isdigit():
             raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2")
-        out[f"{parts[0]}:{parts[1]}"] = f"{parts[2]}:{parts[3]}"
+        key, target = f"{parts[0]}:{parts[1]}", f"{parts[2]}:{parts[3]}"
+        if target not in out.get(key, "").split(","):
+            out[key] = f"{out[key]},{target}" if key in out else target
     return out
 
 

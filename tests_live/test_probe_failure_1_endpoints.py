@@ -16,16 +16,19 @@ pytestmark = pytest.mark.probe_failure
 @pytest.mark.network
 def test_endpoint_answers(endpoint, probe_result, cabal, expect):
     s = cabal.settings
-    inside = targets = None
-    if not probe_result.ok or probe_result.status not in (None, 200):
+    inside = targets = zones = None
+    statuses = {probe_result.status, *(a.get("status") for a in probe_result.addresses)}  # each address's
+    if not probe_result.ok or not statuses <= {None, 200}:
         if s.vpc_host:
             inside = cabal.maybe("vpc", f.probe_in_vpc, endpoint)
         if endpoint.target_group:
             tg = cabal.maybe("aws", f.target_group, endpoint.target_group)
             targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg["health"]))
+        if probe_result.addresses and endpoint.front in f.FRONT_LBS:  # which zone the bad node is in
+            zones = cabal.maybe("aws", f.front_zones, endpoint.front)
     expect(endpoints.probe_answers(
-        endpoint, probe_result, with_token=f.wants_token(s),
-        cluster=s.names["cluster"], service=s.names.get(endpoint.service, ""), inside=inside, targets_healthy=targets))
+        endpoint, probe_result, with_token=f.wants_token(s), cluster=s.names["cluster"],
+        service=s.names.get(endpoint.service, ""), inside=inside, targets_healthy=targets, zones=zones))
 
 
 @pytest.mark.network

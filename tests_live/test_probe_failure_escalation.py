@@ -3,6 +3,7 @@
 import pytest
 
 from cabal_checks.judge import escalation as esc
+from cabal_checks.judge import nacl
 from cabal_checks.judge.load_balancers import required_sources
 
 pytestmark = pytest.mark.probe_failure
@@ -31,7 +32,11 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
 @pytest.mark.aws
 def test_no_nacl_denies(nacl_endpoint, network_facts, subnet_facts, expect):
     ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
-    expect(esc.nacl_denies(network_facts["nacls"], ports, _probe_sources(nacl_endpoint, network_facts, subnet_facts)))
+    vpc_id = (network_facts["vpc"] or {}).get("VpcId", "")
+    sources = _probe_sources(nacl_endpoint, network_facts, subnet_facts)
+    expect(esc.nacl_denies(network_facts["nacls"], ports, sources,
+                           nacl.path_subnets(nacl_endpoint.internal, subnet_facts, vpc_id),
+                           targets=sources if nacl_endpoint.internal else ()))  # in-VPC: probes and tasks, one kind
 
 
 @pytest.mark.aws

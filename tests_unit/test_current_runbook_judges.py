@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from cabal_checks.judge import acm, ecs
 from cabal_checks.judge import escalation as esc
 from cabal_checks.judge import load_balancers as lb
+from cabal_checks.judge import nacl as nacls
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 ARN = "arn:aws:ecs:us-east-1:123456789012:task/cabal-mail/"
@@ -69,11 +70,16 @@ def test_sg_from_the_internet_and_a_group_reference_are_not_judged_wrongly():
     assert v.ok and "admits sg-kuma too: whether the probes stand there is not judged" in v.evidence
 
 
+def default_entries(egress: bool) -> list[dict]:
+    """What every NACL AWS makes carries in each direction: allow all at 100 (the default NACL's), ``*`` deny last."""
+    return [{"RuleNumber": 100, "RuleAction": "allow", "Protocol": "-1", "CidrBlock": "0.0.0.0/0", "Egress": egress},
+            {"RuleNumber": 32767, "RuleAction": "deny", "Protocol": "-1", "CidrBlock": "0.0.0.0/0", "Egress": egress}]
+
+
 def nacl(cidr: str, port: int = 25) -> list[dict]:
     return [{"NetworkAclId": "acl-1", "Entries": [
         {"RuleNumber": 90, "RuleAction": "deny", "Protocol": "6", "PortRange": {"From": port, "To": port},
-         "CidrBlock": cidr, "Egress": False},
-        {"RuleNumber": 32767, "RuleAction": "deny", "Protocol": "-1", "CidrBlock": "0.0.0.0/0", "Egress": False}]}]
+         "CidrBlock": cidr, "Egress": False}, *default_entries(False), *default_entries(True)]}]
 
 
 def test_a_nacl_deny_of_someone_else_is_listed_green():
@@ -130,3 +136,89 @@ def test_a_site_with_a_certificate_of_its_own_is_not_pinned():
     old_copy = {**consumer, "arn_cert": {**consumer["arn_cert"], "DomainName": "*.cd.test",
                                          "SubjectAlternativeNames": ["*.cd.test"]}, "alias": "www.cd.test"}
     assert not acm.consumer_uses_certificate(old_copy, view, "*.cd.test", "cabal-nlb", {}, NOW).ok
+
+
+# --- NACLs are stateless: the replies go out on the probe's ephemeral port (issue #17, item 12) -------------------
+
+
+def acl(*entries: tuple, subnet: str = "subnet-pub") -> dict:
+    """A NACL of ``entries`` (number, egress, action, (from, to) or None for all, cidr) and the ``*`` rules."""
+    rows = [{"RuleNumber": n, "Egress": egress, "RuleAction": action, "CidrBlock": cidr,
+             **({"Protocol": "6", "PortRange": {"From": ports[0], "To": ports[1]}} if ports else {"Protocol": "-1"})}
+            for n, egress, action, ports, cidr in entries]
+    rows += [{"RuleNumber": 32767, "Egress": e, "RuleAction": "deny", "Protocol": "-1", "CidrBlock": "0.0.0.0/0"}
+             for e in (False, True)]
+    return {"NetworkAclId": "acl-lock", "Entries": rows,
+            "Associations": [{"NetworkAclId": "acl-lock", "SubnetId": subnet}]}
+
+
+IN_25 = (100, False, "allow", (25, 25), "0.0.0.0/0")
+NAT = ["203.0.113.7"]
+
+
+def test_a_nacl_that_admits_25_but_lets_no_reply_out_is_red():
+    locked = acl(IN_25, (100, True, "allow", (443, 443), "0.0.0.0/0"), (110, True, "allow", (25, 25), "0.0.0.0/0"))
+    v = esc.nacl_denies([locked], (25,), NAT)
+    # the old judge looked only for inbound denies on the port: green while every reply was dropped
+    assert not v.ok
+    assert v.summary == ("NACL acl-lock lets TCP 25 in but drops the replies: egress to the probes' ephemeral ports "
+                         "TCP 1024-65535 is not allowed (NACLs are stateless)")
+    assert ("acl-lock egress to 203.0.113.7 on TCP 1024-65535 (the replies): no rule allows it, the * rule denies"
+            in v.evidence)
+    assert v.step == esc.ESC and v.next[0] == "aws ec2 describe-network-acls --network-acl-ids acl-lock"
+    assert v.next[1].startswith("aws ec2 create-network-acl-entry --network-acl-id acl-lock --egress --rule-number 101 "
+                                "--protocol tcp --port-range From=1024,To=65535 --cidr-block 203.0.113.7/32")
+    # green twin: the ephemeral range let out, in one rule or in two that together cover it
+    assert esc.nacl_denies([acl(IN_25, (100, True, "allow", (1024, 65535), "0.0.0.0/0"))], (25,), NAT).ok
+    split = acl(IN_25, (100, True, "allow", (1024, 32767), "0.0.0.0/0"), (110, True, "allow", (32768, 65535), "0.0.0.0/0"))
+    assert esc.nacl_denies([split], (25,), NAT).ok
+
+
+def test_part_of_the_ephemeral_range_or_an_egress_deny_of_the_source_is_red():
+    linux_only = acl(IN_25, (100, True, "allow", (32768, 65535), "0.0.0.0/0"))
+    v = esc.nacl_denies([linux_only], (25,), NAT)
+    assert not v.ok and "ephemeral ports TCP 1024-32767 is not allowed" in v.summary
+    denied = acl(IN_25, (50, True, "deny", None, "203.0.113.0/24"), (100, True, "allow", None, "0.0.0.0/0"))
+    v = esc.nacl_denies([denied], (25,), NAT)
+    assert not v.ok and ("acl-lock egress to 203.0.113.7 on TCP 1024-65535 (the replies): rule 50 egress deny proto -1 "
+                         "ports all-all 203.0.113.0/24 (covers probe source 203.0.113.7)") in v.evidence
+    assert v.next[1].startswith("aws ec2 delete-network-acl-entry --network-acl-id acl-lock --rule-number 50 --egress")
+    # an allow of only part of the source's addresses decides nothing: the in-VPC subnets go on to the * rule
+    part = acl((100, False, "allow", None, "10.0.0.0/16"), (100, True, "allow", None, "10.0.1.0/25"))
+    v = esc.nacl_denies([part], (143,), ["10.0.1.0/24"])
+    assert not v.ok and "egress to 10.0.1.0/24 on TCP 1024-65535 (the replies): no rule allows it" in v.render()
+
+
+def test_a_nacl_with_no_ingress_allow_for_the_port_is_red_and_only_the_path_s_subnets_count():
+    v = esc.nacl_denies([acl((100, False, "allow", (443, 443), "0.0.0.0/0"), (100, True, "allow", None, "0.0.0.0/0"))],
+                        (25,), NAT)
+    assert not v.ok and v.summary == "NACL acl-lock lets nothing in on TCP 25 from the probes: no rule allows it"
+    assert v.next[1].startswith("aws ec2 create-network-acl-entry --network-acl-id acl-lock --ingress --rule-number 101")
+    # the same NACL on a subnet the probe does not cross filters nothing on its path
+    elsewhere = acl((100, False, "allow", (443, 443), "0.0.0.0/0"), subnet="subnet-bastion")
+    assert esc.nacl_denies([elsewhere], (25,), NAT, {"subnet-pub", "subnet-priv"}).ok
+    assert not esc.nacl_denies([elsewhere], (25,), NAT, {"subnet-bastion"}).ok
+
+
+def test_the_path_of_a_public_endpoint_crosses_public_and_private_subnets_an_internal_one_private_only():
+    subnets = {"public": [{"SubnetId": "subnet-pub", "VpcId": "vpc-1"}],
+               "private": [{"SubnetId": "subnet-priv", "VpcId": "vpc-1"}, {"SubnetId": "subnet-n", "VpcId": "vpc-2"}]}
+    assert nacls.path_subnets(False, subnets, "vpc-1") == {"subnet-pub", "subnet-priv"}
+    assert nacls.path_subnets(True, subnets, "vpc-1") == {"subnet-priv"}
+
+
+def test_in_vpc_probes_are_judged_on_their_own_side_too():
+    """The in-VPC probes stand in the private subnets, as the tasks do: their NACL must let the probe out on the port
+    and the replies back in, not only the tasks' side."""
+    private = ["10.0.1.0/24", "10.0.2.0/24"]
+    # the tasks' side is fine (in on 143 from the VPC, out to the ephemeral ports); the probes' SYN to 143 never leaves
+    only_replies_out = acl((100, False, "allow", None, "10.0.0.0/16"), (100, True, "allow", (1024, 65535), "10.0.0.0/16"),
+                           subnet="subnet-priv")
+    assert esc.nacl_denies([only_replies_out], (143,), private, {"subnet-priv"}).ok  # the old view: one side only
+    v = esc.nacl_denies([only_replies_out], (143,), private, {"subnet-priv"}, targets=private)
+    assert not v.ok and v.summary == ("NACL acl-lock on the probes' own subnets drops them on the way out to TCP 143 "
+                                      "(NACLs are stateless)")
+    assert "acl-lock egress to 10.0.1.0/24 on TCP 143: no rule allows it, the * rule denies" in v.evidence
+    both_ways = acl((100, False, "allow", None, "10.0.0.0/16"), (100, True, "allow", None, "10.0.0.0/16"),
+                    subnet="subnet-priv")
+    assert esc.nacl_denies([both_ways], (143,), private, {"subnet-priv"}, targets=private).ok

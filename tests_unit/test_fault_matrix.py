@@ -273,3 +273,25 @@ def test_monitoring_forced_on_without_the_module_names_what_no_probe_covers(sand
     assert ("probe-failure, cabal-uptime-kuma (no probe covers it): no probe of this run covers it; the ECS service "
             "itself (step 2) is red on its own") in text, text
     assert "  consequences: test_targets_healthy[cabal-uptime-kuma]" in text, text
+
+
+def test_a_bad_load_balancer_node_is_named_with_its_address_and_zone(sandboxes, tmp_path):
+    """Issue #17 item 15: smtp-in.<cd> stands for two NLB nodes; the one in the second zone never answers. The red
+    line names that node's address and the zone the NLB's network interfaces say it is in, and the good node stays
+    listed as answering; the in-VPC probe (straight to the task) stays green."""
+    sb = sandbox_for(sandboxes, "2026-08")
+    sb.reset()
+    sb.apply("nlb-node-silent")
+    run = run_live(sb, tmp_path)
+    relay = f"smtp://smtp-in.{sb.control_domain}:25"
+    outcome, text = next(r for n, r in run.results.items() if n.endswith(f"::test_endpoint_answers[{relay}]"))
+    node, zones = sb.nodes[0].connect_to.split(":", 2)[2], sorted({s for s in _public_zones(sb)})
+    assert outcome == "failure" and text.startswith(
+        f"{relay} failed at banner at {node} in {zones[1]} (1 of 2 addresses failing): "), text
+    assert f"seen: address 127.0.0.1:{sb.plant.front(relay).port} in {zones[0]}: answered" in text, text
+
+
+def _public_zones(sb) -> list[str]:
+    with sb.aws_env():
+        subnets = sb.seeded.client("ec2").describe_subnets(SubnetIds=sb.seeded.public_subnet_ids)["Subnets"]
+    return [s["AvailabilityZone"] for s in subnets]

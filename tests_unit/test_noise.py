@@ -110,8 +110,8 @@ def _acl(*entries: tuple, associated: bool = True) -> dict:
     rows = [{"RuleNumber": n, "RuleAction": action, "Protocol": proto, "Egress": False, "CidrBlock": cidr,
              **({"PortRange": {"From": ports[0], "To": ports[1]}} if ports else {})}
             for n, action, proto, ports, cidr in entries]
-    rows += [{"RuleNumber": 100, "RuleAction": "allow", "Protocol": "-1", "Egress": False, "CidrBlock": "0.0.0.0/0"},
-             {"RuleNumber": 32767, "RuleAction": "deny", "Protocol": "-1", "Egress": False, "CidrBlock": "0.0.0.0/0"}]
+    rows += [{"RuleNumber": n, "RuleAction": action, "Protocol": "-1", "Egress": egress, "CidrBlock": "0.0.0.0/0"}
+             for egress in (False, True) for n, action in ((100, "allow"), (32767, "deny"))]
     assoc = [{"NetworkAclAssociationId": "aclassoc-1", "NetworkAclId": "acl-1", "SubnetId": "subnet-1"}]
     return {"NetworkAclId": "acl-1", "Associations": assoc if associated else [], "Entries": rows}
 

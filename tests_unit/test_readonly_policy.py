@@ -306,3 +306,22 @@ def test_the_clients_a_run_makes_up_front(env, facts, made):
     wire = [("wire", f.probe, (endpoint["api_list" if facts == "list" else "imap"],))]
     wanted = wire + ([("aws", f.ecs_services, ())] if facts == "aws+wire" else [])
     assert f.clients_needed(settings, wanted) == made
+
+
+def test_a_red_probe_asks_which_zone_its_bad_node_is_in_under_the_policy(enforced, full_run, tmp_path):
+    """(a) and (b) for the read only a red probe makes: with one NLB node silent, the relay's red names the node's zone
+    (ec2:DescribeNetworkInterfaces, granted), and nothing else is red or can't-tell."""
+    sb = enforced.sb
+    enforced.auth(False)
+    try:
+        sb.apply("nlb-node-silent")  # on the healthy account the runs above left (a reset would drop the user)
+        run = enforced.run(tmp_path, moto_copy(load_policy()))
+    finally:
+        enforced.auth(False)
+        sb.reset()
+    assert not run.outcomes("error"), run.outcomes("error")
+    (nodeid, text), = run.outcomes("failure").items()
+    assert nodeid.endswith(f"::test_endpoint_answers[smtp://smtp-in.{sb.control_domain}:25]"), nodeid
+    assert " in us-east-1" in text.splitlines()[0], text
+    assert ("ec2", "DescribeNetworkInterfaces") in run.botocore_calls
+    assert granted(load_policy(), iam_action("ec2", "DescribeNetworkInterfaces"))

@@ -35,7 +35,7 @@ from cabal_checks.judge.endpoints import STEP1, probe_answers
 from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.pki import IssuedCert, SandboxPKI
 from cabal_checks.sandbox.wire import WirePlant
-from cabal_checks.topology import Endpoint
+from cabal_checks.topology import Endpoint, load_topology
 from cabal_checks.verdict import NotApplicable
 
 CD = "cabal.example.test"
@@ -455,3 +455,84 @@ def test_the_in_vpc_batch_keeps_order_and_each_verdict(plant, pki):
     first, second = wire.probe_all(specs, TIMEOUT, connect_to(plant), str(pki.ca_bundle_path))
     assert (first.ok, first.step, second.ok) == (False, "connect", True), (first.error, second.error)
     assert first.spec.startswith("smtps://") and second.spec.startswith("smtp://")
+
+
+# --- every address behind a name (issue #17, item 15) ---------------------------------------------------------
+
+
+@pytest.fixture
+def second_node(plant):
+    """The relay's NLB with a second node, in another zone, at 127.0.0.2: the public name stands for both."""
+    from cabal_checks.sandbox.nodes import add_node
+
+    ep = plant.endpoint("smtp_relay")
+    node = add_node(plant.front(ep), ep.host, ep.port, "127.0.0.2", "us-east-1b")
+    yield ep, node
+    node.listener.stop()
+
+
+def probe_both(plant, pki, ep, node, timeout: float) -> wire.ProbeResult:
+    dial = {**connect_to(plant), **wire.parse_connect_to([*plant.connect_to, node.connect_to])}
+    return wire.probe(wire.ProbeSpec(ep.scheme, ep.host, ep.port), timeout, dial, str(pki.ca_bundle_path))
+
+
+def test_repeating_connect_to_for_a_name_gives_it_several_addresses():
+    assert wire.parse_connect_to(["a.net:25:127.0.0.1:2525", "a.net:25:127.0.0.2:2526", "a.net:25:127.0.0.1:2525"]) \
+        == {"a.net:25": "127.0.0.1:2525,127.0.0.2:2526"}
+    assert wire.parse_connect_to(["a.net:25:127.0.0.1:2525"]) == {"a.net:25": "127.0.0.1:2525"}  # one: as before
+
+
+def test_every_address_of_a_name_is_probed_and_one_bad_node_is_red_naming_it(plant, pki, second_node):
+    ep, node = second_node
+    healthy = probe_both(plant, pki, ep, node, TIMEOUT)
+    assert healthy.ok and [a["ok"] for a in healthy.addresses] == [True, True], healthy.addresses
+    v = judge(ep, healthy)
+    assert v.ok and v.summary == f"{ep.spec} answered at each of its 2 addresses"
+    assert f"address {node.connect_to.split(':', 2)[2]}: answered" in v.evidence
+    node.listener.mode = "silent"  # the node in us-east-1b accepts and never greets; the other is fine
+    r = probe_both(plant, pki, ep, node, HANG_TIMEOUT)
+    # before: the probe dialled the first address only, and the bad node hid behind the good one
+    assert not r.ok and r.step == "banner" and r.address == f"127.0.0.2:{node.listener.port}"
+    assert [a["ok"] for a in r.addresses] == [True, False]
+    v = probe_answers(ep, r, with_token=False, cluster="cabal-cluster", service="cabal-svc",
+                      zones={"127.0.0.2": "us-east-1b", "127.0.0.1": "us-east-1a"})
+    assert not v.ok and v.summary.startswith(
+        f"{ep.spec} failed at banner at 127.0.0.2:{node.listener.port} in us-east-1b (1 of 2 addresses failing): ")
+    assert f"address 127.0.0.1:{plant.front(ep).port} in us-east-1a: answered" in v.evidence
+    assert v.step == STEP1 and v.next[:2] == (f"nc -zv 127.0.0.2 {node.listener.port}", f"nc -zv {ep.host} 25")
+    assert wire.ProbeResult.from_json(r.to_json()) == r  # as the in-VPC batch sends it back, every address kept
+
+
+def test_when_every_address_hangs_each_ends_at_the_one_deadline(plant, pki, second_node):
+    ep, node = second_node
+    plant.front(ep).mode = node.listener.mode = "silent"
+    r = probe_both(plant, pki, ep, node, HANG_TIMEOUT)
+    assert not r.ok and len(r.addresses) == 2
+    assert all("within the probe deadline" in a["error"] for a in r.addresses), r.addresses
+    assert "(2 of 2 addresses failing)" in judge(ep, r).summary
+
+
+def test_one_address_answering_the_wrong_http_status_is_red_though_its_dialogue_passed():
+    ntfy = load_topology("2026-05", CD).endpoints[-1]
+    assert ntfy.probe == "ntfy"
+    lines = ({"address": "192.0.2.1:443", "ok": True, "step": "", "error": "", "status": 200,
+              "body": '{"healthy":true}'},
+             {"address": "192.0.2.2:443", "ok": True, "step": "", "error": "", "status": 503, "body": ""})
+    r = wire.ProbeResult(spec=ntfy.spec, ok=True, step="", error="", address="192.0.2.1:443", status=200,
+                         body='{"healthy":true}', addresses=lines)
+    v = judge(ntfy, r)
+    assert not v.ok and v.summary == f"{ntfy.spec} at 192.0.2.2:443 (1 of 2 addresses failing) answered 503, want 200"
+    assert v.next[0] == f"curl -I --connect-to {ntfy.host}:443:192.0.2.2:443 {ntfy.spec}"
+    assert judge(ntfy, replace(r, addresses=(lines[0], {**lines[0], "address": "192.0.2.2:443"}))).ok
+
+
+def test_an_ipv6_address_this_runner_cannot_reach_is_listed_not_judged():
+    lines = ({"address": "192.0.2.1:25", "ok": True, "step": "", "error": "", "status": None, "body": ""},
+             {"address": "2001:db8::1:25", "ok": False, "step": "connect", "status": None, "body": "",
+              "error": f"TCP connect to 2001:db8::1:25 failed: Network is unreachable ({wire.NO_ROUTE})"})
+    relay = next(e for e in load_topology("2026-05", CD).endpoints if e.probe == "smtp_relay")
+    r = wire.ProbeResult(spec=relay.spec, ok=True, step="", error="", address="192.0.2.1:25", addresses=lines)
+    v = judge(relay, r)
+    assert v.ok and any(wire.NO_ROUTE in e for e in v.evidence)
+    only = replace(r, ok=False, step="connect", error=lines[1]["error"], addresses=(lines[1], lines[1]))
+    assert not judge(relay, only).ok  # no address reachable at all: red, as one address would be

@@ -45,6 +45,13 @@ def network_acls(aws: AwsReader) -> list[dict]:
     return aws.pages("ec2", "describe_network_acls", "NetworkAcls")
 
 
+def network_interfaces_described(aws: AwsReader, descriptions) -> list[dict]:
+    """The network interfaces whose description is one of ``descriptions`` (a load balancer's are ``ELB net/<name>/<id>``
+    or ``ELB app/<name>/<id>``: one per zone, with its addresses)."""
+    return aws.pages("ec2", "describe_network_interfaces", "NetworkInterfaces",
+                     Filters=[{"Name": "description", "Values": sorted(set(descriptions))}])
+
+
 def in_vpc(resources: list[dict], vpc: dict | None) -> list[dict]:
     """Those of ``vpc`` (a neighbouring stack's VPC may share every name and prefix); all of them when the VPC
     itself was not found. Matched here, so the lookups need not wait for the VPC's id."""

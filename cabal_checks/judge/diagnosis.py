@@ -61,7 +61,7 @@ CAUSE_SAYS = {
     "test_security_group_admits": "a security-group rule (step 3)",
     "test_seeded_token_not_expired": "the seeded JWT of the /list probe (escalation)",
     "test_no_fail2ban_ban_of_probe_source": "fail2ban banned the probe source (escalation)",
-    "test_no_nacl_denies": "a NACL deny rule (escalation)",
+    "test_no_nacl_denies": "a NACL that drops the probe or its replies (escalation)",
     "test_container_instances_connected": "the cluster instances (escalation)",
     "test_nat_instances_running": "the NAT instance (escalation)",
 }

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from ..aws import dns
 from ..topology import Endpoint
 from ..verdict import NotApplicable, Verdict, green, red
-from ..wire import ProbeResult
+from ..wire import NO_ROUTE, ProbeResult
 
 STEP1 = "probe-failure, step 1 (external vs in-VPC)"
 BLACKBOX_CODES = (200, 301, 302, 401)  # blackbox http_2xx valid_status_codes
 
 
-def first_look(ep: Endpoint) -> str:
-    """The runbook's own first command for this endpoint."""
+def first_look(ep: Endpoint, address: str = "") -> str:
+    """The runbook's own first command for this endpoint; at ``address`` (``ip:port``, one of the name's several),
+    the same command aimed at that address alone."""
+    ip, _, port = address.rpartition(":") if address else (ep.host, "", str(ep.port))
+    ip = ip.strip("[]")
     if ep.scheme == "https":
-        return f"curl -I {ep.spec}"
+        return f"curl -I --connect-to {ep.host}:{ep.port}:{ip}:{port} {ep.spec}" if address else f"curl -I {ep.spec}"
+    where = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
     if ep.scheme in ("imaps", "smtps"):
-        return f"openssl s_client -connect {ep.host}:{ep.port} -servername {ep.verify_name} -brief"
+        return f"openssl s_client -connect {where} -servername {ep.verify_name} -brief"
     starttls = "imap" if ep.scheme.startswith("imap") else "smtp"
     if ep.scheme == "smtp":
-        return f"nc -zv {ep.host} {ep.port}"
-    return f"openssl s_client -connect {ep.host}:{ep.port} -starttls {starttls} -servername {ep.verify_name} -brief"
+        return f"nc -zv {ip} {port}"
+    return f"openssl s_client -connect {where} -starttls {starttls} -servername {ep.verify_name} -brief"
 
 
 def dns_look(ep: Endpoint) -> str:
@@ -31,18 +36,26 @@ def dns_look(ep: Endpoint) -> str:
 
 
 def probe_answers(ep: Endpoint, r: ProbeResult, *, with_token: bool, cluster: str, service: str,
-                  inside: ProbeResult | None = None, targets_healthy: bool | None = None) -> Verdict:
-    """The endpoint's dialogue succeeded and its answer is what the monitor accepts."""
+                  inside: ProbeResult | None = None, targets_healthy: bool | None = None,
+                  zones: dict[str, str] | None = None) -> Verdict:
+    """The endpoint's dialogue succeeded and its answer is what the monitor accepts, at every address its name
+    stands for (``zones``: address -> zone, as the load balancer says; a bad node is named with its zone)."""
     if not r.ok and ep.internal and r.step == "resolve":
         raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: "
                             f"run inside the VPC, pass --connect-to, or use --vpc-host")
-    problem = _problem(ep, r, with_token)
-    problem = f"failed at {problem}" if not r.ok else problem
+    problem = _problem(ep, r, with_token, zones)
+    problem = f"failed at {problem}" if problem and not r.ok else problem
     where = f" (connected to {r.address})" if r.address else ""
+    if r.addresses and r.ok:
+        where = f" at each of its {len(r.addresses)} addresses"
     if not problem:
-        return green(f"{ep.spec} answered{where}", *_summary(r), step=STEP1, facts=_facts(r))
-    evidence = [*_summary(r), *(f"transcript: {line}" for line in r.transcript[-6:])]
-    next_ = [dns_look(ep) if r.step == "resolve" else first_look(ep)]  # the command that fits where it failed
+        return green(f"{ep.spec} answered{where}", *_summary(r), *_per_address(r, zones), step=STEP1, facts=_facts(r))
+    evidence = [*_summary(r), *_per_address(r, zones), *(f"transcript: {line}" for line in r.transcript[-6:])]
+    bad = _bad_addresses(ep, r, with_token) if r.addresses else []
+    if r.step == "resolve":
+        next_ = [dns_look(ep)]  # the command that fits where it failed
+    else:
+        next_ = [first_look(ep, bad[0][0]), first_look(ep)] if bad else [first_look(ep)]
     if ep.probe == "api_list" and with_token:
         inside = None  # the in-VPC probe carries no token: its answer says nothing about this one
     if inside is not None:
@@ -112,10 +125,47 @@ def _facts(r: ProbeResult) -> tuple:
     return (("address", r.address), ("step", r.step or "ok"), ("elapsed", f"{r.elapsed:.3f}"), *verify)
 
 
-def _problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
+def _problem(ep: Endpoint, r: ProbeResult, with_token: bool, zones: dict[str, str] | None = None) -> str:
+    """What is wrong with the answer ("" when nothing); for a name of several addresses, the first bad one's, naming
+    it (and its zone, where the load balancer says): `` at 1.2.3.4:25 in us-east-1b (1 of 3 addresses failing)``."""
+    if r.addresses:
+        bad = _bad_addresses(ep, r, with_token)
+        if not bad:
+            return ""
+        address, step, problem = bad[0]
+        where = f"at {address}{_zone(address, zones)} ({len(bad)} of {len(r.addresses)} addresses failing)"
+        return f"{step} {where}: {problem}" if step else f"{where} {problem}"
     if not r.ok:
         return f"{r.step}: {r.error}"
     return _http_problem(ep, r, with_token) if ep.scheme == "https" else ""
+
+
+def _bad_addresses(ep: Endpoint, r: ProbeResult, with_token: bool) -> list[tuple[str, str, str]]:
+    """(address, failed step or "", problem) of each address whose answer is wrong; an IPv6 address this runner
+    cannot reach is not judged."""
+    out = []
+    for a in r.addresses:
+        if not a["ok"]:
+            if NO_ROUTE not in a["error"]:
+                out.append((a["address"], a["step"], a["error"]))
+        elif ep.scheme == "https":
+            problem = _http_problem(ep, replace(r, status=a.get("status"), body=a.get("body") or ""), with_token)
+            if problem:
+                out.append((a["address"], "", problem))
+    if not out and not r.ok:  # no address this runner can reach at all: as red as a single one would be
+        out = [(a["address"], a["step"], a["error"]) for a in r.addresses if not a["ok"]]
+    return out
+
+
+def _zone(address: str, zones: dict[str, str] | None) -> str:
+    zone = (zones or {}).get(address.rsplit(":", 1)[0].strip("[]"))
+    return f" in {zone}" if zone else ""
+
+
+def _per_address(r: ProbeResult, zones: dict[str, str] | None) -> list[str]:
+    return [f"address {a['address']}{_zone(a['address'], zones)}: "
+            + (f"answered{' HTTP ' + str(a['status']) if a.get('status') else ''}" if a["ok"]
+               else f"failed at {a['step']}: {a['error']}") for a in r.addresses]
 
 
 def in_vpc(ep: Endpoint, inside: ProbeResult, outside: ProbeResult | None, cluster: str, service: str) -> Verdict:

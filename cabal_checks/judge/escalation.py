@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import re
 from datetime import datetime, timezone
 
 from ..aws.ec2 import tag
 from ..verdict import Verdict, green, red
+from . import nacl
 
 ESC = "probe-failure, escalation"
 
@@ -33,87 +33,77 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
                                "or switch the monitor to the unauthenticated form that accepts 401 (cabal-infra 2417a33a)"])
 
 
-def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -> Verdict:
-    """No NACL deny entry (before the default ``*`` rule) covers the endpoint's ports for a probe source (NAT
-    addresses for public probes, the private subnets for in-VPC ones). A deny of someone else (an abusive
-    sender's range, added during an auth-failure spike) is not the probes' problem: it is listed, green."""
-    nacls = _in_effect(nacls, ports)
-    hits, others = [], []
-    for acl in nacls:
-        for e in acl.get("Entries", []):
-            if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
-                continue
-            if any(_covers(e, p) for p in ports):
-                cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock") or ""
-                ours = not sources or any(_overlaps(s, cidr) for s in sources)
-                (hits if ours else others).append((acl["NetworkAclId"], e, cidr))
+def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str],
+                subnet_ids: set[str] | None = None, targets: list[str] = ()) -> Verdict:
+    """Every NACL on the probe's path (associated with one of ``subnet_ids``; every associated one when unknown) lets
+    the probe through both ways, as AWS evaluates it (stateless, first match by rule number, ``*`` last): in on the
+    endpoint's ports from each probe source (NAT addresses for public probes, the private subnets for in-VPC ones),
+    and out to that source on the ephemeral ports (nacl.EPHEMERAL), or the replies are dropped. When the probes stand
+    in the path's subnets themselves (in-VPC), their side too: out on the ports to ``targets`` (where the tasks are),
+    and the replies in from there. A deny of someone else (an abusive sender's range, added during an auth-failure
+    spike) is not the probes' problem: listed, green."""
+    acls = nacl.in_path(nacls, subnet_ids)
+    judged = list(sources) or [nacl.ANYWHERE]
+    ins = _unique(r for acl in acls for s in judged for p in ports for r in nacl.refusals(acl, False, s, (p, p)))
+    outs = [r for acl in acls for s in judged for r in nacl.refusals(acl, True, s, nacl.EPHEMERAL)]
+    own = _unique([*(r for acl in acls for t in targets for p in ports for r in nacl.refusals(acl, True, t, (p, p))),
+                   *(r for acl in acls for t in targets for r in nacl.refusals(acl, False, t, nacl.EPHEMERAL))])
+    others = [f"{_entry(acl['NetworkAclId'], e)} (not a probe source)"
+              for acl in acls for e in nacl.denies_unmatched(acl, ports, judged)]
     ports_text = ", ".join(map(str, ports))
-    if not hits:
-        return green(f"no NACL deny entry covers TCP {ports_text} for the probe sources", *(
-            f"{_entry(*h, [])} (not a probe source)" for h in others), step=ESC)
-    acl_id, e, _ = hits[0]
-    return red(f"NACL deny {'entry blocks' if len(hits) == 1 else 'entries block'} TCP {ports_text} for the probes",
-               *(_entry(*h, sources) for h in hits), f"probe sources: {', '.join(sources) or 'unknown'}", step=ESC,
-               next=[f"aws ec2 describe-network-acls --network-acl-ids {acl_id}",
-                     f"aws ec2 delete-network-acl-entry --network-acl-id {acl_id} --rule-number {e['RuleNumber']}"
-                     f" {'--egress' if e.get('Egress') else '--ingress'}  # Terraform defines no NACL entries"])
+    where = f"probe sources: {', '.join(sources) or 'unknown (judged for any address)'}"
+    if not ins and not outs and not own:
+        return green(f"no NACL deny entry covers TCP {ports_text} for the probe sources; the replies (TCP "
+                     f"{nacl.EPHEMERAL[0]}-{nacl.EPHEMERAL[1]}) are let out to them"
+                     + (" and the probes' own traffic both ways" if targets else ""), *others, step=ESC)
+    first = (ins or outs or own)[0]
+    look = f"aws ec2 describe-network-acls --network-acl-ids {first.acl_id}"
+    if ins and all(r.rule_number is not None for r in ins):
+        summary = f"NACL deny {'entry blocks' if len(ins) == 1 else 'entries block'} TCP {ports_text} for the probes"
+    elif ins:
+        summary = f"NACL {first.acl_id} lets nothing in on TCP {ports_text} from the probes: no rule allows it"
+    elif outs:
+        summary = (f"NACL {first.acl_id} lets TCP {ports_text} in but drops the replies: egress to the probes' "
+                   f"ephemeral ports TCP {_ports(first.ports)} is not allowed (NACLs are stateless)")
+    else:
+        summary = (f"NACL {first.acl_id} on the probes' own subnets drops "
+                   + (f"them on the way out to TCP {_ports(first.ports)}" if first.egress else
+                      f"the replies coming back on TCP {_ports(first.ports)}") + " (NACLs are stateless)")
+    return red(summary, *(_refused(r) for r in ins + outs + own), where,
+               *([f"the tasks' subnets: {', '.join(targets)}"] if targets else []), *others, step=ESC,
+               next=[look, _fix(first, acls)])
 
 
-def _in_effect(nacls: list[dict], ports: tuple[int, ...]) -> list[dict]:
-    """The NACLs and deny entries that can refuse a probe, as an incident leaves them: only a NACL associated with
-    a subnet filters anything, and its entries match lowest number first, so a deny after an allow that lets the
-    same ports in from the same addresses never matches."""
-    out = []
-    for acl in nacls:
-        if acl.get("Associations") == []:  # AWS lists them always; a NACL without the key is kept
-            continue
-        entries = acl.get("Entries", [])
-        out.append({**acl, "Entries": [e for e in entries
-                                       if not (e.get("RuleAction") == "deny" and _shadowed(e, entries, ports))]})
-    return out
+def _unique(refusals) -> list[nacl.Refusal]:
+    return list({(r.acl_id, r.egress, r.source, r.rule_number, r.ports): r for r in refusals}.values())
 
 
-def _shadowed(deny: dict, entries: list[dict], ports: tuple[int, ...]) -> bool:
-    """Each of ``ports`` that ``deny`` covers is let in first by an earlier allow."""
-    covered = [p for p in ports if _covers(deny, p)]
-    return bool(covered) and all(_allowed_before(deny, entries, p) for p in covered)
+def _refused(r: nacl.Refusal) -> str:
+    return r.text() + (f" (covers probe source {r.source})" if r.rule_number is not None else "")
 
 
-def _covers(e: dict, port: int) -> bool:
-    span = e.get("PortRange") or {}
-    return e.get("Protocol") == "-1" or span.get("From", 0) <= port <= span.get("To", 65535)
+def _fix(r: nacl.Refusal, acls: list[dict]) -> str:
+    """The command that lets the refused traffic through: delete the deny entry, or add the missing allow."""
+    way = "--egress" if r.egress else "--ingress"
+    if r.rule_number is not None:
+        return (f"aws ec2 delete-network-acl-entry --network-acl-id {r.acl_id} --rule-number {r.rule_number} {way}"
+                "  # Terraform defines no NACL entries")
+    acl = next(a for a in acls if a["NetworkAclId"] == r.acl_id)
+    used = {e.get("RuleNumber") for e in acl.get("Entries", []) if bool(e.get("Egress")) == r.egress}
+    number = next(n for n in range(100, nacl.DEFAULT_RULE) if n not in used)
+    return (f"aws ec2 create-network-acl-entry --network-acl-id {r.acl_id} {way} --rule-number {number} --protocol tcp "
+            f"--port-range From={r.ports[0]},To={r.ports[1]} --cidr-block {r.source if '/' in r.source else r.source + '/32'}"
+            " --rule-action allow  # or re-associate the subnet with the VPC's default NACL")
 
 
-def _allowed_before(deny: dict, entries: list[dict], port: int) -> bool:
-    """An allow entry numbered before ``deny``, same direction, lets TCP ``port`` in from every address ``deny``
-    names."""
-    cidr = deny.get("CidrBlock") or deny.get("Ipv6CidrBlock") or ""
-    return any(a.get("RuleAction") == "allow" and a.get("RuleNumber", 32767) < deny.get("RuleNumber", 32767)
-               and bool(a.get("Egress")) == bool(deny.get("Egress")) and _covers(a, port)
-               and a.get("Protocol") in ("-1", "6")
-               and _contains(a.get("CidrBlock") or a.get("Ipv6CidrBlock") or "", cidr) for a in entries)
+def _ports(p: tuple[int, int]) -> str:
+    return str(p[0]) if p[0] == p[1] else f"{p[0]}-{p[1]}"
 
 
-def _contains(outer: str, inner: str) -> bool:
-    try:
-        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
-    except ValueError:
-        return False
-    return a.version == b.version and b.subnet_of(a)
-
-
-def _entry(acl_id: str, e: dict, cidr: str, sources: list[str]) -> str:
+def _entry(acl_id: str, e: dict) -> str:
     span = e.get("PortRange") or {}
     return (f"{acl_id} rule {e['RuleNumber']} {'egress' if e.get('Egress') else 'ingress'} deny proto {e.get('Protocol')} "
-            f"ports {span.get('From', 'all')}-{span.get('To', 'all')} {cidr}"
-            + "".join(f" (covers probe source {s})" for s in sources if _overlaps(s, cidr)))
-
-
-def _overlaps(source: str, cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(source, strict=False).overlaps(ipaddress.ip_network(cidr, strict=False))
-    except (ValueError, TypeError):
-        return False
+            f"ports {span.get('From', 'all')}-{span.get('To', 'all')} {nacl.cidr_of(e)}")
 
 
 BAN = re.compile(r"\bBan\s+(\S+)")

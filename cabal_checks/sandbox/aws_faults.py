@@ -236,13 +236,52 @@ def nacl_deny(seeded: Seeded, port: int | None = None, cidr: str = "0.0.0.0/0", 
     for egress in (False, True):
         ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100, Egress=egress, RuleAction="allow",
                                      CidrBlock="0.0.0.0/0", Protocol="-1")
+    _associate(seeded, nacl, subnets)
+    return nacl
+
+
+def nacl_no_egress(seeded: Seeded, subnets: str = "public",
+                   egress: tuple[tuple[int, int], ...] = ((25, 25), (80, 80), (443, 443))) -> str:
+    """A new NACL on the public (or private) subnets that admits everything in but lets out only the port spans
+    ``egress`` (an operator locking outbound traffic down): stateless, it drops whatever else goes out, the replies on
+    an ephemeral port by default. Returns its id."""
+    ec2 = seeded.client("ec2")
+    nacl = ec2.create_network_acl(VpcId=seeded.vpc_id, TagSpecifications=[{"ResourceType": "network-acl", "Tags": [
+        {"Key": "Name", "Value": "cabal-egress-lockdown"}]}])["NetworkAcl"]["NetworkAclId"]
+    ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100, Egress=False, RuleAction="allow",
+                                 CidrBlock="0.0.0.0/0", Protocol="-1")
+    for i, (low, high) in enumerate(egress):
+        ec2.create_network_acl_entry(NetworkAclId=nacl, RuleNumber=100 + 10 * i, Egress=True, RuleAction="allow",
+                                     CidrBlock="0.0.0.0/0", Protocol="6", PortRange={"From": low, "To": high})
+    _associate(seeded, nacl, subnets)
+    return nacl
+
+
+def _associate(seeded: Seeded, nacl: str, subnets: str) -> None:
+    """``nacl`` replaces whatever NACL the public (or private) subnets had."""
+    ec2 = seeded.client("ec2")
     ids = seeded.public_subnet_ids if subnets == "public" else seeded.private_subnet_ids
     current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": ids}])["NetworkAcls"]
     for acl in current:
         for assoc in acl["Associations"]:
             if assoc["SubnetId"] in ids:
                 ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=nacl)
-    return nacl
+
+
+def nlb_node_interfaces(seeded: Seeded, addresses: tuple[str, ...]) -> dict[str, str]:
+    """The NLB's node in each public subnet as AWS shows it: a network interface ``ELB net/<name>/<id>`` holding the
+    node's public address (``addresses[i]`` in the i-th public subnet, an Elastic IP at that address). Returns
+    address -> zone."""
+    ec2 = seeded.client("ec2")
+    described = "ELB " + seeded.nlb_arn.split(":loadbalancer/", 1)[1]
+    subnets = ec2.describe_subnets(SubnetIds=seeded.public_subnet_ids)["Subnets"]
+    zones = {}
+    for address, subnet in zip(addresses, sorted(subnets, key=lambda sn: sn["AvailabilityZone"]), strict=False):
+        eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Description=described)["NetworkInterface"]
+        eip = ec2.allocate_address(Domain="vpc", Address=address)
+        ec2.associate_address(AllocationId=eip["AllocationId"], NetworkInterfaceId=eni["NetworkInterfaceId"])
+        zones[address] = subnet["AvailabilityZone"]
+    return zones
 
 
 def nacl_deny_nat_eips(seeded: Seeded, port: int | None = None) -> str:
@@ -590,8 +629,8 @@ def fail2ban_bans(seeded: Seeded, ips: tuple[str, ...] | None = None, *, jail: s
 
 ALL_FAULTS = (
     service_below_desired, service_restart_loop, container_instance_disconnected, container_instance_draining,
-    target_unhealthy, target_group_empty, listener_deleted, sg_ingress_revoked, nacl_deny, nacl_deny_nat_eips,
-    nat_instance_stopped, dns_record_deleted, dns_record_repointed, caa_records, caa_forbids_amazon,
+    target_unhealthy, target_group_empty, listener_deleted, sg_ingress_revoked, nacl_deny, nacl_no_egress, nacl_deny_nat_eips,
+    nlb_node_interfaces, nat_instance_stopped, dns_record_deleted, dns_record_repointed, caa_records, caa_forbids_amazon,
     caa_forbids_letsencrypt, acm_renewal, acm_renewal_failed, acm_renewal_pending_validation,
     acm_validation_cname_deleted, listener_on_old_cert, cloudfront_on_old_cert, certbot_schedule_disabled,
     certbot_last_run_long_ago, certbot_failing, certbot_rate_limited, ssm_cert_rotated_not_served, ssm_cert_missing,

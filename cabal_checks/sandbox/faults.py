@@ -282,6 +282,60 @@ def _nacl_private(sb):
     sb.plant.backend(ep(sb, "imap")).mode = "silent"
 
 
+# Behind the NLB and the ALB (public subnets): (spec, whether the in-VPC probe crosses them too: ntfy, through the
+# ALB; the mail tiers go to the task, IMAP in 2026-05 by its backend name).
+BEHIND_LBS = {"2026-05": ((IMAP["2026-05"], False), (RELAY, False), (SUB587["2026-05"], False),
+                          (SMTPS["2026-05"], False), (NTFY, True)),
+              "2026-08": ((RELAY, False), (NTFY, True))}
+
+
+@fault("public-nacl-no-egress", "an operator-made NACL on the public subnets admits everything in but lets out only "
+       "TCP 25, 80 and 443: stateless, it drops every reply to a client's ephemeral port (every NLB and ALB "
+       "listener goes silent; an in-VPC probe through them too, one straight to the task does not)",
+       {t: tuple(x for spec, inside in specs for x in answers(spec, inside) + (f"test_no_nacl_denies[{spec}]",))
+        for t, specs in BEHIND_LBS.items()},
+       runbook="probe-failure escalation",
+       # one cause per probe: 465 is a consequence beside 587 (one submission probe)
+       cause={t: tuple(f"test_no_nacl_denies[{spec}]" for spec, _ in specs if spec != SMTPS[t])
+              for t, specs in BEHIND_LBS.items()})
+def _nacl_no_egress(sb):
+    aws.nacl_no_egress(sb.seeded, subnets="public")
+    for endpoint in sb.topology.endpoints:
+        if endpoint.front in ("nlb", "alb"):
+            sb.plant.front(endpoint).mode = "silent"
+
+
+@fault("nlb-node-silent", "the relay's NLB has a node in each of two zones; the second zone's node accepts and never "
+       "answers (the other node answers): smtp-in.<cd> resolves to both, and a client that lands there waits forever",
+       (f"test_endpoint_answers[{RELAY}]",), runbook="probe-failure step 1")
+def _nlb_node_silent(sb):
+    from .nodes import add_node
+
+    relay = ep(sb, "smtp_relay")
+    front = sb.plant.front(relay)
+    node = add_node(front, relay.host, relay.port, "127.0.0.2", "second zone")
+    sb.nodes.append(node)
+    aws.nlb_node_interfaces(sb.seeded, ("127.0.0.1", "127.0.0.2"))
+    node.listener.mode = "silent"
+
+
+IN_VPC = ("imap", "submission")  # 2026-08: the tiers probed only inside the VPC
+
+
+@fault("private-nacl-replies-only", "an operator-made NACL on the private subnets lets out only the replies (TCP "
+       "1024-65535) and HTTPS: the in-VPC probes, which stand in those subnets too, can no longer send to IMAP 143 or "
+       "submission 587/465 (the tasks' own side of the NACL is fine)",
+       {"2026-08": tuple(x for spec in (IMAP["2026-08"], SUB587["2026-08"], SMTPS["2026-08"])
+                         for x in answers(spec) + (f"test_no_nacl_denies[{spec}]",))}, topologies=AUG,
+       runbook="probe-failure escalation",  # one cause per probe: 465 is a consequence beside 587
+       cause=(f"test_no_nacl_denies[{IMAP['2026-08']}]", f"test_no_nacl_denies[{SUB587['2026-08']}]"))
+def _private_nacl_replies_only(sb):
+    aws.nacl_no_egress(sb.seeded, subnets="private", egress=((443, 443), (1024, 65535)))
+    for endpoint in sb.topology.endpoints:
+        if endpoint.probe in IN_VPC:
+            sb.plant.backend(endpoint).mode = "silent"
+
+
 # --- cert-expiring runbook ----------------------------------------------------------------------------
 
 LE_RED_WIRE = {"2026-05": (SUB587["2026-05"], SMTPS["2026-05"]),

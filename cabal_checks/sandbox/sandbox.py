@@ -67,6 +67,7 @@ class Sandbox:
         self.faults: list[str] = []
         self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
         self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
+        self.nodes: list = []  # load-balancer nodes a fault added (nodes.Node): more addresses behind a name
         self.moto = self.plant = self.seeded = None
         self._snapshots: dict[bool, snapshot.Snapshot] = {}  # noisy -> the account as seeded, put back by reset
         self.endpoint_url = ""
@@ -113,6 +114,7 @@ class Sandbox:
         """Back to healthy (noisy if ``noisy`` is set): the account as seeded (put back from the snapshot while it is
         fresh, else emptied and seeded again), every listener normal, faults forgotten."""
         self.plant.reset()
+        self._stop_nodes()
         self.faults, self.suite_env_extra, self.unresolvable = [], {}, set()
         taken = self._snapshots.get(self.noisy)
         if taken is not None and taken.fresh():
@@ -125,6 +127,7 @@ class Sandbox:
     def stop(self) -> None:
         """Stop everything and remove the sandbox's folder (the CA bundle and keys), whatever fails on the way."""
         try:
+            self._stop_nodes()
             if self.plant is not None:
                 self.plant.stop()
             if self.moto is not None:
@@ -133,6 +136,11 @@ class Sandbox:
             self.plant = self.moto = None
             moto_patches.remove_patches()
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stop_nodes(self) -> None:
+        for node in self.nodes:
+            node.listener.stop()
+        self.nodes = []
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -192,7 +200,8 @@ class Sandbox:
         return clean_environ({**self.suite_env(), **(extra or {})})
 
     def config(self) -> dict:
-        connect_to = [c for c in self.plant.connect_to if ":".join(c.split(":")[:2]) not in self.unresolvable]
+        connect_to = [c for c in self.plant.connect_to + [n.connect_to for n in self.nodes]
+                      if ":".join(c.split(":")[:2]) not in self.unresolvable]
         return {
             "control_domain": self.control_domain,
             "topology": "auto" if self.discover else self.topology.name,

@@ -22,7 +22,7 @@ FAULTS_TRIED = ("imap-service-down", "smtp-in-restart-loop", "relay-target-unhea
                 "relay-sg-rule-removed", "admin-dns-missing", "nacl-deny-smtp", "fail2ban-ban",
                 "container-instance-disconnected", "nat-instance-stopped", "acm-renewal-stuck-near-expiry",
                 "cloudfront-pinned-old-cert", "certbot-schedule-disabled", "certbot-failing", "certbot-function-missing",
-                "ssm-cert-missing", "ssm-cert-rotated-not-served")
+                "ssm-cert-missing", "ssm-cert-rotated-not-served", "public-nacl-no-egress", "nlb-node-silent")
 assert set(FAULTS_TRIED) <= set(FAULTS)
 
 
@@ -43,7 +43,7 @@ def account(sb: Sandbox) -> dict:
         calls += [(fn, key) for key in topology.services() for fn in (f.stopped_tasks, f.running_tasks)]
         calls += [(f.target_group, key) for key in topology.target_groups()]
         calls += [(f.security_group, e.security_group) for e in topology.endpoints if e.security_group]
-        calls += [(f.load_balancer, front) for front in ("nlb", "alb")] + [(f.subnets,)]
+        calls += [(fn, front) for front in ("nlb", "alb") for fn in (f.load_balancer, f.front_zones)] + [(f.subnets,)]
         calls += [(f.acm_consumer, c) for c in (("nlb", 993), ("alb", 443), ("cloudfront", f"admin.{sb.control_domain}"),
                                                 ("cloudfront", f"www.{sb.control_domain}"))]
         return {f"{fn.__name__}{tuple(args)}": _plain(fn(ctx, *args)) for fn, *args in calls}
