@@ -17,6 +17,7 @@ from datetime import timedelta
 
 HEAD = "56bdbf2e9eea076220e58e7dbb845bac12d62a5b"
 MIN, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+LOOKBACK = 5 * MIN  # Prometheus' lookback for a bare selector (judge/condition.LOOKBACK)
 
 # Why a step has no read (Step.why_not starts with one of these)
 NO_AGENT = "no agent"  # node_exporter is in the monitoring module; no CloudWatch agent anywhere
@@ -45,6 +46,12 @@ class Alert:
     summed_by: tuple[str, ...]  # the labels of its ``sum by``/``avg by`` (or the series' own labels when not summed)
     evaluate: str  # the judge/condition.py function that re-evaluates it from AWS; "" = none can
     signal_off: str  # what AWS holds with the monitoring module off (the same signal, a substitute, or nothing)
+
+    @property
+    def span(self) -> timedelta:
+        """How far before the evaluation instant a read must reach: the ``for`` plus the window (a bare gauge: plus
+        Prometheus' 5-minute lookback)."""
+        return self.for_ + (self.window or LOOKBACK)
 
 
 @dataclass(frozen=True)
@@ -493,7 +500,7 @@ def markers() -> dict[str, str]:
     out = {}
     for r in RUNBOOKS:
         if r.marker and not r.existing:
-            what = ", ".join(a.name for a in r.alerts) or f"heartbeat {r.check.name}"
+            what = ", ".join(a.name for a in r.alerts) or (f"heartbeat {r.check.name}" if r.check else "")
             out[r.marker] = f"a check of the {r.file[:-3]} runbook ({what})"
     for family in FAMILIES:
         members = [r.marker for r in RUNBOOKS if family in r.families]

@@ -201,3 +201,14 @@ def test_a_count_that_cannot_finish_is_cant_tell_never_a_number():
 def test_words_must_be_one_quoted_term(words):
     with pytest.raises(ValueError):
         lc.count_per_minute(Scripted({}), "/ecs/cabal-imap", words, NOW - MIN, NOW)
+
+
+def test_an_empty_window_is_a_bug_not_a_request():
+    with pytest.raises(ValueError):
+        cw.metric_data(Scripted({}), [cw.Metric("AWS/EC2", "CPUUtilization")], NOW, NOW + timedelta(seconds=30))
+
+
+def test_the_window_ends_before_end(reader):
+    put_lines("/ecs/cabal-smtp-out", [(NOW - MIN, DEFERRED), (NOW, DEFERRED)])  # the second is at the end: outside
+    count = lc.count_per_minute(reader, "/ecs/cabal-smtp-out", ("stat=Deferred",), NOW - 5 * MIN, NOW)
+    assert count.per_minute == ((NOW - MIN, 1),)

@@ -170,3 +170,11 @@ def test_no_step_reads_a_secret():
     for r in cat.RUNBOOKS:
         for s in r.steps:
             assert "healthcheck_ping" not in s.read and "master_password" not in s.read, (r.file, s.key)
+
+
+def test_span_is_how_far_back_a_condition_read_reaches():
+    assert cat.BY_ALERT["SendmailBouncedSpike"].alerts[0].span == 45 * M  # for 15m + window 30m
+    efs = next(a for a in cat.BY_FILE["efs-burst-credits-low.md"].alerts)
+    assert efs.span == 65 * M and cat.LOOKBACK == condition.LOOKBACK
+    loop = cat.BY_ALERT["ContainerRestartLoop"].alerts[0]
+    assert loop.span == 90 * M

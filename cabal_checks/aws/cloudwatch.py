@@ -47,6 +47,8 @@ def metric_data(aws: AwsReader, queries: Sequence[Metric], start: datetime, end:
     per 500 distinct metrics, its ``NextToken`` pages followed. A metric with no data has an empty series; a result
     AWS could not complete (``InternalError``, ``Forbidden``, a truncated ``PartialData``) is a ``CantTell``."""
     start, end = _minute(start), _minute(end)
+    if end <= start:
+        raise ValueError(f"an empty window: {start:%H:%M}-{end:%H:%M} once floored to the minute")
     distinct = list(dict.fromkeys(queries))
     out: dict[Metric, Series] = {}
     for first in range(0, len(distinct), MAX_QUERIES):

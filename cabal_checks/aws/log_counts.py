@@ -86,7 +86,8 @@ def _pages(aws: AwsReader, group: str, word: str, start: datetime, end: datetime
         if time.monotonic() > stop:
             raise CantTell(f"counting \"{word}\" in {group} did not finish in time: the window holds too many events "
                            "to count within the deadline")
-        params = dict(logGroupName=group, filterPattern=f'"{word}"', startTime=_ms(start), endTime=_ms(end))
+        # FilterLogEvents' endTime is inclusive: one millisecond less keeps the window [start, end)
+        params = dict(logGroupName=group, filterPattern=f'"{word}"', startTime=_ms(start), endTime=_ms(end) - 1)
         if token:
             params["nextToken"] = token
         page = aws.call("logs", "filter_log_events", **params)
