@@ -247,5 +247,56 @@ def test_heartbeat_with_no_success_read_is_down():
 def test_evidence_line_names_points_threshold_and_worst():
     ev = c.increase(steady(1.2, timedelta(minutes=30)), AT, **DEFERRED)
     line = ev.evidence("stat=Deferred")
-    assert line.startswith("stat=Deferred per 10m: held at 16 of 16 points 06:00-06:15 UTC (> 10; worst 12 at")
+    assert line.startswith("stat=Deferred (count in 10m): held at 16 of 16 points 06:00-06:15 UTC (> 10; worst 12 at")
     assert c.gauge([], AT, MIN, "<", 20e9).evidence("BurstCreditBalance").endswith("(< 2e+10; no value)")
+
+
+# --- verdicts: the condition test's red and its green twin ------------------------------------------------------
+
+STEP = "sendmail-deferred-spike, alert condition"
+NEXT = ("aws logs tail /ecs/cabal-smtp-out --since 30m --filter-pattern '\"stat=Deferred\"'",)
+
+
+def test_red_verdict_says_what_fired_with_evidence_step_and_next():
+    ev = c.increase(steady(1.5, timedelta(minutes=30)), AT, **DEFERRED)
+    v = c.verdict(ev, "SendmailDeferredSpike", "stat=Deferred lines in /ecs/cabal-smtp-out", STEP, NEXT)
+    assert not v.ok
+    assert v.summary == ("SendmailDeferredSpike would be firing: stat=Deferred lines in /ecs/cabal-smtp-out > 10 "
+                         "(count in 10m) at every point of the last 15m")
+    assert v.evidence == (ev.evidence("stat=Deferred lines in /ecs/cabal-smtp-out"),)
+    assert v.step == STEP and v.next == NEXT and ("held", "16/16") in v.facts and ("worst", "15") in v.facts
+
+
+def test_green_verdict_twin():
+    ev = c.increase(steady(1, timedelta(minutes=30)), AT, **DEFERRED)
+    v = c.verdict(ev, "SendmailDeferredSpike", "stat=Deferred lines", STEP, NEXT)
+    assert v.ok and v.summary == "SendmailDeferredSpike would not fire: stat=Deferred lines held at 0 of 16 points"
+    assert v.next == ()
+
+
+def test_ratio_evidence_names_the_clamp():
+    ev = c.ratio(steady(7, timedelta(minutes=20)), steady(100, timedelta(minutes=20)), AT, **SPIKE)
+    assert "(ratio of rates over 10m, denominator at least 1/s)" in c.verdict(ev, "Lambda5xxSpike", "5XX/Count",
+                                                                             STEP).summary
+
+
+HB_STEP = "heartbeat-ecs-reconfigure, heartbeat"
+DONE = "[reconfigure] Done. in /ecs/cabal-imap"
+
+
+def test_heartbeat_red_verdicts():
+    late = c.heartbeat(AT - timedelta(minutes=61), AT, timedelta(minutes=30), timedelta(minutes=30))
+    v = c.heartbeat_verdict(late, "ecs-reconfigure", DONE, HB_STEP, ("aws logs tail /ecs/cabal-imap --since 2h",))
+    assert not v.ok and v.summary == (f"healthchecks/ecs-reconfigure would be down: the last {DONE} is older than "
+                                      "timeout 30m + grace 30m")
+    assert v.evidence == (f"last {DONE} at 2026-12-03 05:14 UTC, 1h 1m ago",) and v.next
+    never = c.heartbeat_verdict(c.heartbeat(None, AT, timedelta(days=60), timedelta(hours=24)), "certbot-renewal",
+                                "successful run", "heartbeat-certbot-renewal")
+    assert not never.ok and never.summary == "healthchecks/certbot-renewal would be down: no successful run in the " \
+                                             "last 61d"
+
+
+def test_heartbeat_green_twin():
+    ok = c.heartbeat(AT - timedelta(minutes=59), AT, timedelta(minutes=30), timedelta(minutes=30))
+    v = c.heartbeat_verdict(ok, "ecs-reconfigure", DONE, HB_STEP)
+    assert v.ok and v.evidence == (f"last {DONE} at 2026-12-03 05:16 UTC, 59m ago",)

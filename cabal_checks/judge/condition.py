@@ -3,6 +3,8 @@
 No AWS client, no clock, no I/O: callers pass the datapoints (CloudWatch ``Sum``/``Average`` points, per-minute log
 counts) and the evaluation instant ``at``; each function answers a frozen ``Evaluation`` that carries what a red
 verdict shows as evidence: the value at every evaluation point, the worst one, the threshold and its operator.
+``verdict`` and ``heartbeat_verdict`` turn them into the condition test's ``Verdict`` (red: the alert would be
+firing / the check would be down), with the runbook step and next command the caller names.
 
 How a rule is re-evaluated (cabal-infra ``docker/prometheus/rules/alerts.yml``):
 
@@ -26,9 +28,11 @@ How a rule is re-evaluated (cabal-infra ``docker/prometheus/rules/alerts.yml``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from ..verdict import Verdict, green, red
 
 STEP = timedelta(seconds=60)
 LOOKBACK = timedelta(minutes=5)  # Prometheus' default lookback delta for an instant selector
@@ -46,6 +50,7 @@ class Evaluation:
     threshold: float
     window: timedelta
     for_: timedelta
+    over: str  # what each value is: "count in 10m", "rate over 5m", "newest within 5m", ...
     values: tuple[tuple[datetime, float | None], ...]  # None: no value at that point (absent series)
     worst: tuple[datetime, float] | None  # the point furthest past the threshold (or nearest to it; the newest of
     # equals), None if no value
@@ -56,11 +61,11 @@ class Evaluation:
         return sum(1 for _, v in self.values if v is not None and OPS[self.op](v, self.threshold))
 
     def evidence(self, what: str) -> str:
-        """One line for a verdict: ``stat=Deferred per 10m: held at 16 of 16 points 06:00-06:15 (> 10; worst 14 at
-        06:07)``."""
+        """One line for a verdict: ``stat=Deferred (count in 10m): held at 16 of 16 points 06:00-06:15 UTC (> 10;
+        worst 14 at 06:07)``."""
         first, last = self.values[0][0], self.values[-1][0]
         worst = "no value" if self.worst is None else f"worst {_num(self.worst[1])} at {_hm(self.worst[0])}"
-        return (f"{what} per {_span(self.window)}: held at {self.held} of {len(self.values)} points "
+        return (f"{what} ({self.over}): held at {self.held} of {len(self.values)} points "
                 f"{_hm(first)}-{_hm(last)} UTC ({self.op} {_num(self.threshold)}; {worst})")
 
 
@@ -109,7 +114,7 @@ def increase(points: Points, at: datetime, window: timedelta, for_: timedelta, o
     """``increase(x[window]) <op> threshold`` held for ``for_`` (x: per-minute counts or CloudWatch Sum points)."""
     minutes = per_minute(points)
     return _evaluate(((t, window_sum(minutes, t, window)) for t in points_at(at, for_, step)), op, threshold,
-                     window, for_)
+                     window, for_, f"count in {_span(window)}")
 
 
 def rate(points: Points, at: datetime, window: timedelta, for_: timedelta, op: str, threshold: float,
@@ -118,7 +123,7 @@ def rate(points: Points, at: datetime, window: timedelta, for_: timedelta, op: s
     minutes = per_minute(points)
     seconds = window.total_seconds()
     return _evaluate(((t, window_sum(minutes, t, window) / seconds) for t in points_at(at, for_, step)), op,
-                     threshold, window, for_)
+                     threshold, window, for_, f"per second over {_span(window)}")
 
 
 def ratio(numerator: Points, denominator: Points, at: datetime, window: timedelta, for_: timedelta,
@@ -130,14 +135,16 @@ def ratio(numerator: Points, denominator: Points, at: datetime, window: timedelt
     def at_point(t: datetime) -> float:
         return (window_sum(num, t, window) / seconds) / max(window_sum(den, t, window) / seconds, clamp_min)
 
-    return _evaluate(((t, at_point(t)) for t in points_at(at, for_, step)), op, threshold, window, for_)
+    return _evaluate(((t, at_point(t)) for t in points_at(at, for_, step)), op, threshold, window, for_,
+                     f"ratio of rates over {_span(window)}, denominator at least {_num(clamp_min)}/s")
 
 
 def average(points: Points, at: datetime, window: timedelta, for_: timedelta, op: str, threshold: float,
             step: timedelta = STEP) -> Evaluation:
     """``avg_over_time(x[window]) <op> threshold``: the mean of the datapoints in ``(t - window, t]``."""
     pts = _series(points)
-    return _evaluate(((t, _mean(pts, t, window)) for t in points_at(at, for_, step)), op, threshold, window, for_)
+    return _evaluate(((t, _mean(pts, t, window)) for t in points_at(at, for_, step)), op, threshold, window, for_,
+                     f"average over {_span(window)}")
 
 
 def gauge(points: Points, at: datetime, for_: timedelta, op: str, threshold: float, lookback: timedelta = LOOKBACK,
@@ -149,7 +156,8 @@ def gauge(points: Points, at: datetime, for_: timedelta, op: str, threshold: flo
         seen = [v for when, v in pts if t - lookback < when <= t]
         return seen[-1] if seen else None
 
-    return _evaluate(((t, newest(t)) for t in points_at(at, for_, step)), op, threshold, lookback, for_)
+    return _evaluate(((t, newest(t)) for t in points_at(at, for_, step)), op, threshold, lookback, for_,
+                     f"newest within {_span(lookback)}")
 
 
 def below_desired(running: Points, desired: Points, at: datetime, window: timedelta = timedelta(hours=1),
@@ -165,7 +173,8 @@ def below_desired(running: Points, desired: Points, at: datetime, window: timede
             return None
         return d - r
 
-    return _evaluate(((t, shortfall(t)) for t in points_at(at, for_, step)), ">", 0.0, window, for_)
+    return _evaluate(((t, shortfall(t)) for t in points_at(at, for_, step)), ">", 0.0, window, for_,
+                     f"average desired - average running over {_span(window)}")
 
 
 def heartbeat(last_success: datetime | None, now: datetime, timeout: timedelta, grace: timedelta) -> Heartbeat:
@@ -179,8 +188,37 @@ def heartbeat(last_success: datetime | None, now: datetime, timeout: timedelta, 
     return Heartbeat(age > timeout + grace, last_success, age, timeout, grace)
 
 
+def verdict(ev: Evaluation, rule: str, what: str, step: str, next: Sequence[str] = ()) -> Verdict:
+    """The condition test's verdict: red when ``rule`` would be firing. ``what`` names the measured thing and its
+    scope (``"stat=Deferred lines in /ecs/cabal-smtp-out"``); ``next`` the runbook's next command, names filled in."""
+    facts: tuple[tuple[str, str], ...] = (("threshold", f"{ev.op} {_num(ev.threshold)}"),
+                                          ("held", f"{ev.held}/{len(ev.values)}"))
+    if ev.worst is not None:
+        facts += (("worst", _num(ev.worst[1])),)
+    held = f"at every point of the last {_span(ev.for_)}" if ev.for_ else "now"
+    if ev.breached:
+        return red(f"{rule} would be firing: {what} {ev.op} {_num(ev.threshold)} ({ev.over}) {held}",
+                   ev.evidence(what), step=step, next=tuple(next), facts=facts)
+    return green(f"{rule} would not fire: {what} held at {ev.held} of {len(ev.values)} points", ev.evidence(what),
+                 step=step, facts=facts)
+
+
+def heartbeat_verdict(hb: Heartbeat, check: str, what: str, step: str, next: Sequence[str] = ()) -> Verdict:
+    """The heartbeat test's verdict: red when Healthchecks' ``check`` would be down (``what``: the job's success, as
+    read: ``"a [reconfigure] Done. line in /ecs/cabal-imap"``)."""
+    deadline = f"timeout {_age(hb.timeout)} + grace {_age(hb.grace)}"
+    if hb.last_success is None:
+        return red(f"healthchecks/{check} would be down: no {what} in the last {_age(hb.deadline)}",
+                   f"read back {_age(hb.deadline)} ({deadline}): none", step=step, next=tuple(next))
+    seen = f"last {what} at {hb.last_success.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {_age(hb.age or timedelta(0))} ago"
+    if hb.down:
+        return red(f"healthchecks/{check} would be down: the last {what} is older than {deadline}", seen, step=step,
+                   next=tuple(next))
+    return green(f"healthchecks/{check} would be up: within {deadline}", seen, step=step)
+
+
 def _evaluate(values: Iterable[tuple[datetime, float | None]], op: str, threshold: float, window: timedelta,
-              for_: timedelta) -> Evaluation:
+              for_: timedelta, over: str) -> Evaluation:
     if op not in OPS:
         raise ValueError(f"unknown operator {op!r}")
     vals = tuple(values)
@@ -190,7 +228,7 @@ def _evaluate(values: Iterable[tuple[datetime, float | None]], op: str, threshol
         pick = max if op in (">", ">=") else min
         worst = pick(reversed(present), key=lambda tv: tv[1])  # of equal values, the newest
     breached = bool(vals) and all(v is not None and OPS[op](v, threshold) for _, v in vals)
-    return Evaluation(breached, op, threshold, window, for_, vals, worst)
+    return Evaluation(breached, op, threshold, window, for_, over, vals, worst)
 
 
 def _mean(pts: list[tuple[datetime, float]], t: datetime, window: timedelta) -> float | None:
@@ -217,7 +255,17 @@ def _hm(when: datetime) -> str:
 
 def _span(d: timedelta) -> str:
     s = int(d.total_seconds())
+    if s and s % 86400 == 0:
+        return f"{s // 86400}d"
     return f"{s // 3600}h" if s % 3600 == 0 and s else f"{s // 60}m" if s % 60 == 0 else f"{s}s"
+
+
+def _age(d: timedelta) -> str:
+    """``2d 3h``, ``45m``: a duration to the minute, its two largest units."""
+    minutes = int(d.total_seconds() // 60)
+    parts = [(minutes // 1440, "d"), (minutes // 60 % 24, "h"), (minutes % 60, "m")]
+    shown = [f"{n}{u}" for n, u in parts if n][:2]
+    return " ".join(shown) or "0m"
 
 
 def _num(v: float) -> str:
