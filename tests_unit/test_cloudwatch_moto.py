@@ -82,6 +82,31 @@ def test_5xx_spike_re_evaluated_from_moto(reader, errors_per_min, fires):
     assert ev.worst[1] == pytest.approx(errors_per_min / 100)
 
 
+@pytest.mark.parametrize("balance, fires", [(19e9, True), (21e9, False)], ids=["red-below-20e9", "green-above"])
+def test_efs_burst_credits_re_evaluated_from_five_minute_averages(reader, balance, fires):
+    efs = (("FileSystemId", "fs-0cabal"),)
+    client = boto3.client("cloudwatch", region_name=REGION)
+    client.put_metric_data(Namespace="AWS/EFS", MetricData=[
+        {"MetricName": "BurstCreditBalance", "Dimensions": [{"Name": "FileSystemId", "Value": "fs-0cabal"}],
+         "Timestamp": NOW - timedelta(minutes=m), "Value": balance, "Unit": "Bytes"} for m in range(5, 80, 5)])
+    metric = cw.Metric("AWS/EFS", "BurstCreditBalance", efs, "Average", 300)
+    out = cw.metric_data(reader, [metric], NOW - timedelta(minutes=80), NOW)
+    assert len(out[metric]) == 15
+    assert condition.gauge(out[metric], NOW - 5 * MIN, timedelta(hours=1), "<", 20e9).breached is fires
+
+
+@pytest.mark.parametrize("running, fires", [([1] * 60 + [0] * 30, True), ([1] * 85 + [0] * 5, False)],
+                         ids=["red-down-for-30m", "green-restarted-5m-ago"])
+def test_restart_loop_re_evaluated_from_container_insights(reader, running, fires):
+    svc = (("ClusterName", "cabal-mail"), ("ServiceName", "cabal-imap"))
+    put_per_minute("ECS/ContainerInsights", "DesiredTaskCount", svc, [1] * 90)
+    put_per_minute("ECS/ContainerInsights", "RunningTaskCount", svc, running)
+    run, want = (cw.Metric("ECS/ContainerInsights", m, svc, "Average") for m in ("RunningTaskCount", "DesiredTaskCount"))
+    out = cw.metric_data(reader, [run, want], NOW - timedelta(minutes=90), NOW)
+    assert condition.below_desired(out[run], out[want], NOW).breached is fires
+    assert requests(reader, "cloudwatch", "GetMetricData") == 1
+
+
 class Scripted:
     """A reader whose ``call`` answers GetMetricData / FilterLogEvents pages from a script, keyed by token."""
 
