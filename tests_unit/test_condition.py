@@ -74,6 +74,13 @@ def test_deferred_spike_must_hold_at_every_point_of_the_for():
     assert 0 < ev.held < 16
 
 
+def test_the_rule_sums_the_three_tiers_so_their_points_add_up():
+    # sum(increase(...)) over imap, smtp-in, smtp-out: 4 in 10 minutes each is 12 together
+    tier = steady(0.4, timedelta(minutes=30))
+    assert not c.increase(tier, AT, **DEFERRED).breached
+    assert c.increase(tier + tier + tier, AT, **DEFERRED).breached
+
+
 def test_a_resolved_spike_outside_the_window_does_not_fire():
     spike = minutes(AT - timedelta(hours=2), [500] * 10)
     assert not c.increase(spike, AT, **DEFERRED).breached

@@ -111,7 +111,8 @@ def window_sum(minutes: Mapping[datetime, float], t: datetime, window: timedelta
 
 def increase(points: Points, at: datetime, window: timedelta, for_: timedelta, op: str, threshold: float,
              step: timedelta = STEP) -> Evaluation:
-    """``increase(x[window]) <op> threshold`` held for ``for_`` (x: per-minute counts or CloudWatch Sum points)."""
+    """``increase(x[window]) <op> threshold`` held for ``for_`` (x: per-minute counts or CloudWatch Sum points).
+    A ``sum(...)`` over several series (the three tiers' counts) is their points passed together: they add up."""
     minutes = per_minute(points)
     return _evaluate(((t, window_sum(minutes, t, window)) for t in points_at(at, for_, step)), op, threshold,
                      window, for_, f"count in {_span(window)}")
