@@ -25,6 +25,7 @@ import os
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +131,7 @@ def channels(args, env) -> list:
     return out
 
 
-def main(argv: list[str] | None = None, env: dict | None = None) -> int:
+def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     p = argparse.ArgumentParser(prog="cabal-checks-notify", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", required=True, metavar="FILE", help="this run's --results-json file")

@@ -190,15 +190,16 @@ class Conn:
             pass
         return None
 
-    def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> None:
+    def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> ssl.SSLSocket:
+        """The handshake, within the deadline; the connection goes on over the returned TLS socket."""
         if self.buf:
             raise ProbeFailed("tls", "server sent data before the TLS handshake (possible injection)")
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        tls = self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
         while True:
             self.remaining("tls")
             try:
-                self.sock.do_handshake()
-                return
+                tls.do_handshake()
+                return tls
             except ssl.SSLWantReadError:
                 self._wait("tls")
             except ssl.SSLWantWriteError:
@@ -338,8 +339,7 @@ def _imap_greeting(conn: Conn) -> str:
 
 def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
     if spec.scheme == "imaps":
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         _imap_greeting(conn)
     else:
         greeting = _imap_greeting(conn)
@@ -353,12 +353,11 @@ def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
         reply = _imap_tagged(conn, "a2", "starttls")[-1]
         if not reply.upper().startswith("A2 OK"):
             raise ProbeFailed("starttls", f"STARTTLS refused: {reply[:120]!r}")
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         conn.send("capability", b"a3 CAPABILITY\r\n")
-        reply = _imap_tagged(conn, "a3", "capability")
-        if not reply[-1].upper().startswith("A3 OK"):
-            raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[-1][:120]!r}")
+        reply = _imap_tagged(conn, "a3", "capability")[-1]
+        if not reply.upper().startswith("A3 OK"):
+            raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[:120]!r}")
     try:
         conn.send("logout", b"a9 LOGOUT\r\n")
         _imap_tagged(conn, "a9", "logout")
@@ -388,8 +387,7 @@ def _smtp_expect(conn: Conn, step: str, want: int) -> list[str]:
 
 def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
     if spec.scheme == "smtps":
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
     _smtp_expect(conn, "banner", 220)
     conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
     exts = _smtp_expect(conn, "ehlo", 250)
@@ -398,8 +396,7 @@ def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
             raise ProbeFailed("starttls", "server does not advertise STARTTLS in its EHLO reply")
         conn.send("starttls", b"STARTTLS\r\n")
         _smtp_expect(conn, "starttls", 220)
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
         _smtp_expect(conn, "ehlo", 250)
     try:
@@ -414,8 +411,7 @@ def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, fact
     """One GET. ``late()`` gives headers that may not be ready yet (a token being minted): asked for only
     once TLS is up and verified, and the wait for them is added to the deadline (it is not the endpoint's
     time), so a hung endpoint still ends at its own deadline. Returns status, headers, body, seconds waited."""
-    conn.start_tls(ctx, spec.verify_name or spec.host)
-    _note_tls(facts, conn.sock)
+    _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
     extra, waited = {}, 0.0
     if late is not None:
         asked = time.monotonic()
@@ -466,7 +462,7 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
     start = time.monotonic()
     deadline = start + timeout
     connect_to = connect_to or {}
-    kw = dict(spec=_spec_str(spec))
+    kw: dict = dict(spec=_spec_str(spec))  # the fields every ProbeResult of this probe shares
     transcript: list[str] = []
     facts: dict = {}
     try:
@@ -488,7 +484,7 @@ def probe(spec: ProbeSpec, timeout: float, connect_to: dict | None = None, cafil
                            chain=seen.get("chain", ()), tls_version=seen.get("tls_version", ""),
                            elapsed=time.monotonic() - start)
     except HeadersUnavailable as exc:
-        raise exc.__cause__ from None
+        raise (exc.__cause__ or exc) from None  # always raised "from" the late headers' own error
     except ProbeFailed as exc:
         return ProbeResult(**kw, ok=False, step=exc.step, error=str(exc), address=facts.get("address", ""),
                            transcript=tuple(transcript), verified=facts.get("verified"),

@@ -136,3 +136,14 @@ def test_every_doc_page_is_linked_from_the_readme():
     text = (REPO / "README.md").read_text()
     pages = {p.name for p in Path(REPO / "docs").glob("*.md")}
     assert {p for p in pages if f"(docs/{p})" not in text} == set()
+
+
+def test_the_unknown_names_message_points_at_a_page_that_has_the_names(tmp_path):
+    from cabal_checks.config import ConfigError, load_settings
+
+    config = tmp_path / "cabal.toml"
+    config.write_text('control_domain = "x.net"\n[names]\nclustr = "c"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings({"cabal_config": str(config)}, env={})
+    page, section = re.search(r"see ([\w/.-]+\.md), '([^']+)'", str(info.value)).groups()
+    assert section in (REPO / page).read_text(), str(info.value)

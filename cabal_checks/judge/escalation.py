@@ -38,7 +38,8 @@ def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str]) -
     addresses for public probes, the private subnets for in-VPC ones). A deny of someone else (an abusive
     sender's range, added during an auth-failure spike) is not the probes' problem: it is listed, green."""
     nacls = _in_effect(nacls, ports)
-    hits, others = [], []
+    hits: list[tuple[str, dict, str]] = []  # (NACL id, entry, CIDR)
+    others: list[tuple[str, dict, str]] = []
     for acl in nacls:
         for e in acl.get("Entries", []):
             if e.get("RuleAction") != "deny" or e.get("RuleNumber", 32767) >= 32767:
@@ -99,7 +100,7 @@ def _contains(outer: str, inner: str) -> bool:
         a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
     except ValueError:
         return False
-    return a.version == b.version and b.subnet_of(a)
+    return a.version == b.version and b.overlaps(a) and b.prefixlen >= a.prefixlen  # b.subnet_of(a), either version
 
 
 def _entry(acl_id: str, e: dict, cidr: str, sources: list[str]) -> str:

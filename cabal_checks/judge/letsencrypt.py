@@ -195,11 +195,12 @@ def _ssm_absent(ssm: dict | None, name: str) -> Verdict | None:
     return None
 
 
-def _require_ssm(ssm: dict | None, name: str) -> None:
-    """Checks built on the SSM certificate skip when it is missing or unreadable: that is
+def _require_ssm(ssm: dict | None, name: str) -> dict:
+    """The usable SSM certificate. Checks built on it skip when it is missing or unreadable: that is
     test_ssm_certificate_parses' red step, not theirs to repeat."""
     if ssm is None or ssm["error"] or not ssm["certs"]:
         raise NotApplicable(f"no usable certificate in SSM {name}: see test_ssm_certificate_parses")
+    return ssm
 
 
 def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) -> Verdict:
@@ -207,6 +208,7 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
     absent = _ssm_absent(ssm, name)
     if absent:
         return absent
+    assert ssm is not None  # _ssm_absent said so
     leaf = ssm["certs"][0]
     seen = [f"version {ssm['version']}, modified {ssm['modified']}", *(c.short() for c in ssm["certs"])]
     missing = [n for n in must_cover if not leaf.covers(n)]
@@ -221,7 +223,7 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
 
 def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict) -> Verdict:
     """The certificate in SSM has at least ``tier`` days left at ``now``."""
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     leaf = ssm["certs"][0]
     days = leaf.days_left(now)
     if days >= tier:
@@ -242,7 +244,7 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
 
     With neither a handshake nor a running task there is nothing to compare: a skip (probe-failure's red step).
     """
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     leaf, modified = ssm["certs"][0], ssm["modified"]
     fix = f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
     seen = [f"SSM {name} version {ssm['version']} last modified {modified}: {leaf.short()}"]
@@ -278,7 +280,7 @@ def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: S
 def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
     """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
     name = names["ssm_cert"]
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     days = ssm["certs"][0].days_left(now)
     if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
