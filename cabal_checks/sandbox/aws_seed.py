@@ -32,7 +32,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.session
@@ -40,6 +40,9 @@ from cryptography import x509
 
 from ..names import DEFAULT_NAMES
 from ..topology import Topology
+
+if TYPE_CHECKING:
+    from moto.backends import SERVICE_NAMES
 
 # --------------------------------------------------------------------------------------------
 # Patch registries and the moto monkeypatches that read them
@@ -130,10 +133,15 @@ def install_patches() -> None:
     _ORIGINALS["elbv2_health_for"] = FakeTargetGroup.health_for
     _ORIGINALS["lambda_get_configuration"] = LambdaFunction.get_configuration
     _ORIGINALS["route_state"] = Route.__dict__["state"]
-    CertBundle.describe = _acm_describe
-    FakeTargetGroup.health_for = _elbv2_health_for
-    LambdaFunction.get_configuration = _lambda_get_configuration
-    Route.state = property(_route_state)
+    _patch(CertBundle, "describe", _acm_describe)
+    _patch(FakeTargetGroup, "health_for", _elbv2_health_for)
+    _patch(LambdaFunction, "get_configuration", _lambda_get_configuration)
+    _patch(Route, "state", property(_route_state))
+
+
+def _patch(cls: type, name: str, value: Any) -> None:
+    """Replace moto's ``cls.name`` on purpose (a method assigned as such is an error to the type checker)."""
+    setattr(cls, name, value)
 
 
 def remove_patches() -> None:
@@ -149,10 +157,10 @@ def remove_patches() -> None:
     import moto.core.utils
 
     moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
-    CertBundle.describe = _ORIGINALS.pop("acm_describe")
-    FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")
-    LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")
-    Route.state = _ORIGINALS.pop("route_state")
+    _patch(CertBundle, "describe", _ORIGINALS.pop("acm_describe"))
+    _patch(FakeTargetGroup, "health_for", _ORIGINALS.pop("elbv2_health_for"))
+    _patch(LambdaFunction, "get_configuration", _ORIGINALS.pop("lambda_get_configuration"))
+    _patch(Route, "state", _ORIGINALS.pop("route_state"))
     _ORIGINALS.clear()
 
 
@@ -179,7 +187,7 @@ def shared_loader():
     return _LOADER
 
 
-def backend(service: str, seeded: Seeded):
+def backend(service: SERVICE_NAMES, seeded: Seeded):
     """moto's backend object for ``service`` in the seeded account and region (in-process only)."""
     from moto.backends import get_backend
 
@@ -189,6 +197,9 @@ def backend(service: str, seeded: Seeded):
 # --------------------------------------------------------------------------------------------
 # What was created
 # --------------------------------------------------------------------------------------------
+
+
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -256,7 +267,7 @@ class Seeded:
     certbot_role_arn: str = ""
     certbot_function_arn: str = ""
     certbot_schedule_arn: str = ""
-    certbot_run_at: datetime | None = None
+    certbot_run_at: datetime = NEVER  # the last certbot run: seed() sets it
     certbot_log_stream: str = ""
     ssm_cert_modified_at: datetime | None = None
     imap_log_stream: str = ""
@@ -342,7 +353,8 @@ def put_log_lines(seeded: Seeded, group: str, stream: str, lines: list[tuple[dat
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    events = sorted(({"timestamp": _ms(t), "message": m} for t, m in lines), key=lambda e: e["timestamp"])
+    events: list[dict[str, Any]] = [{"timestamp": ms, "message": m}
+                                    for ms, m in sorted(((_ms(t), m) for t, m in lines), key=lambda p: p[0])]
     real_now = time.time() * 1000
     in_window = [e for e in events if real_now - 14 * 86400_000 + 60_000 < e["timestamp"] < real_now + 3600_000]
     outside = [e for e in events if not real_now - 14 * 86400_000 + 60_000 < e["timestamp"] < real_now + 3600_000]

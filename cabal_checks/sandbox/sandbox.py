@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -25,6 +26,9 @@ from ..topology import load_topology, site, without_monitoring
 from . import aws_noise, aws_seed, snapshot
 from .pki import SandboxPKI
 from .wire import WirePlant
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 CONTROL_DOMAIN = "cabal.example.test"  # RFC 2606: never a real domain
 REGION = "us-east-1"
@@ -67,7 +71,10 @@ class Sandbox:
         self.faults: list[str] = []
         self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
         self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
-        self.moto = self.plant = self.seeded = None
+        # There from start() on (stop() lets the servers go again):
+        self.moto: ThreadedMotoServer | None = None
+        self.plant: WirePlant | None = None
+        self.seeded: aws_seed.Seeded | None = None
         self._snapshots: dict[bool, snapshot.Snapshot] = {}  # noisy -> the account as seeded, put back by reset
         self.endpoint_url = ""
         self.start_seconds = 0.0
@@ -102,6 +109,7 @@ class Sandbox:
         return self
 
     def _seed(self) -> None:
+        assert self.plant is not None, "the wire plant makes the certificates the account holds"
         with self.aws_env():
             self.seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
                                         acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
@@ -112,6 +120,7 @@ class Sandbox:
     def reset(self) -> None:
         """Back to healthy (noisy if ``noisy`` is set): the account as seeded (put back from the snapshot while it is
         fresh, else emptied and seeded again), every listener normal, faults forgotten."""
+        assert self.plant is not None and self.seeded is not None, "reset() of a sandbox not started"
         self.plant.reset()
         self.faults, self.suite_env_extra, self.unresolvable = [], {}, set()
         taken = self._snapshots.get(self.noisy)
@@ -179,6 +188,7 @@ class Sandbox:
 
     def suite_env(self) -> dict[str, str | None]:
         """Environment for the suite's process (None = unset)."""
+        assert self.seeded is not None, "the probe user exists once the sandbox is started"
         env: dict[str, str | None] = {**self.aws_variables(), "AWS_PROFILE": None, "AWS_SESSION_TOKEN": None,
                                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
                                       "CABAL_PROBE_USERNAME": self.seeded.probe_username,
@@ -192,6 +202,7 @@ class Sandbox:
         return clean_environ({**self.suite_env(), **(extra or {})})
 
     def config(self) -> dict:
+        assert self.plant is not None, "the listeners exist once the sandbox is started"
         connect_to = [c for c in self.plant.connect_to if ":".join(c.split(":")[:2]) not in self.unresolvable]
         return {
             "control_domain": self.control_domain,

@@ -63,8 +63,10 @@ class _Conn:
         self._lock = threading.Lock()
         self._closed = False
 
-    def wrap(self, ctx: ssl.SSLContext) -> ssl.SSLSocket:
+    def wrap(self, ctx: ssl.SSLContext | None) -> ssl.SSLSocket:
         """Server-side TLS on this connection (the fd stays open until close(), whatever happens)."""
+        if ctx is None:
+            raise RuntimeError("this listener serves TLS but has no ssl_context")
         self.sock.settimeout(HANDSHAKE_TIMEOUT)
         tls = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
         with self._lock:
@@ -110,7 +112,8 @@ class Listener:
         self._wanted = self._applied = 0
         self._error: OSError | None = None
         self._lsock: socket.socket | None = None
-        self._wake_r = self._wake_w = None
+        self._wake_r: socket.socket  # the accept loop's wake-up pair: made by start(), there while _thread is
+        self._wake_w: socket.socket
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -411,20 +414,26 @@ class _LoopThread:
             self._thread = threading.Thread(target=self.loop.run_forever, name="sandbox asyncio", daemon=True)
             self._thread.start()
 
+    def _running(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("the sandbox's asyncio loop is not started")
+        return self.loop
+
     def run(self, coro) -> None:
         """Run ``coro`` on the loop and wait for it."""
-        asyncio.run_coroutine_threadsafe(coro, self.loop).result(MODE_SWITCH_TIMEOUT)
+        asyncio.run_coroutine_threadsafe(coro, self._running()).result(MODE_SWITCH_TIMEOUT)
 
     def submit(self, coro) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self.loop)
+        asyncio.run_coroutine_threadsafe(coro, self._running())
 
     def stop(self) -> None:
         if self._thread is None:
             return
         self.run(_cancel_tasks())
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        loop = self._running()
+        loop.call_soon_threadsafe(loop.stop)
         self._thread.join(MODE_SWITCH_TIMEOUT)
-        self.loop.close()
+        loop.close()
         self._thread = None
 
 
@@ -588,7 +597,7 @@ class HttpBackend(Listener):
         return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
     def serve(self, conn: _Conn) -> None:
-        _HttpHandler(conn.sock, ("127.0.0.1", 0), self)
+        _HttpHandler(conn.sock, self)
 
     def reply(self, path: str, headers) -> Reply:
         if self.redirect_loop:
@@ -606,6 +615,15 @@ class _HttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
 
+    def __init__(self, sock: socket.socket, backend: HttpBackend):
+        """socketserver's handler life (setup, handle, finish) on one connection, answered by ``backend`` (no server)."""
+        self.request, self.client_address, self.backend = sock, ("127.0.0.1", 0), backend
+        self.setup()
+        try:
+            self.handle()
+        finally:
+            self.finish()
+
     def do_GET(self) -> None:
         self._answer(send_body=True)
 
@@ -613,7 +631,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        reply = self.server.reply(self.path, self.headers)
+        reply = self.backend.reply(self.path, self.headers)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -625,7 +643,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     def version_string(self) -> str:
-        return HttpBackend.SERVER[self.server.app]
+        return HttpBackend.SERVER[self.backend.app]
 
     def log_message(self, format, *args) -> None:
         pass
@@ -765,10 +783,10 @@ class Front(Listener):
             conn.wrap(self.ssl_context)
         head, backend = b"", self.backend_for("")
         if self.client_speaks_first:
-            head = _read_head(conn.sock)
-            if head is None:
+            read = _read_head(conn.sock)
+            if read is None:
                 return
-            backend = self.backend_for(_request_path(head))
+            head, backend = read, self.backend_for(_request_path(read))
         try:
             upstream = socket.create_connection(("127.0.0.1", backend.port), timeout=HANDSHAKE_TIMEOUT)
         except OSError:
