@@ -45,6 +45,30 @@ def test_a_removed_option_marker_fault_or_path_fails(command, words):
     assert len(found) == 1 and words in found[0], found
 
 
+def unproven_blocks(markdown: str) -> list[int]:
+    """Line numbers of code blocks that are neither shell (commands, parsed), nor a marked sample (run), nor
+    ``text`` (an illustration that says what proves it)."""
+    found, inside, prev = [], False, ""
+    for n, line in enumerate(markdown.splitlines(), 1):
+        if line.startswith("```"):
+            if not inside and line[3:].strip() not in ("sh", "text") and not prev.startswith("<!-- sample: "):
+                found.append(n)
+            inside = not inside
+        prev = line
+    return found
+
+
+@pytest.mark.parametrize("path", docs_check.doc_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_output_block_is_a_sample(path):
+    found = unproven_blocks(path.read_text())
+    assert not found, f"{path.relative_to(REPO)}: output blocks at lines {found} are not run by a test: mark each " \
+                      "<!-- sample: COMMAND --> (or ```text for an illustration another test proves)"
+
+
+def test_an_unmarked_output_block_is_found():
+    assert unproven_blocks("```sh\npytest\n```\n\n```\nFAILED x\n```\n<!-- sample: c -->\n```\nok\n```\n") == [5]
+
+
 def test_commands_are_found_in_blocks_spans_and_chains(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text("Run `cabal-sandbox --fault imap-service-down -- -m\nimap` first.\n\n```sh\n"
