@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,11 @@ class CertFacts:
 
 def facts_of(cert: x509.Certificate) -> CertFacts:
     try:
-        sans = tuple(cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        sans = tuple(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
                      .value.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         sans = ()
-    cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    cns = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME) if isinstance(a.value, str)]
     return CertFacts(
         subject=cns[0] if cns else cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),

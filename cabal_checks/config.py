@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -116,7 +117,7 @@ def read_toml(path: str) -> dict:
     return data
 
 
-def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None = None,
+def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: datetime | None = None,
                   require_domain: bool = True) -> Settings:
     """Merge ``cli`` (option dest -> value or None) over the TOML file over defaults, and validate."""
     env = os.environ if env is None else env
@@ -143,7 +144,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     if monitoring not in ("true", "false", AUTO):
         raise ConfigError(f"monitoring = {value('monitoring')!r}: expected true, false or \"auto\" ({where})")
     try:  # auto: the default shape until discovery has read the account
-        topology = load_topology(DEFAULTS["topology"] if mode == AUTO else which, domain)
+        topology = load_topology(str(DEFAULTS["topology"]) if mode == AUTO else which, domain)
     except TopologyError as exc:
         raise ConfigError(str(exc)) from None
     if monitoring == "false":
@@ -171,7 +172,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     try:
         names = merge_names(names_table)
     except KeyError as exc:
-        raise ConfigError(f"{where}: unknown [names] key(s) {exc.args[0]} (see README, 'Resource names')") from None
+        raise ConfigError(f"{where}: unknown [names] key(s) {exc.args[0]} (see docs/interface.md, 'Resource names')") from None
     token = env.get("CABAL_API_TOKEN")
     password = env.get("CABAL_PROBE_PASSWORD")
     return Settings(

@@ -22,7 +22,7 @@ from .verdict import CantTell
 
 MAY, AUG = "2026-05", "2026-08"
 # What the May shape has and the August one lost (cabal-infra 6c90190c, 1ecca519, 53ac616e, 191cbc30).
-SHAPE_SIGNS = {
+SHAPE_SIGNS: dict[str, dict[str, tuple]] = {  # probe -> the NLB ports and target-group keys of its May shape
     "imap": {"ports": (993,), "target_groups": ("tg_imap",)},
     "submission": {"ports": (465, 587), "target_groups": ("tg_submission", "tg_starttls")},
 }
@@ -69,11 +69,12 @@ def read(ctx) -> dict:
     """Everything the decision needs, gathered at once; each part None when it could not be read. The requests
     are the checks' own (both load balancers in one, their listeners): the run sends them once."""
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
-    parts = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
-             "aliases": (_aliases,), "target_groups": (_tg_states,)}
+    parts: dict[str, tuple] = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
+                               "aliases": (_aliases,), "target_groups": (_tg_states,)}
     for fn, *args in parts.values():
         ctx.start("aws", fn, *args)
-    got, problems = {}, []
+    got: dict = {}
+    problems: list[str] = []
     for name, (fn, *args) in parts.items():
         try:
             got[name] = ctx.get("aws", fn, *args)
@@ -169,7 +170,8 @@ def decide(settings: Settings, found: dict) -> tuple[Topology, Shape]:
     cd, names = settings.control_domain, settings.names
     shapes = {p: _account_may(found, p) for p in SHAPE_SIGNS}
     evidence = _evidence(found, names, SHAPE_SIGNS)
-    mismatch, contradicted = "", ()
+    mismatch = ""
+    contradicted: tuple[str, ...] = ()
     if settings.topology_mode == AUTO:
         topo, how = _auto(shapes, cd), f"auto: {evidence}"
         if None in shapes.values():

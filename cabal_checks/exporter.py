@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     addr, port = args.listen
     server, _ = start_http_server(port, addr=addr, registry=metrics.registry_for(exporter.snapshot))
     host, port = server.server_address[:2]
+    host = host.decode() if isinstance(host, bytes) else host
     print(f"cabal-checks-exporter: serving http://{host}:{port}/metrics, a run every {args.interval:g}s",
           file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: exporter.stop())

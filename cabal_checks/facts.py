@@ -50,7 +50,8 @@ def probe(ctx: Context, endpoint: Endpoint) -> wire.ProbeResult:
             ctx.start("aws", minted_token)  # minted while the probe connects
 
         def late():
-            return {"Authorization": f"Bearer {api_token(ctx).reveal()}"}
+            token = api_token(ctx)
+            return {"Authorization": f"Bearer {token.reveal()}"} if token is not None else {}
     return wire.probe(probe_spec(endpoint), s.probe_timeout, s.connect_to, s.ca_bundle, late_headers=late)
 
 
@@ -114,15 +115,18 @@ def api_token(ctx: Context) -> Secret | None:
 
 def minted_token(ctx: Context) -> Secret:
     """Minted on the first pool of the name whose client knows the probe user (pool names need not be unique)."""
+    s = ctx.settings
+    username, password = s.probe_username, s.probe_password
+    if not username or password is None:
+        raise CantTell("cannot mint a token: set CABAL_PROBE_USERNAME and CABAL_PROBE_PASSWORD (or CABAL_API_TOKEN)")
     cids = cognito.client_ids(ctx.aws, ctx.name("cognito_pool"), ctx.name("cognito_client"))
     if not cids:
         raise CantTell(f"cannot mint a token: Cognito client {ctx.name('cognito_client')} in pool "
                        f"{ctx.name('cognito_pool')} not found")
-    s = ctx.settings
     refused = []
     for cid in cids:
         try:
-            token = cognito.mint_id_token(ctx.aws, cid, s.probe_username, s.probe_password.reveal())
+            token = cognito.mint_id_token(ctx.aws, cid, username, password.reveal())
         except (CantTell, NotFound) as exc:  # NotFound: no such user in this pool
             refused.append(str(exc))
             continue

@@ -29,9 +29,8 @@ class Gatherer:
             if entry is None:
                 fut: Future = Future()
                 entry = self._facts[key] = (fut, time.monotonic() + budget)
-                thread = threading.Thread(target=_run, args=(fut, fn, args), daemon=True, name=thread_name(fn))
-                thread.gathering = f"{thread.name}#{next(_serial)}"
-                thread.start()
+                name = thread_name(fn)
+                GatheringThread(f"{name}#{next(_serial)}", target=_run, args=(fut, fn, args), name=name).start()
         return entry[0]
 
     def get(self, budget: float, fn, *args):
@@ -58,6 +57,14 @@ class Gatherer:
 _serial = itertools.count(1)
 
 
+class GatheringThread(threading.Thread):
+    """A daemon thread that gathers for one fact: ``gathering`` names it (a fact's thread and its helpers share it)."""
+
+    def __init__(self, gathering: str, **kwargs):
+        super().__init__(daemon=True, **kwargs)
+        self.gathering = gathering
+
+
 def concurrently(*calls):
     """Call each of ``calls`` (no arguments) at the same time and return their results in order; if any raised, raise
     the first one's exception in that order (what calling them one after another would have raised). For the
@@ -77,8 +84,7 @@ def concurrently(*calls):
 
     helpers = []
     for i in range(1, len(calls)):
-        helper = threading.Thread(target=run, args=(i,), daemon=True, name=parent.name)
-        helper.gathering = gathering()
+        helper = GatheringThread(gathering(), target=run, args=(i,), name=parent.name)
         helper.start()
         helpers.append(helper)
     run(0)

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -79,7 +80,7 @@ class AwsReader:
         self.timeout = timeout
         self._first_sent: float | None = None  # when this run sent its first request
         self._answered = False  # whether anything but a timeout has come back since (see _silent)
-        self._session = None
+        self._session: boto3.session.Session | None = None  # made on first use, by whichever thread needs it
         self._clients: dict = {}
         self._cache: dict = {}
         self._lock = threading.Lock()  # the cache and the records: held only for a moment
@@ -257,9 +258,10 @@ def _translate(exc: ClientError, service: str, api: str) -> Exception:
 def _dig(page: dict, result_key: str) -> list:
     """A page's items under a dotted key (``DistributionList.Items``: CloudFront nests its list, and omits
     ``Items`` when there are none)."""
+    node: Any = page  # a dict at each part but the last (AWS's JSON)
     for part in result_key.split("."):
-        page = (page or {}).get(part)
-    return page or []
+        node = (node or {}).get(part)
+    return node or []
 
 
 def _one_line(text: str) -> str:

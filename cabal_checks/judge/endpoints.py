@@ -98,7 +98,7 @@ def _http_problem(ep: Endpoint, r: ProbeResult, with_token: bool) -> str:
         return f"answered 200 but \"healthy\" is {json.dumps(healthy)}, want true: {r.body[:80]!r}"
     if status in BLACKBOX_CODES:
         return ""
-    hint = {403: " (CloudFront serves US sources only; or the S3 object is missing)"}.get(status, "")
+    hint = {403: " (CloudFront serves US sources only; or the S3 object is missing)"}.get(status, "") if status else ""
     return f"answered {status}, want one of {', '.join(map(str, BLACKBOX_CODES))}{hint}"
 
 

@@ -72,7 +72,8 @@ def _covered(cidr: str, admitted: list[str]) -> bool:
             other = ipaddress.ip_network(source, strict=False)
         except ValueError:  # a prefix list or another group: not a CIDR
             continue
-        if other.version == net.version and net.subnet_of(other):
+        # net.subnet_of(other), for either IP version: CIDR blocks are nested or disjoint
+        if other.version == net.version and net.overlaps(other) and net.prefixlen >= other.prefixlen:
             return True
     return False
 

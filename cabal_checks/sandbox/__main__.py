@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.apply(*args.fault)
         config = sandbox.write_config(args.write_config)
         env = sandbox.suite_env()
+        assert sandbox.plant is not None  # started
         if args.env_file:
             Path(args.env_file).write_text("".join(f"export {k}={v}\n" if v is not None else f"unset {k}\n"
                                                    for k, v in env.items()))

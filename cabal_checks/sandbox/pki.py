@@ -15,7 +15,7 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 ORG = "Cabal sandbox"
@@ -106,6 +106,8 @@ class SandboxPKI:
         """An intermediate under the trusted root with a chosen expiry (trustme cannot set a CA's expiry)."""
         root_cert = x509.load_pem_x509_certificate(self.root.cert_pem.bytes())
         root_key = serialization.load_pem_private_key(self.root.private_key_pem.bytes(), password=None)
+        if not isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):  # trustme's key types
+            raise TypeError(f"the sandbox root's key cannot sign certificates: {type(root_key).__name__}")
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORG),

@@ -38,11 +38,11 @@ class Snapshot:
 
 
 def take(seeded: aws_seed.Seeded) -> Snapshot:
-    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.core.base_backend import backend_lock
 
     _register_copiers()
     with backend_lock:
-        keys = [(bd, account, region) for bd in BackendDict._instances for account, per in bd.items() for region in per]
+        keys = [(bd, account, region) for bd in _backend_dicts() for account, per in bd.items() for region in per]
         backends = copy.deepcopy([dict.__getitem__(dict.__getitem__(bd, a), r) for bd, a, r in keys])
     bare = dataclasses.replace(seeded, _clients={}, _session=None)  # boto3 clients are not copied: they are reused
     return Snapshot(time.monotonic(), keys, backends, copy.deepcopy(_registries()), copy.deepcopy(bare))
@@ -50,11 +50,11 @@ def take(seeded: aws_seed.Seeded) -> Snapshot:
 
 def restore(snapshot: Snapshot, live: aws_seed.Seeded) -> aws_seed.Seeded:
     """Moto's backends and the registries as seeded; returns the ``Seeded`` to use from now on."""
-    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.core.base_backend import backend_lock
 
     backends = copy.deepcopy(snapshot.backends)
     with backend_lock:
-        for bd in BackendDict._instances:
+        for bd in _backend_dicts():
             for per in bd.values():
                 per.clear()
         for (bd, account, region), backend in zip(snapshot.keys, backends, strict=True):
@@ -65,6 +65,13 @@ def restore(snapshot: Snapshot, live: aws_seed.Seeded) -> aws_seed.Seeded:
     seeded = copy.deepcopy(snapshot.seeded)
     seeded._clients, seeded._session = live._clients, live._session
     return seeded
+
+
+def _backend_dicts() -> list:
+    """Every ``BackendDict`` moto made: its class-level registry, read as moto's own ``BackendDict.reset`` reads it."""
+    from moto.core.base_backend import BackendDict
+
+    return BackendDict._instances  # type: ignore[misc]  # a generic class's class-level list (moto ignores it alike)
 
 
 def _registries() -> dict:
