@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from .names import merge_names
@@ -35,6 +35,17 @@ KEYS = {
     "metrics_file": "metrics_file",
 }
 TABLES = {"names"}
+# TOML key -> the TOML types it takes (one table: every key of the file is checked against it before it is used).
+# Numbers also take a string ("3"), and a list key a single string, as the command line gives them.
+NUMBER, TEXT, TEXTS = (int, float, str), (str,), (str, list)
+TYPES = {
+    "control_domain": TEXT, "topology": TEXT, "region": TEXT, "connect_to": TEXTS, "ca_bundle": TEXT,
+    "probe_timeout": NUMBER, "now": (str, datetime, date), "vpc_host": TEXT, "vpc_connect_to": TEXTS,
+    "aws_timeout": NUMBER, "monitoring": (bool, str), "alert": TEXT, "metrics_file": TEXT,
+    "names": (dict,),
+}
+TOML_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
+                   dict: "a table", datetime: "a date-time", date: "a date", time: "a time"}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
@@ -94,7 +105,10 @@ def parse_now(text: str, real_now: datetime) -> datetime:
     m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip())
     if m:
         amount = float(m.group(1))
-        return real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+        try:
+            return real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+        except OverflowError:
+            raise ConfigError(f"now = {text!r}: out of the calendar's range") from None
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -113,7 +127,33 @@ def read_toml(path: str) -> dict:
     if unknown:
         raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
+    for key, value in data.items():
+        check_type(key, value, TYPES[key], f"config file {path}")
+    for key, value in data.get("names", {}).items():
+        check_type(f"names.{key}", value, TEXT, f"config file {path}")
+    for key in ("connect_to", "vpc_connect_to"):
+        for item in data.get(key, []) if isinstance(data.get(key), list) else []:
+            check_type(f"{key}[]", item, TEXT, f"config file {path}")
     return data
+
+
+def toml_type(value) -> type:
+    """The TOML type of a value (a boolean is not an integer, nor a date-time a date: the table's order)."""
+    return next((kind for kind in TOML_TYPE_NAMES if isinstance(value, kind)), type(value))
+
+
+def check_type(key: str, value, takes: tuple, where: str) -> None:
+    """``ConfigError`` naming the key, what it got and what it takes, unless ``value`` is of one of ``takes``."""
+    got = toml_type(value)
+    if got not in takes:
+        names = " or ".join(TOML_TYPE_NAMES[kind] for kind in takes)
+        raise ConfigError(f"{key} = {_bounded(value)}: got {TOML_TYPE_NAMES.get(got, got.__name__)}, takes {names} "
+                          f"({where})")
+
+
+def _bounded(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None = None,
@@ -131,6 +171,10 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
             return given
         return data.get(KEYS[key], DEFAULTS.get(key))
 
+    alert = cli.get("alert") if cli.get("alert") is not None else data.get("alert")
+    if alert is not None and not str(alert).strip():
+        raise ConfigError("--alert is blank: give the page as it arrived, e.g. --alert "
+                          "'[CRITICAL] alertmanager/BlackboxProbeFailure/smtp-in.<cd>:25', or leave it out to run every check")
     domain = (value("control_domain") or "").strip().rstrip(".").lower()
     if require_domain and not domain:
         raise ConfigError("no control domain: pass --control-domain D (or control_domain in --cabal-config / CABAL_CONFIG)")
