@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--")
         argv, pytest_args = argv[:i], argv[i + 1:]
     p = argparse.ArgumentParser(prog="cabal-sandbox", description=__doc__.split("\n\n")[0])
-    p.add_argument("--topology", default="2026-05", help="2026-05 (default) or 2026-08")
+    p.add_argument("--topology", default="2026-05", help="2026-05 (default), 2026-08 or a topology FILE")
     p.add_argument("--no-monitoring", action="store_true",
                    help="an account without cabal-infra's monitoring module (no ALB, Kuma, ntfy), as runs today")
     p.add_argument("--discover", action="store_true", help='tell the suite topology = "auto" (it reads the shape)')
@@ -52,8 +53,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     unknown = [f for f in args.fault if f not in FAULTS]
     if unknown:
-        p.error(f"unknown fault(s) {', '.join(unknown)}; see --list-faults")
+        p.error(f"unknown fault(s) {', '.join(map(repr, unknown))}; see --list-faults")
+    topology = usage_topology(p, args.topology)
+    wrong = [f for f in args.fault if topology not in FAULTS[f].topologies]
+    if wrong:
+        p.error(f"fault(s) {', '.join(wrong)} do not apply to topology {topology}; faults of {topology}: "
+                f"{', '.join(n for n, f in FAULTS.items() if topology in f.topologies) or 'none'}")
+    try:
+        return _run(args, pytest_args)
+    except KeyboardInterrupt:  # while the sandbox starts or stops: it has cleaned up after itself
+        print("cabal-sandbox: interrupted", file=sys.stderr, flush=True)
+        return 130
 
+
+def usage_topology(p: argparse.ArgumentParser, which: str) -> str:
+    """The name of the topology ``--topology`` names (a built-in or a file), or a usage error listing the choices."""
+    from ..topology import BUILTIN_DIR, TopologyError, load_topology
+    from .sandbox import CONTROL_DOMAIN
+
+    builtins = ", ".join(sorted(path.stem for path in BUILTIN_DIR.glob("*.toml")))
+    if which == "auto":
+        p.error(f"--topology auto: the sandbox is built in one shape; choose {builtins} or a FILE "
+                f"(--discover makes the suite read the shape, as topology = \"auto\" does)")
+    try:
+        return load_topology(which, CONTROL_DOMAIN).name
+    except (TopologyError, OSError, ValueError) as exc:
+        p.error(f"--topology {which!r}: {exc}" if isinstance(exc, TopologyError) else
+                f"--topology {which!r}: not a built-in ({builtins}) and not a readable file ({exc})")
+
+
+def _run(args: argparse.Namespace, pytest_args: list[str]) -> int:
     from .sandbox import Sandbox
 
     # This process hosts the moto server for its whole life, and moto reads the AWS environment on every
@@ -88,9 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.stop()
 
 
-def run_suite(config: Path, env: dict, pytest_args: list[str]) -> int:
-    cmd = [sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", *pytest_args]
-    return subprocess.call(cmd, cwd=REPO, env=env)
+def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path | None = None) -> int:
+    """The live suite in a child pytest, standing where the user stands (``cwd``, default this process's): a relative
+    path after ``--`` (``--runbook-report out.md``, ``--results-json``...) is the user's, the suite and its settings
+    are the repository's. The child has its own process group, so a Ctrl-C reaches it once, from here: forwarded as
+    SIGINT, pytest finishes as it does when interrupted (reports written, exit status 2), and that is the answer."""
+    cmd = [sys.executable, "-m", "pytest", str(REPO / "tests_live"), f"--rootdir={REPO}", f"--config-file={REPO / 'pytest.ini'}",
+           f"--cabal-config={config}", *pytest_args]
+    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen(cmd, cwd=cwd or os.getcwd(), env=env, process_group=0)
+    while True:
+        try:
+            code = proc.wait()
+            return code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
+        except KeyboardInterrupt:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
 
 
 if __name__ == "__main__":

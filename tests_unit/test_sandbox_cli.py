@@ -1,0 +1,87 @@
+"""``cabal-sandbox`` as a user meets it: a topology or fault it cannot build is a usage error listing the choices
+(argparse's exit 2, no traceback, nothing started); relative paths after ``--`` are the user's, where they stand;
+Ctrl-C is forwarded to the suite it runs, which writes its report and results and ends as an interrupted pytest."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cabal_checks.sandbox.__main__ import main
+from cabal_checks.sandbox.sandbox import clean_environ
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def usage_error(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and "Traceback" not in out + err and "sandbox" not in out, out + err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--topology", "2027-01"], ["--topology '2027-01'", "not a built-in (2026-05, 2026-08)"]),
+    (["--topology", "auto"], ["--topology auto", "choose 2026-05, 2026-08 or a FILE", "--discover"]),
+    (["--topology", ""], ["--topology ''", "2026-05, 2026-08"]),
+    (["--topology", "2026-08", "--fault", "fail2ban-ban"],
+     ["fail2ban-ban do not apply to topology 2026-08", "faults of 2026-08:", "imap-task-unhealthy"]),
+    (["--fault", "no-such-fault"], ["unknown fault(s) 'no-such-fault'", "--list-faults"]),
+], ids=["unknown-topology", "auto", "empty-topology", "fault-of-another-topology", "unknown-fault"])
+def test_what_the_sandbox_cannot_build_is_a_usage_error_listing_the_choices(capsys, argv, words):
+    line = usage_error(capsys, *argv)
+    assert line.startswith("cabal-sandbox: error:") and all(w in line for w in words), line
+
+
+def test_a_topology_file_that_is_not_one_is_a_usage_error(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe not toml")
+    assert "--topology" in usage_error(capsys, "--topology", str(bad))
+    bad.write_text('[[endpoint]]\nprobe = "pop3"\nurl = "smtp://x.{control_domain}:25"\n')
+    assert "probe must be one of" in usage_error(capsys, "--topology", str(bad))
+
+
+def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_report(tmp_path):
+    """Run from a folder of the user's with relative output paths, and interrupted (SIGINT to cabal-sandbox alone,
+    as ``kill -INT`` does) once a test is done: the report and the results are where the user stands, written as an
+    interrupted run's (exit status 2), with no KeyboardInterrupt traceback and no "checked and green"."""
+    fifo = tmp_path / "pause.fifo"
+    os.mkfifo(fifo)
+    user = tmp_path / "user"
+    user.mkdir()
+    env = clean_environ({"PAUSE_FIFO": str(fifo), "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen([sys.executable, "-m", "cabal_checks.sandbox", "--", "-p", "tests_unit.pause_hooks",
+                             "-m", "imap", "-k", "ecs_service or targets_healthy", "--runbook-report=out/report.md",
+                             "--results-json=out/results.json"],
+                            cwd=user, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        ready, got = b"", ""
+        while b"ready" not in ready:  # a blocking read of the FIFO, bounded: the child writes once it paused
+            if not select.select([reader], [], [], 120)[0]:
+                raise AssertionError("the child run never paused")
+            ready += os.read(reader, 64) or b""
+        os.close(reader)
+        proc.send_signal(signal.SIGINT)
+        got, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, got[-3000:]  # pytest's "interrupted"
+    assert "Traceback" not in got and "checked and green" not in got, got[-3000:]
+    assert "interrupted: the run was stopped before every check ran" in got, got[-3000:]
+    report = (user / "out/report.md").read_text()
+    assert "pytest exit status 2" in report and "checked and green" not in report
+    assert "interrupted: the run was stopped before every check ran" in report
+    meta = json.loads((user / "out/results.json").read_text())["meta"]
+    assert meta["exitstatus"] == 2
+    assert not (REPO / "out").exists()
