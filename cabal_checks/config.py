@@ -10,10 +10,11 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .names import merge_names
+from . import tomltypes
+from .names import DEFAULT_NAMES, merge_names
 from .topology import Topology, TopologyError, load_topology, without_monitoring
 from .wire import parse_connect_to
 
@@ -35,17 +36,15 @@ KEYS = {
     "metrics_file": "metrics_file",
 }
 TABLES = {"names"}
-# TOML key -> the TOML types it takes (one table: every key of the file is checked against it before it is used).
-# Numbers also take a string ("3"), and a list key a single string, as the command line gives them.
-NUMBER, TEXT, TEXTS = (int, float, str), (str,), (str, list)
+# TOML key -> the TOML types it takes, and an array's items (one table: every key of the file is checked before it is
+# used). Numbers also take a string ("3"), and a list key a single string, as the command line gives them.
+NUMBER, TEXT = (int, float, str), (str,)
 TYPES = {
-    "control_domain": TEXT, "topology": TEXT, "region": TEXT, "connect_to": TEXTS, "ca_bundle": TEXT,
-    "probe_timeout": NUMBER, "now": (str, datetime, date), "vpc_host": TEXT, "vpc_connect_to": TEXTS,
-    "aws_timeout": NUMBER, "monitoring": (bool, str), "alert": TEXT, "metrics_file": TEXT,
-    "names": (dict,),
+    "control_domain": (TEXT,), "topology": (TEXT,), "region": (TEXT,), "connect_to": ((str, list), TEXT),
+    "ca_bundle": (TEXT,), "probe_timeout": (NUMBER,), "now": ((str, datetime, date),), "vpc_host": (TEXT,),
+    "vpc_connect_to": ((str, list), TEXT), "aws_timeout": (NUMBER,), "monitoring": ((bool, str),), "alert": (TEXT,),
+    "metrics_file": (TEXT,), "names": ((dict,),),
 }
-TOML_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
-                   dict: "a table", datetime: "a date-time", date: "a date", time: "a time"}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
@@ -123,37 +122,18 @@ def read_toml(path: str) -> dict:
         raise ConfigError(f"config file {path}: not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+    except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, a NUL in the name
+        raise ConfigError(f"config file {tomltypes.bounded(path)}: cannot be read "
+                          f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     unknown = sorted(set(data) - set(KEYS.values()) - TABLES)
     if unknown:
-        raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)} "
+        raise ConfigError(f"config file {path}: unknown key(s) {tomltypes.key_names(unknown)} "
                           f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
     for key, value in data.items():
-        check_type(key, value, TYPES[key], f"config file {path}")
+        tomltypes.check(key, value, *TYPES[key][:1], f"config file {path}", ConfigError, *TYPES[key][1:])
     for key, value in data.get("names", {}).items():
-        check_type(f"names.{key}", value, TEXT, f"config file {path}")
-    for key in ("connect_to", "vpc_connect_to"):
-        for item in data.get(key, []) if isinstance(data.get(key), list) else []:
-            check_type(f"{key}[]", item, TEXT, f"config file {path}")
+        tomltypes.check(f"names.{tomltypes.key_name(key)}", value, TEXT, f"config file {path}", ConfigError)
     return data
-
-
-def toml_type(value) -> type:
-    """The TOML type of a value (a boolean is not an integer, nor a date-time a date: the table's order)."""
-    return next((kind for kind in TOML_TYPE_NAMES if isinstance(value, kind)), type(value))
-
-
-def check_type(key: str, value, takes: tuple, where: str) -> None:
-    """``ConfigError`` naming the key, what it got and what it takes, unless ``value`` is of one of ``takes``."""
-    got = toml_type(value)
-    if got not in takes:
-        names = " or ".join(TOML_TYPE_NAMES[kind] for kind in takes)
-        raise ConfigError(f"{key} = {_bounded(value)}: got {TOML_TYPE_NAMES.get(got, got.__name__)}, takes {names} "
-                          f"({where})")
-
-
-def _bounded(value, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None = None,
@@ -198,8 +178,8 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     except ValueError as exc:
         raise ConfigError(f"{exc} ({where})") from None
     ca_bundle = value("ca_bundle")
-    if ca_bundle and not Path(ca_bundle).is_file():
-        raise ConfigError(f"ca_bundle {ca_bundle}: no such file ({where})")
+    if ca_bundle and not _is_file(ca_bundle):
+        raise ConfigError(f"ca_bundle {tomltypes.bounded(ca_bundle)}: no such file ({where})")
     timeouts = {}
     for key in ("probe_timeout", "aws_timeout"):
         try:
@@ -214,8 +194,9 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         raise ConfigError(f"{where}: [names] must be a table")
     try:
         names = merge_names(names_table)
-    except KeyError as exc:
-        raise ConfigError(f"{where}: unknown [names] key(s) {exc.args[0]} (see README, 'Resource names')") from None
+    except KeyError:
+        unknown = tomltypes.key_names(set(names_table) - set(DEFAULT_NAMES))
+        raise ConfigError(f"{where}: unknown [names] key(s) {unknown} (see README, 'Resource names')") from None
     token = env.get("CABAL_API_TOKEN")
     password = env.get("CABAL_PROBE_PASSWORD")
     return Settings(
@@ -241,6 +222,13 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         secrets=tuple(s for s in (token, password) if s),
         alert=str(value("alert")).strip() if value("alert") else None,
     )
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):  # a NUL, a name too long
+        return False
 
 
 def _list(v, key: str) -> list:

@@ -54,7 +54,7 @@ def one_error_line(result) -> str:
     ("metrics_file = 5", "metrics_file = 5: got an integer, takes a string"),
     ("probe_timeout = true", "probe_timeout = True: got a boolean, takes an integer or a float or a string"),
     ("monitoring = 1", "monitoring = 1: got an integer, takes a boolean or a string"),
-    ("connect_to = [1]", "connect_to[] = 1: got an integer, takes a string"),
+    ("connect_to = [1]", "connect_to = [1]: got an array holding an integer, takes a string or an array (of strings)"),
     ("topology = {a = 1}", "topology = {'a': 1}: got a table, takes a string"),
     ("now = 12:00:00", "now = datetime.time(12, 0): got a time, takes a string or a date-time or a date"),
     ('[names]\ncluster = 5', "names.cluster = 5: got an integer, takes a string"),
@@ -176,3 +176,34 @@ def test_no_file_is_written_by_a_refused_run(suite):
     before = sorted(p.name for p in Path(suite.path).iterdir())
     one_error_line(suite.runpytest_inprocess("--results-json=test_one.py/x"))
     assert sorted(p.name for p in Path(suite.path).iterdir()) == before
+
+
+# --- topology files: the same typed table ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, words", [
+    ('fail2ban = "yes"\n', "fail2ban = 'yes': got a string, takes a boolean"),
+    ("sites = [5]\n", "sites = [5]: got an array holding an integer, takes an array (of strings)"),
+    ("endpoint = 5\n", "endpoint = 5: got an integer, takes an array (of tables)"),
+    ('[[endpoint]]\nprobe = "imap"\nurl = "imaps://imap.{control_domain}:993"\nsg_ports = ["a"]\n',
+     "endpoint #1: sg_ports = ['a']: got an array holding a string, takes an array (of integers)"),
+    ('[[endpoint]]\nprobe = "imap"\nurl = "imaps://{0}.{control_domain}:993"\n', None),  # braces are text
+    ('[[endpoint]]\nprobe = 5\nurl = "imaps://imap.x:993"\n', "endpoint #1: probe = 5: got an integer, takes a string"),
+    ('"\\u001b[2J" = 1\n', "unknown key(s) '\\x1b[2J'"),
+])
+def test_a_topology_value_of_the_wrong_type_is_one_line(tmp_path, text, words):
+    topo = tmp_path / "mine.toml"
+    topo.write_text(text)
+    try:
+        load_topology(str(topo), "x.net")
+    except ValueError as exc:
+        assert words and words in str(exc) and "\n" not in str(exc) and "\x1b" not in str(exc), str(exc)
+    else:
+        assert words is None
+
+
+@pytest.mark.parametrize("which", ["\0", "x" * 5000, "/", "../topologies/2026-05"])
+def test_a_topology_name_that_is_no_file_is_one_line(which):
+    with pytest.raises(ValueError, match="not a built-in") as exc:
+        load_topology(which, "x.net")
+    assert len(str(exc.value)) < 300

@@ -20,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+from ..exporter import seconds
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve", action="store_true", help="keep the sandbox up until interrupted; run nothing")
     p.add_argument("--write-config", metavar="FILE", help="also write the suite's TOML config here")
     p.add_argument("--env-file", metavar="FILE", help="also write the suite's environment (export lines) here")
-    p.add_argument("--probe-timeout", type=float, default=5.0)
+    p.add_argument("--probe-timeout", type=seconds, default=5.0, metavar="S")
     args = p.parse_args(argv)
 
     from .faults import FAULTS
