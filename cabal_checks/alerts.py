@@ -98,7 +98,7 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
         check = source.split("/", 1)[1].strip()
         if check not in HEALTHCHECKS:
             raise AlertError(f"--alert {echo(text)}: unknown Healthchecks check {echo(check)}; {known(topology)}")
-        return Path(source, (HEALTHCHECKS[check],))
+        return Path(f"healthchecks/{check}", (HEALTHCHECKS[check],))
     if source.startswith("alertmanager/"):
         name, _, instance = source.removeprefix("alertmanager/").partition("/")
     else:
@@ -117,7 +117,7 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
         why = next((v for k, v in NO_ENDPOINT.items() if instance.strip().lower() == k.format(cd=control_domain)), "")
         raise AlertError(f"--alert {echo(text)}: {echo(instance, quoted=False)} is not an endpoint of topology {topology.name}"
                          f"{' (' + why + ')' if why else ''}; endpoints: {instances(topology)}")
-    return _path(f"{name} on {instance}", kind, eps, critical_only, text, topology)
+    return _path(f"{name} on {instance.strip()}", kind, eps, critical_only, text, topology)
 
 
 def _kuma(source: str, topology: Topology) -> Path:
