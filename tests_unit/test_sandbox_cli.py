@@ -41,6 +41,13 @@ def test_what_the_sandbox_cannot_build_is_a_usage_error_listing_the_choices(caps
     assert line.startswith("cabal-sandbox: error:") and all(w in line for w in words), line
 
 
+@pytest.mark.parametrize("option", ["--write-config", "--env-file"])
+def test_an_output_file_that_cannot_be_written_is_a_usage_error_before_the_sandbox_starts(capsys, tmp_path, option):
+    (tmp_path / "plain").write_text("a file")
+    line = usage_error(capsys, option, str(tmp_path / "plain" / "cabal.toml"))
+    assert f"{option} {tmp_path}/plain/cabal.toml: {tmp_path}/plain is a file, not a folder" in line
+
+
 def test_a_topology_file_that_is_not_one_is_a_usage_error(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b"\xff\xfe not toml")

@@ -20,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .. import outputs
+from ..config import ConfigError
 from ..exporter import seconds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown fault(s) {', '.join(map(repr, unknown))}; see --list-faults")
     topology = usage_topology(p, args.topology)
+    for option, path in (("--write-config", args.write_config), ("--env-file", args.env_file)):
+        try:
+            if path is not None:
+                outputs.check(option, path)
+        except ConfigError as exc:
+            p.error(str(exc))
     wrong = [f for f in args.fault if topology not in FAULTS[f].topologies]
     if wrong:
         p.error(f"fault(s) {', '.join(wrong)} do not apply to topology {topology}; faults of {topology}: "
@@ -95,6 +103,9 @@ def _run(args: argparse.Namespace, pytest_args: list[str]) -> int:
                       discover=args.discover, noisy=args.noisy).start()
     try:
         sandbox.apply(*args.fault)
+        for path in (args.write_config, args.env_file):  # checked before the start: a missing folder is made
+            if path is not None:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
         config = sandbox.write_config(args.write_config)
         env = sandbox.suite_env()
         if args.env_file:
