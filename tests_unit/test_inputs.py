@@ -18,6 +18,7 @@ from cabal_checks.topology import load_topology
 pytest_plugins = ("pytester",)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+REPO = Path(__file__).resolve().parents[1]
 PLUGINS = ("fixtures.options", "fixtures.facts", "fixtures.report", "fixtures.cert_table", "fixtures.runbook_report",
            "fixtures.alert", "fixtures.diagnosis", "fixtures.results")
 
@@ -207,3 +208,20 @@ def test_a_topology_name_that_is_no_file_is_one_line(which):
     with pytest.raises(ValueError, match="not a built-in") as exc:
         load_topology(which, "x.net")
     assert len(str(exc.value)) < 300
+
+
+# --- an interrupted run -------------------------------------------------------------------------------------------
+
+
+def test_an_interrupted_run_never_says_checked_and_green(suite, monkeypatch):
+    """One runbook check passes, then Ctrl-C: the terminal, the report and the JUnit diagnosis say the run was
+    interrupted, and none says "nothing red ... checked and green", which only a whole run may say. (A process of
+    its own: an in-process run hands its KeyboardInterrupt on to this one.)"""
+    suite.makepyfile(test_one="def test_ecs_service_running():\n    pass\n\n"
+                              "def test_targets_healthy():\n    raise KeyboardInterrupt\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    result = suite.runpytest_subprocess("--runbook-report=r.md", "--junitxml=j.xml", "-p", "no:cacheprovider")
+    text = "\n".join(result.outlines)
+    assert result.ret == 2 and "interrupted: the run was stopped before every check ran" in text, text
+    for shown in (text, (suite.path / "r.md").read_text(), (suite.path / "j.xml").read_text()):
+        assert "checked and green" not in shown and "interrupted: the run was stopped" in shown
