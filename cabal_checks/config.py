@@ -46,6 +46,7 @@ TYPES = {
     "metrics_file": (TEXT,), "names": ((dict,),),
 }
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
+REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
 
@@ -177,6 +178,9 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to"), "vpc_connect_to"))
     except ValueError as exc:
         raise ConfigError(f"{exc} ({where})") from None
+    region = value("region") or None
+    if region is not None and not REGION.fullmatch(region):
+        raise ConfigError(f"region {tomltypes.bounded(region)}: not an AWS region name, e.g. us-east-1 ({where})")
     ca_bundle = value("ca_bundle")
     if ca_bundle and not _is_file(ca_bundle):
         raise ConfigError(f"ca_bundle {tomltypes.bounded(ca_bundle)}: no such file ({where})")
@@ -202,7 +206,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     return Settings(
         control_domain=domain,
         topology=topology,
-        region=value("region") or None,
+        region=region,
         connect_to=connect_to,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         probe_timeout=timeouts["probe_timeout"],

@@ -225,3 +225,22 @@ def test_an_interrupted_run_never_says_checked_and_green(suite, monkeypatch):
     assert result.ret == 2 and "interrupted: the run was stopped before every check ran" in text, text
     for shown in (text, (suite.path / "r.md").read_text(), (suite.path / "j.xml").read_text()):
         assert "checked and green" not in shown and "interrupted: the run was stopped" in shown
+
+
+# --- the AWS region: a name boto3 refuses is one line, never an INTERNALERROR --------------------------------------
+
+
+@pytest.mark.parametrize("region", ["a b", "us-east-1\n", "-x", "x" * 80])
+def test_a_region_that_is_no_region_name_is_one_line(region):
+    with pytest.raises(ConfigError, match="not an AWS region name") as exc:
+        load_settings({"control_domain": "x.net", "region": region}, env={}, real_now=NOW)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_region_from_the_environment_that_is_no_name_is_cant_tell(monkeypatch):
+    from cabal_checks.aws.reader import AwsReader
+    from cabal_checks.verdict import CantTell
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "a b")
+    with pytest.raises(CantTell, match="AWS region 'a b' is not a region name"):
+        AwsReader(None, 2).client("ecs")
