@@ -566,10 +566,14 @@ def parse_connect_to(entries) -> dict:
     out = {}
     for entry in entries or ():
         parts = entry.split(":")
-        if len(parts) != 4 or not all(parts) or not parts[1].isdigit() or not parts[3].isdigit():
-            raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2")
+        if len(parts) != 4 or not all(parts) or not all(_port(p) for p in parts[1::2]):
+            raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2 (ports 1-65535)")
         out[f"{parts[0]}:{parts[1]}"] = f"{parts[2]}:{parts[3]}"
     return out
+
+
+def _port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) <= 65535
 
 
 def probe_all(specs: list[ProbeSpec], timeout: float, connect_to: dict | None = None,

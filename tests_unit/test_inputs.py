@@ -244,3 +244,9 @@ def test_a_region_from_the_environment_that_is_no_name_is_cant_tell(monkeypatch)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "a b")
     with pytest.raises(CantTell, match="AWS region 'a b' is not a region name"):
         AwsReader(None, 2).client("ecs")
+
+
+@pytest.mark.parametrize("entry", ["a.net:25:127.0.0.1:99999", "a.net:\u00b2:127.0.0.1:25", "a.net:0:b:1"])
+def test_a_connect_to_port_that_is_no_port_is_one_line(entry):
+    with pytest.raises(ConfigError, match=r"expected HOST:PORT:HOST2:PORT2 \(ports 1-65535\)"):
+        load_settings({"control_domain": "x.net", "connect_to": [entry]}, env={}, real_now=NOW)

@@ -131,12 +131,17 @@ LIST_OPTIONS = {"connect_to", "vpc_connect_to"}
 @example(dest="alert", text=" \t", texts_=[])
 @example(dest="probe_timeout", text="nan", texts_=[])
 @example(dest="ca_bundle", text="\x00", texts_=[])
+@example(dest="connect_to", text="", texts_=["a:\u00b2:b:1"])
+@example(dest="vpc_connect_to", text="", texts_=["a:1:b:65536"])
 def test_every_option_with_any_text_is_settings_or_one_line(dest, text, texts_):
     cli = {"control_domain": "x.net", dest: texts_ if dest in LIST_OPTIONS else text}
     try:
-        load_settings(cli, env={}, real_now=NOW, require_domain=False)
+        s = load_settings(cli, env={}, real_now=NOW, require_domain=False)
     except ConfigError as exc:
         one_line(exc)
+    else:  # what is accepted is usable: the probes dial these ports
+        for target in [*s.connect_to, *s.connect_to.values(), *s.vpc_connect_to, *s.vpc_connect_to.values()]:
+            assert 0 < int(target.rsplit(":", 1)[1]) <= 65535
 
 
 # --- --alert texts of any length and alphabet ---------------------------------------------------------------------
