@@ -47,6 +47,7 @@ TYPES = {
 }
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
+NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
 
@@ -102,18 +103,21 @@ class Settings:
 
 def parse_now(text: str, real_now: datetime) -> datetime:
     """``2026-12-01T00:00:00Z``, ``2026-12-01`` or ``+14d`` / ``-3d`` / ``+12h`` relative to the real clock."""
-    m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip())
-    if m:
-        amount = float(m.group(1))
-        try:
-            return real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
-        except OverflowError:
-            raise ConfigError(f"now = {text!r}: out of the calendar's range") from None
+    m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip(), flags=re.ASCII)
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if m:
+            amount = float(m.group(1))
+            when = real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+        else:
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        if not NOW_RANGE[0] <= when <= NOW_RANGE[1]:  # every judgement adds or takes days: keep room for them
+            raise OverflowError
+    except OverflowError:
+        raise ConfigError(f"now = {tomltypes.bounded(text)}: out of range (years 1970-9000)") from None
     except ValueError:
-        raise ConfigError(f"now = {text!r}: expected an ISO 8601 instant or +Nd / +Nh") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        raise ConfigError(f"now = {tomltypes.bounded(text)}: expected an ISO 8601 instant or +Nd / +Nh") from None
+    return when
 
 
 def read_toml(path: str) -> dict:

@@ -169,7 +169,7 @@ def test_a_blank_alert_in_the_config_file_is_a_usage_error(tmp_path):
 
 
 def test_a_far_relative_now_is_one_line(tmp_path):
-    with pytest.raises(ConfigError, match="out of the calendar's range"):
+    with pytest.raises(ConfigError, match=r"out of range \(years 1970-9000\)"):
         load_settings({"control_domain": "x.net", "now": "+99999999999d"}, env={}, real_now=NOW)
 
 
@@ -250,3 +250,9 @@ def test_a_region_from_the_environment_that_is_no_name_is_cant_tell(monkeypatch)
 def test_a_connect_to_port_that_is_no_port_is_one_line(entry):
     with pytest.raises(ConfigError, match=r"expected HOST:PORT:HOST2:PORT2 \(ports 1-65535\)"):
         load_settings({"control_domain": "x.net", "connect_to": [entry]}, env={}, real_now=NOW)
+
+
+@pytest.mark.parametrize("when", ["9999-12-31", "0001-01-01T00:00:00Z", "+2800000d", "-600000h"])
+def test_a_now_no_judgement_can_add_days_to_is_one_line(when):
+    with pytest.raises(ConfigError, match=r"out of range \(years 1970-9000\)"):
+        load_settings({"control_domain": "x.net", "now": when}, env={}, real_now=NOW)
