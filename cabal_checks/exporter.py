@@ -24,9 +24,8 @@ from pathlib import Path
 
 from prometheus_client import start_http_server
 
-from . import metrics, results
+from . import metrics, results, suite_run
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LISTEN = "0.0.0.0:9117"  # the exporters' security group admits 9100-9120
 
 
@@ -49,12 +48,11 @@ class Exporter:
         """One run of the suite; returns a one-line account of it."""
         with tempfile.TemporaryDirectory(prefix="cabal-exporter-") as tmp:
             out, log = Path(tmp, "results.json"), Path(tmp, "pytest.log")
-            cmd = [sys.executable, "-m", "pytest", "tests_live", "-q", "-p", "no:cacheprovider",
-                   f"--results-json={out}", *self.pytest_args]
+            cmd = suite_run.command("-q", "-p", "no:cacheprovider", f"--results-json={out}", *self.pytest_args)
             t0 = time.monotonic()
-            with open(log, "w") as log_file:
-                self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log_file,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+            with open(log, "w") as log_file:  # where the user stands: a relative --cabal-config is theirs
+                self.proc = subprocess.Popen(cmd, env=suite_run.environ(dict(os.environ)), stdin=subprocess.DEVNULL,
+                                             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
                 try:
                     rc = self.proc.wait(timeout=self.run_timeout)
                 except subprocess.TimeoutExpired:

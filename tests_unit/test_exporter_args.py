@@ -68,3 +68,12 @@ def test_what_a_backend_said_is_one_bounded_escaped_line():
     assert backend_said(Result()).startswith("ssh: Could not resolve")
     assert backend_said(ValueError()) == "ValueError"
     assert len(backend_said(OSError("x" * 10_000))) < 210
+
+
+def test_the_exporters_suite_runs_where_the_user_stands(tmp_path, monkeypatch):
+    """A relative ``--cabal-config`` is the user's file, read from where they started the exporter (here a file
+    with an unknown key, so the run stops at once with the line that proves which file it read)."""
+    (tmp_path / "mine.toml").write_text('control_domain = "x.net"\nbogus = 1\n')
+    monkeypatch.chdir(tmp_path)
+    said = exporter.Exporter(["--cabal-config=mine.toml"], 60).run_once()
+    assert "pytest exit status 4" in said and "config file mine.toml: unknown key(s) bogus" in said, said

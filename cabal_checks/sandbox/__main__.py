@@ -20,11 +20,9 @@ import sys
 import threading
 from pathlib import Path
 
-from .. import outputs
+from .. import outputs, suite_run
 from ..config import ConfigError
 from ..exporter import seconds
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,10 +133,8 @@ def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path |
     path after ``--`` (``--runbook-report out.md``, ``--results-json``...) is the user's, the suite and its settings
     are the repository's. The child has its own process group, so a Ctrl-C reaches it once, from here: forwarded as
     SIGINT, pytest finishes as it does when interrupted (reports written, exit status 2), and that is the answer."""
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "tests_live"), f"--rootdir={REPO}", f"--config-file={REPO / 'pytest.ini'}",
-           f"--cabal-config={config}", *pytest_args]
-    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen(cmd, cwd=cwd or os.getcwd(), env=env, process_group=0)
+    proc = subprocess.Popen(suite_run.command(f"--cabal-config={config}", *pytest_args), cwd=cwd or os.getcwd(),
+                            env=suite_run.environ(env), process_group=0)
     while True:
         try:
             code = proc.wait()
