@@ -56,6 +56,65 @@ def test_a_topology_file_that_is_not_one_is_a_usage_error(capsys, tmp_path):
     assert "probe must be one of" in usage_error(capsys, "--topology", str(bad))
 
 
+ARGS = ["-m", "cabal_checks.sandbox", "--", "-p", "tests_unit.pause_hooks", "-m", "imap", "-k",
+        "ecs_service or targets_healthy", "--runbook-report=out/report.md", "--results-json=out/results.json"]
+
+
+def assert_interrupted_run(code: int, got: str, user: Path) -> None:
+    assert code == 2, got[-3000:]  # pytest's "interrupted"
+    assert "Traceback" not in got and "checked and green" not in got, got[-3000:]
+    assert "interrupted: the run was stopped before every check ran" in got, got[-3000:]
+    report = (user / "out/report.md").read_text()
+    assert "pytest exit status 2" in report and "checked and green" not in report
+    assert "interrupted: the run was stopped before every check ran" in report
+    assert json.loads((user / "out/results.json").read_text())["meta"]["exitstatus"] == 2
+    assert not (REPO / "out").exists()
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_child_once_and_the_report_is_written(tmp_path):
+    """cabal-sandbox in the foreground of a terminal (a pty), ^C typed once a test is done: the terminal interrupts
+    cabal-sandbox and its child alike; the child, interrupted once, writes its report; nobody kills it."""
+    import pty
+
+    fifo, user = tmp_path / "pause.fifo", tmp_path / "user"
+    os.mkfifo(fifo)
+    user.mkdir()
+    env = clean_environ({"PAUSE_FIFO": str(fifo), "PYTHONPATH": str(REPO)})
+    pid, master = pty.fork()
+    if pid == 0:  # the child: cabal-sandbox with the pty as its controlling terminal
+        try:
+            os.chdir(user)
+            os.execve(sys.executable, [sys.executable, *ARGS], env)
+        finally:
+            os._exit(127)
+    out, paused, code = b"", False, None
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        while True:  # drain the terminal (a full pty would block the run), ^C once the child paused, until EOF
+            ready = select.select([master] + ([] if paused else [reader]), [], [], 120)[0]
+            if not ready:
+                raise AssertionError("cabal-sandbox went quiet: " + out.decode(errors="replace")[-2000:])
+            if reader in ready and b"ready" in os.read(reader, 64):
+                paused = True
+                os.write(master, b"\x03")  # what the terminal makes of Ctrl-C: SIGINT to its foreground group
+            if master in ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the terminal's last process has gone
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    finally:
+        os.close(reader)
+        os.close(master)
+        if code is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert_interrupted_run(code, out.decode(errors="replace"), user)
+
+
 def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_report(tmp_path):
     """Run from a folder of the user's with relative output paths, and interrupted (SIGINT to cabal-sandbox alone,
     as ``kill -INT`` does) once a test is done: the report and the results are where the user stands, written as an
@@ -65,10 +124,9 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
     user = tmp_path / "user"
     user.mkdir()
     env = clean_environ({"PAUSE_FIFO": str(fifo), "PYTHONPATH": str(REPO)})
-    proc = subprocess.Popen([sys.executable, "-m", "cabal_checks.sandbox", "--", "-p", "tests_unit.pause_hooks",
-                             "-m", "imap", "-k", "ecs_service or targets_healthy", "--runbook-report=out/report.md",
-                             "--results-json=out/results.json"],
-                            cwd=user, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, *ARGS], cwd=user, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)  # no terminal: the interrupt reaches the child only through cabal-sandbox
     try:
         reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         ready, got = b"", ""
@@ -83,12 +141,4 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 2, got[-3000:]  # pytest's "interrupted"
-    assert "Traceback" not in got and "checked and green" not in got, got[-3000:]
-    assert "interrupted: the run was stopped before every check ran" in got, got[-3000:]
-    report = (user / "out/report.md").read_text()
-    assert "pytest exit status 2" in report and "checked and green" not in report
-    assert "interrupted: the run was stopped before every check ran" in report
-    meta = json.loads((user / "out/results.json").read_text())["meta"]
-    assert meta["exitstatus"] == 2
-    assert not (REPO / "out").exists()
+    assert_interrupted_run(proc.returncode, got, user)

@@ -131,17 +131,31 @@ def _run(args: argparse.Namespace, pytest_args: list[str]) -> int:
 def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path | None = None) -> int:
     """The live suite in a child pytest, standing where the user stands (``cwd``, default this process's): a relative
     path after ``--`` (``--runbook-report out.md``, ``--results-json``...) is the user's, the suite and its settings
-    are the repository's. The child has its own process group, so a Ctrl-C reaches it once, from here: forwarded as
-    SIGINT, pytest finishes as it does when interrupted (reports written, exit status 2), and that is the answer."""
+    are the repository's.
+
+    Ctrl-C: the child is never killed (its reports are what an interrupted run is for). It gets one SIGINT: from the
+    terminal, which sends it to the whole foreground process group, or else (``kill -INT``, a supervisor, no
+    terminal) forwarded from here; pytest then finishes as it does when interrupted (reports written, exit status 2),
+    and that is this command's exit status. The child stays in this process group, so ``--pdb`` still has the
+    terminal."""
     proc = subprocess.Popen(suite_run.command(f"--cabal-config={config}", *pytest_args), cwd=cwd or os.getcwd(),
-                            env=suite_run.environ(env), process_group=0)
+                            env=suite_run.environ(env))
     while True:
         try:
             code = proc.wait()
             return code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
         except KeyboardInterrupt:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
+            if not _terminal_interrupts_the_child():
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGINT)
+
+
+def _terminal_interrupts_the_child() -> bool:
+    """Whether a Ctrl-C now comes from a terminal whose foreground process group is ours (and the child's)."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
