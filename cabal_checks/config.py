@@ -121,23 +121,24 @@ def parse_now(text: str, real_now: datetime) -> datetime:
 
 
 def read_toml(path: str) -> dict:
+    where = f"config file {tomltypes.shown(path, 200)}"
     try:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found") from None
+        raise ConfigError(f"{where}: not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+        raise ConfigError(f"{where}: malformed TOML: {exc}") from None
     except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, a NUL in the name
-        raise ConfigError(f"config file {tomltypes.bounded(path)}: cannot be read "
+        raise ConfigError(f"{where}: cannot be read "
                           f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     unknown = sorted(set(data) - set(KEYS.values()) - TABLES)
     if unknown:
-        raise ConfigError(f"config file {path}: unknown key(s) {tomltypes.key_names(unknown)} "
+        raise ConfigError(f"{where}: unknown key(s) {tomltypes.key_names(unknown)} "
                           f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
     for key, value in data.items():
-        tomltypes.check(key, value, *TYPES[key][:1], f"config file {path}", ConfigError, *TYPES[key][1:])
+        tomltypes.check(key, value, *TYPES[key][:1], where, ConfigError, *TYPES[key][1:])
     for key, value in data.get("names", {}).items():
-        tomltypes.check(f"names.{tomltypes.key_name(key)}", value, TEXT, f"config file {path}", ConfigError)
+        tomltypes.check(f"names.{tomltypes.key_name(key)}", value, TEXT, where, ConfigError)
     return data
 
 
@@ -148,7 +149,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     real_now = real_now or datetime.now(timezone.utc)
     path = cli.get("cabal_config") or env.get("CABAL_CONFIG")
     data = read_toml(path) if path else {}
-    where = f"config file {path}" if path else "command line"
+    where = f"config file {tomltypes.shown(path, 200)}" if path else "command line"
 
     def value(key):
         given = cli.get(key)
@@ -178,8 +179,8 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
     if monitoring == "false":
         topology = without_monitoring(topology)
     try:
-        connect_to = parse_connect_to(_list(value("connect_to"), "connect_to"))
-        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to"), "vpc_connect_to"))
+        connect_to = parse_connect_to(_list(value("connect_to")))
+        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to")))
     except ValueError as exc:
         raise ConfigError(f"{exc} ({where})") from None
     region = value("region") or None
@@ -197,9 +198,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
             raise ConfigError(f"{key} = {value(key)!r}: expected seconds, 0 < s <= 600 ({where})") from None
     now_text = value("now")
     now = parse_now(str(now_text), real_now) if now_text else real_now
-    names_table = data.get("names", {})
-    if not isinstance(names_table, dict):
-        raise ConfigError(f"{where}: [names] must be a table")
+    names_table = data.get("names", {})  # a table of strings (TYPES)
     try:
         names = merge_names(names_table)
     except KeyError:
@@ -239,11 +238,6 @@ def _is_file(path: str) -> bool:
         return False
 
 
-def _list(v, key: str) -> list:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
-        raise ValueError(f"{key} must be a list of strings")
-    return list(v)
+def _list(v) -> list:
+    """connect_to / vpc_connect_to: one entry or a list of them (their types are checked: TYPES, the option)."""
+    return [] if v is None else [v] if isinstance(v, str) else list(v)

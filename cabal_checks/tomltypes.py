@@ -43,9 +43,13 @@ def bounded(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
+def shown(text: str, limit: int = 60) -> str:
+    """The user's text (a key, a path) as a message shows it: as written when it is plain, else escaped and quoted."""
+    return text if text and text.isprintable() and len(text) <= limit and text.strip() == text else bounded(text, limit)
+
+
 def key_name(key: str) -> str:
-    """A key as a message shows it: as written when it is plain, else escaped and quoted (a key is the user's text)."""
-    return key if key.isprintable() and len(key) <= 60 and key.strip() == key and key else bounded(key)
+    return shown(key)
 
 
 def key_names(keys) -> str:
