@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .tomltypes import bounded, shown
 from .topology import Endpoint, Topology
 
 # Alertmanager alert name -> (what it pages about, tier). rules/alerts.yml, group blackbox (both eras).
@@ -97,17 +98,17 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
     if source.startswith("healthchecks/"):
         check = source.split("/", 1)[1].strip()
         if check not in HEALTHCHECKS:
-            raise AlertError(f"--alert {echo(text)}: unknown Healthchecks check {echo(check)}; {known(topology)}")
+            raise AlertError(f"--alert {bounded(text, 120)}: unknown Healthchecks check {bounded(check, 120)}; {known(topology)}")
         return Path(f"healthchecks/{check}", (HEALTHCHECKS[check],))
     if source.startswith("alertmanager/"):
         name, _, instance = source.removeprefix("alertmanager/").partition("/")
     else:
         m = re.fullmatch(r'(\w+)\s*(?:\{\s*instance\s*=\s*"([^"]*)"\s*\}|instance\s*=\s*"?([^"\s]*)"?)?', source)
         if not m:
-            raise AlertError(f"--alert {echo(text)}: not an alert form the suite knows; {known(topology)}")
+            raise AlertError(f"--alert {bounded(text, 120)}: not an alert form the suite knows; {known(topology)}")
         name, instance = m.group(1), m.group(2) or m.group(3) or ""
     if name not in ALERTS:
-        raise AlertError(f"--alert {echo(text)}: unknown alert {echo(name)}; {known(topology)}")
+        raise AlertError(f"--alert {bounded(text, 120)}: unknown alert {bounded(name, 120)}; {known(topology)}")
     kind, tier = ALERTS[name]
     critical_only = tier == "critical"
     if not instance:  # the whole runbook
@@ -115,7 +116,7 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
     eps = endpoints_at(topology, instance)
     if not eps:
         why = next((v for k, v in NO_ENDPOINT.items() if instance.strip().lower() == k.format(cd=control_domain)), "")
-        raise AlertError(f"--alert {echo(text)}: {echo(instance, quoted=False)} is not an endpoint of topology {topology.name}"
+        raise AlertError(f"--alert {bounded(text, 120)}: {shown(instance, 120)} is not an endpoint of topology {topology.name}"
                          f"{' (' + why + ')' if why else ''}; endpoints: {instances(topology)}")
     return _path(f"{name} on {instance.strip()}", kind, eps, critical_only, text, topology)
 
@@ -124,11 +125,11 @@ def _kuma(source: str, topology: Topology) -> Path:
     wanted = _norm(source.removeprefix("kuma/"))
     monitor = next((m for m in KUMA if _norm(m) == wanted), None)
     if monitor is None:
-        raise AlertError(f"--alert {echo(source)}: unknown Kuma monitor; {known(topology)}")
+        raise AlertError(f"--alert {bounded(source, 120)}: unknown Kuma monitor; {known(topology)}")
     kind, probe, port = KUMA[monitor]
     eps = [e for e in topology.endpoints if e.probe == probe and port in (0, e.port)]
     if not eps:
-        raise AlertError(f"--alert {echo(source)}: topology {topology.name} has no {probe} endpoint"
+        raise AlertError(f"--alert {bounded(source, 120)}: topology {topology.name} has no {probe} endpoint"
                          f"{f' on port {port}' if port else ''}; endpoints: {instances(topology)}")
     return _path(f"Kuma monitor {monitor!r}", kind, eps, False, source, topology)
 
@@ -138,7 +139,8 @@ def _path(alert: str, kind: str, eps, critical_only: bool, text: str, topology: 
         return Path(alert, tuple(dict.fromkeys(e.probe for e in eps)), tuple(eps))
     eps = [e for e in eps if e.cert != "none"]
     if not eps:
-        raise AlertError(f"--alert {echo(text)}: no certificate pipeline covers that endpoint in topology {topology.name}; "
+        raise AlertError(f"--alert {bounded(text, 120)}: no certificate pipeline covers that endpoint in topology "
+                         f"{topology.name}; "
                          f"endpoints with a certificate: {', '.join(e.spec for e in topology.endpoints if e.cert != 'none')}")
     return Path(alert, tuple(dict.fromkeys(e.cert for e in eps)), tuple(eps), critical_only)
 
@@ -194,13 +196,6 @@ def known(topology: Topology) -> str:
     return (f"known: alertmanager/{{{','.join(ALERTS)}}}/<instance> (or '<alert> instance=<instance>'), "
             f"instances in topology {topology.name}: {instances(topology)}; "
             f"kuma/{{{'; '.join(KUMA)}}}; healthchecks/{{{', '.join(HEALTHCHECKS)}}}")
-
-
-def echo(text: str, limit: int = 120, quoted: bool = True) -> str:
-    """The user's text as an error message may show it: quoted, every control or invisible character escaped (no
-    ESC, BEL or newline reaches the terminal as it came), at most ``limit`` characters and how long it was."""
-    shown = repr(text) if quoted else repr(text)[1:-1]
-    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} characters)"
 
 
 def _norm(name: str) -> str:

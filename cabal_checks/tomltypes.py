@@ -40,7 +40,7 @@ def _kinds(values: list, items: tuple) -> str:
 def bounded(value, limit: int = 60) -> str:
     """``repr`` of a value, escaped (control characters never printed as they are) and at most ``limit`` long."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+    return text if len(text) <= limit else text[:limit] + f"... ({len(value if isinstance(value, str) else text)} characters)"
 
 
 def shown(text: str, limit: int = 60) -> str:
