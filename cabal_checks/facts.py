@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import wire
+from . import tomltypes, wire
 from .aws import acm, certbot, cloudfront, cognito, dns, ec2, ecs, elb, logs
 from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
@@ -97,8 +97,7 @@ def backend_said(what) -> str:
     if not isinstance(text, str) or not text.strip():
         text = f"{type(what).__name__}: {what}" if isinstance(what, Exception) and str(what) else type(what).__name__
     line = [x for x in text.strip().splitlines() if x.strip()][-1:] or [type(what).__name__]
-    shown = repr(line[0].strip())[1:-1]
-    return shown if len(shown) <= 200 else shown[:200] + "..."
+    return tomltypes.shown(line[0].strip(), 200)
 
 
 def clients_needed(s, facts) -> tuple[str, ...]:

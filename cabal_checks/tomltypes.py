@@ -1,5 +1,8 @@
 """TOML values checked against a table of the types each key takes: one line naming the key, what it got (in TOML's
-words: "an integer", "an array") and what it takes. Used by the suite's config file and by topology files."""
+words: "an integer", "an array") and what it takes. Used by the suite's config file and by topology files.
+
+And the user's text as any message echoes it (``bounded``, ``shown``): escaped, so no control character reaches a
+terminal as it came, and bounded, so a 100 KB input is not a 100 KB line."""
 
 from __future__ import annotations
 
