@@ -159,6 +159,8 @@ def load_topology(which: str, control_domain: str) -> Topology:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise TopologyError(f"topology file {path}: {exc}") from None
+    except TopologyError:
+        raise
     except (OSError, ValueError) as exc:  # unreadable, not text, a NUL in the name
         raise TopologyError(f"topology {tomltypes.bounded(which)}: not a built-in ({builtins}) and not a readable "
                             f"topology file ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None

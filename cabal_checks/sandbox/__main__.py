@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import outputs, suite_run
 from ..config import ConfigError
 from ..exporter import seconds
+from ..tomltypes import shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     unknown = [f for f in args.fault if f not in FAULTS]
     if unknown:
-        p.error(f"unknown fault(s) {', '.join(map(repr, unknown))}; see --list-faults")
+        p.error(f"unknown fault(s) {', '.join(shown(f) for f in unknown)}; see --list-faults")
     topology = usage_topology(p, args.topology)
     for option, path in (("--write-config", args.write_config), ("--env-file", args.env_file)):
         try:
@@ -85,9 +86,8 @@ def usage_topology(p: argparse.ArgumentParser, which: str) -> str:
                 f"(--discover makes the suite read the shape, as topology = \"auto\" does)")
     try:
         return load_topology(which, CONTROL_DOMAIN).name
-    except (TopologyError, OSError, ValueError) as exc:
-        p.error(f"--topology {which!r}: {exc}" if isinstance(exc, TopologyError) else
-                f"--topology {which!r}: not a built-in ({builtins}) and not a readable file ({exc})")
+    except TopologyError as exc:  # "topology 'x': not a built-in (...) ...", or a topology file's own line
+        p.error(f"--{exc}" if str(exc).startswith("topology '") else f"--topology {shown(which, 200)}: {exc}")
 
 
 def _run(args: argparse.Namespace, pytest_args: list[str]) -> int:
