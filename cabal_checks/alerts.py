@@ -151,7 +151,7 @@ def endpoints_at(topology: Topology, instance: str) -> list[Endpoint]:
     if "://" in inst:
         return [e for e in topology.endpoints if e.spec.lower() == inst]
     host, _, port = inst.rpartition(":")
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit() and len(port) <= 5):
         return []
     return [e for e in topology.endpoints if e.port == int(port) and host in (e.host.lower(), e.verify_name.lower())]
 

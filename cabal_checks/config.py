@@ -180,7 +180,7 @@ def load_settings(cli: dict, env: dict | None = None, real_now: datetime | None 
         topology = without_monitoring(topology)
     try:
         connect_to = parse_connect_to(_list(value("connect_to")))
-        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to")))
+        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to")), "--vpc-connect-to")
     except ValueError as exc:
         raise ConfigError(f"{exc} ({where})") from None
     region = value("region") or None

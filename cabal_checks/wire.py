@@ -561,13 +561,14 @@ def _spec_str(spec: ProbeSpec) -> str:
     return f"{spec.scheme}://{spec.host}:{spec.port}"
 
 
-def parse_connect_to(entries) -> dict:
+def parse_connect_to(entries, option: str = "--connect-to") -> dict:
     """curl's ``--connect-to H:P:H2:P2`` entries → ``{"H:P": "H2:P2"}``. Raises ValueError naming the bad one."""
     out = {}
     for entry in entries or ():
         parts = entry.split(":")
         if len(parts) != 4 or not all(parts) or not all(_port(p) for p in parts[1::2]):
-            raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2 (ports 1-65535)")
+            shown = repr(entry) if len(repr(entry)) <= 80 else f"{repr(entry)[:80]}... ({len(entry)} characters)"
+            raise ValueError(f"{option} {shown}: expected HOST:PORT:HOST2:PORT2 (ports 1-65535)")
         out[f"{parts[0]}:{parts[1]}"] = f"{parts[2]}:{parts[3]}"
     return out
 

@@ -256,3 +256,10 @@ def test_a_connect_to_port_that_is_no_port_is_one_line(entry):
 def test_a_now_no_judgement_can_add_days_to_is_one_line(when):
     with pytest.raises(ConfigError, match=r"out of range \(years 1970-9000\)"):
         load_settings({"control_domain": "x.net", "now": when}, env={}, real_now=NOW)
+
+
+def test_a_long_connect_to_is_echoed_bounded_and_named_by_its_option():
+    with pytest.raises(ConfigError) as exc:
+        load_settings({"control_domain": "x.net", "vpc_connect_to": ["a" * 100_000]}, env={}, real_now=NOW)
+    assert str(exc.value).startswith("--vpc-connect-to 'aaa") and len(str(exc.value)) < 300
+    assert "(100000 characters)" in str(exc.value)

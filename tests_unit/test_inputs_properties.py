@@ -88,7 +88,10 @@ def test_the_toml_writer_of_these_tests_writes_what_tomllib_reads():
 # --- the config file: each key with every TOML type ----------------------------------------------------------------
 
 def load_file(path: Path, text: str):
-    path.write_text(text)
+    try:
+        path.write_text(text)
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 file holds one (the command line can: see below)
+        assume(False)
     return load_settings({"cabal_config": str(path)}, env={}, real_now=NOW, require_domain=False)
 
 
@@ -104,7 +107,7 @@ def test_every_config_key_with_any_toml_value_is_settings_or_one_line(tmp_path, 
     try:
         s = load_file(tmp_path / "cabal.toml", f"{prefix}{key} = {toml(value)}\n")
     except ConfigError as exc:
-        assert key in one_line(exc) or "topology" in str(exc) or "alert" in str(exc)
+        assert any(name in one_line(exc) for name in (key, "--" + key.replace("_", "-"), "topology", "alert")), str(exc)
     else:
         assert s.metrics_file is None or isinstance(value, str)  # never str(5): a file named "5"
     assert files_under(tmp_path) - before <= {"cabal.toml"}
@@ -155,6 +158,7 @@ TOPOLOGIES = [load_topology(name, "example.net") for name in ("2026-05", "2026-0
 @given(prefix=st.sampled_from(PREFIXES), body=texts(80), repeat=st.sampled_from([1, 1, 1, 50, 2000]),
        topology=st.sampled_from(TOPOLOGIES))
 @example(prefix="healthchecks/", body="\x1ccertbot-renewal", repeat=1, topology=TOPOLOGIES[0])
+@example(prefix="alertmanager/BlackboxProbeFailure/", body="000", repeat=2000, topology=TOPOLOGIES[0])  # int("0" * 6000)
 @example(prefix="BlackboxProbeFailure instance=", body="\x1csmtp-in.example.net:25\x1c", repeat=1, topology=TOPOLOGIES[0])
 def test_an_alert_of_any_text_resolves_or_is_one_bounded_escaped_line(prefix, body, repeat, topology):
     text = prefix + body * repeat
