@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from cabal_checks import alerts, exporter
 from cabal_checks.config import KEYS, TYPES, ConfigError, load_settings
@@ -28,6 +30,11 @@ from cabal_checks.sandbox.faults import FAULTS
 from cabal_checks.topology import ENDPOINT_KEYS, TOP_KEYS, Topology, TopologyError, load_topology, parse_topology
 
 pytest_plugins = ("pytester",)
+
+# Hypothesis keeps caches (the test module's constants, Unicode tables) in ./.hypothesis, from collection on: here in a
+# temporary folder removed at exit instead, so these tests leave nothing in the repository or the temporary folder.
+HOME = tempfile.TemporaryDirectory(prefix="cabal-checks-hypothesis-")
+set_hypothesis_home_dir(HOME.name)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FEW = settings(max_examples=60, derandomize=True, database=None, deadline=None,
