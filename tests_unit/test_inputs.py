@@ -6,6 +6,7 @@ surfaces are in test_inputs_properties.py."""
 from __future__ import annotations
 
 import os
+import runpy
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,8 +20,7 @@ pytest_plugins = ("pytester",)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 REPO = Path(__file__).resolve().parents[1]
-PLUGINS = ("fixtures.options", "fixtures.facts", "fixtures.report", "fixtures.cert_table", "fixtures.runbook_report",
-           "fixtures.alert", "fixtures.diagnosis", "fixtures.results")
+PLUGINS = runpy.run_path(str(REPO / "conftest.py"))["pytest_plugins"]  # the suite's plugins, as the repository loads them
 
 
 def from_toml(tmp_path, text: str):
