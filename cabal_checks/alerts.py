@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .tomltypes import bounded, shown
 from .topology import Endpoint, Topology
 
 # Alertmanager alert name -> (what it pages about, tier). rules/alerts.yml, group blackbox (both eras).
@@ -97,17 +98,17 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
     if source.startswith("healthchecks/"):
         check = source.split("/", 1)[1].strip()
         if check not in HEALTHCHECKS:
-            raise AlertError(f"--alert {text!r}: unknown Healthchecks check {check!r}; {known(topology)}")
-        return Path(source, (HEALTHCHECKS[check],))
+            raise AlertError(f"--alert {bounded(text, 120)}: unknown Healthchecks check {bounded(check, 120)}; {known(topology)}")
+        return Path(f"healthchecks/{check}", (HEALTHCHECKS[check],))
     if source.startswith("alertmanager/"):
         name, _, instance = source.removeprefix("alertmanager/").partition("/")
     else:
         m = re.fullmatch(r'(\w+)\s*(?:\{\s*instance\s*=\s*"([^"]*)"\s*\}|instance\s*=\s*"?([^"\s]*)"?)?', source)
         if not m:
-            raise AlertError(f"--alert {text!r}: not an alert form the suite knows; {known(topology)}")
+            raise AlertError(f"--alert {bounded(text, 120)}: not an alert form the suite knows; {known(topology)}")
         name, instance = m.group(1), m.group(2) or m.group(3) or ""
     if name not in ALERTS:
-        raise AlertError(f"--alert {text!r}: unknown alert {name!r}; {known(topology)}")
+        raise AlertError(f"--alert {bounded(text, 120)}: unknown alert {bounded(name, 120)}; {known(topology)}")
     kind, tier = ALERTS[name]
     critical_only = tier == "critical"
     if not instance:  # the whole runbook
@@ -115,20 +116,20 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
     eps = endpoints_at(topology, instance)
     if not eps:
         why = next((v for k, v in NO_ENDPOINT.items() if instance.strip().lower() == k.format(cd=control_domain)), "")
-        raise AlertError(f"--alert {text!r}: {instance} is not an endpoint of topology {topology.name}"
+        raise AlertError(f"--alert {bounded(text, 120)}: {shown(instance, 120)} is not an endpoint of topology {topology.name}"
                          f"{' (' + why + ')' if why else ''}; endpoints: {instances(topology)}")
-    return _path(f"{name} on {instance}", kind, eps, critical_only, text, topology)
+    return _path(f"{name} on {instance.strip()}", kind, eps, critical_only, text, topology)
 
 
 def _kuma(source: str, topology: Topology) -> Path:
     wanted = _norm(source.removeprefix("kuma/"))
     monitor = next((m for m in KUMA if _norm(m) == wanted), None)
     if monitor is None:
-        raise AlertError(f"--alert {source!r}: unknown Kuma monitor; {known(topology)}")
+        raise AlertError(f"--alert {bounded(source, 120)}: unknown Kuma monitor; {known(topology)}")
     kind, probe, port = KUMA[monitor]
     eps = [e for e in topology.endpoints if e.probe == probe and port in (0, e.port)]
     if not eps:
-        raise AlertError(f"--alert {source!r}: topology {topology.name} has no {probe} endpoint"
+        raise AlertError(f"--alert {bounded(source, 120)}: topology {topology.name} has no {probe} endpoint"
                          f"{f' on port {port}' if port else ''}; endpoints: {instances(topology)}")
     return _path(f"Kuma monitor {monitor!r}", kind, eps, False, source, topology)
 
@@ -138,7 +139,8 @@ def _path(alert: str, kind: str, eps, critical_only: bool, text: str, topology: 
         return Path(alert, tuple(dict.fromkeys(e.probe for e in eps)), tuple(eps))
     eps = [e for e in eps if e.cert != "none"]
     if not eps:
-        raise AlertError(f"--alert {text!r}: no certificate pipeline covers that endpoint in topology {topology.name}; "
+        raise AlertError(f"--alert {bounded(text, 120)}: no certificate pipeline covers that endpoint in topology "
+                         f"{topology.name}; "
                          f"endpoints with a certificate: {', '.join(e.spec for e in topology.endpoints if e.cert != 'none')}")
     return Path(alert, tuple(dict.fromkeys(e.cert for e in eps)), tuple(eps), critical_only)
 
@@ -149,7 +151,7 @@ def endpoints_at(topology: Topology, instance: str) -> list[Endpoint]:
     if "://" in inst:
         return [e for e in topology.endpoints if e.spec.lower() == inst]
     host, _, port = inst.rpartition(":")
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit() and len(port) <= 5):
         return []
     return [e for e in topology.endpoints if e.port == int(port) and host in (e.host.lower(), e.verify_name.lower())]
 

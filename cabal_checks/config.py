@@ -11,10 +11,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .names import merge_names
+from . import tomltypes
+from .names import DEFAULT_NAMES, merge_names
 from .topology import Topology, TopologyError, load_topology, without_monitoring
 from .wire import parse_connect_to
 
@@ -36,7 +37,18 @@ KEYS = {
     "metrics_file": "metrics_file",
 }
 TABLES = {"names"}
+# TOML key -> the TOML types it takes, and an array's items (one table: every key of the file is checked before it is
+# used). Numbers also take a string ("3"), and a list key a single string, as the command line gives them.
+NUMBER, TEXT = (int, float, str), (str,)
+TYPES = {
+    "control_domain": (TEXT,), "topology": (TEXT,), "region": (TEXT,), "connect_to": ((str, list), TEXT),
+    "ca_bundle": (TEXT,), "probe_timeout": (NUMBER,), "now": ((str, datetime, date),), "vpc_host": (TEXT,),
+    "vpc_connect_to": ((str, list), TEXT), "aws_timeout": (NUMBER,), "monitoring": ((bool, str),), "alert": (TEXT,),
+    "metrics_file": (TEXT,), "names": ((dict,),),
+}
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
+REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
+NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
 
@@ -92,28 +104,42 @@ class Settings:
 
 def parse_now(text: str, real_now: datetime) -> datetime:
     """``2026-12-01T00:00:00Z``, ``2026-12-01`` or ``+14d`` / ``-3d`` / ``+12h`` relative to the real clock."""
-    m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip())
-    if m:
-        amount = float(m.group(1))
-        return real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+    m = re.fullmatch(r"([+-]\d+(?:\.\d+)?)([dh])", text.strip(), flags=re.ASCII)
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if m:
+            amount = float(m.group(1))
+            when = real_now + (timedelta(days=amount) if m.group(2) == "d" else timedelta(hours=amount))
+        else:
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        if not NOW_RANGE[0] <= when <= NOW_RANGE[1]:  # every judgement adds or takes days: keep room for them
+            raise OverflowError
+    except OverflowError:
+        raise ConfigError(f"now = {tomltypes.bounded(text)}: out of range (years 1970-9000)") from None
     except ValueError:
-        raise ConfigError(f"now = {text!r}: expected an ISO 8601 instant or +Nd / +Nh") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        raise ConfigError(f"now = {tomltypes.bounded(text)}: expected an ISO 8601 instant or +Nd / +Nh") from None
+    return when
 
 
 def read_toml(path: str) -> dict:
+    where = f"config file {tomltypes.shown(path, 200)}"
     try:
         data = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found") from None
+        raise ConfigError(f"{where}: not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+        raise ConfigError(f"{where}: malformed TOML: {exc}") from None
+    except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, a NUL in the name
+        raise ConfigError(f"{where}: cannot be read "
+                          f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     unknown = sorted(set(data) - set(KEYS.values()) - TABLES)
     if unknown:
-        raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)} "
+        raise ConfigError(f"{where}: unknown key(s) {tomltypes.key_names(unknown)} "
                           f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
+    for key, value in data.items():
+        tomltypes.check(key, value, *TYPES[key][:1], where, ConfigError, *TYPES[key][1:])
+    for key, value in data.get("names", {}).items():
+        tomltypes.check(f"names.{tomltypes.key_name(key)}", value, TEXT, where, ConfigError)
     return data
 
 
@@ -124,7 +150,7 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
     real_now = real_now or datetime.now(timezone.utc)
     path = cli.get("cabal_config") or env.get("CABAL_CONFIG")
     data = read_toml(path) if path else {}
-    where = f"config file {path}" if path else "command line"
+    where = f"config file {tomltypes.shown(path, 200)}" if path else "command line"
 
     def value(key):
         given = cli.get(key)
@@ -132,6 +158,10 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
             return given
         return data.get(KEYS[key], DEFAULTS.get(key))
 
+    alert = cli.get("alert") if cli.get("alert") is not None else data.get("alert")
+    if alert is not None and not str(alert).strip():
+        raise ConfigError("--alert is blank: give the page as it arrived, e.g. --alert "
+                          "'[CRITICAL] alertmanager/BlackboxProbeFailure/smtp-in.<cd>:25', or leave it out to run every check")
     domain = (value("control_domain") or "").strip().rstrip(".").lower()
     if require_domain and not domain:
         raise ConfigError("no control domain: pass --control-domain D (or control_domain in --cabal-config / CABAL_CONFIG)")
@@ -150,13 +180,16 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
     if monitoring == "false":
         topology = without_monitoring(topology)
     try:
-        connect_to = parse_connect_to(_list(value("connect_to"), "connect_to"))
-        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to"), "vpc_connect_to"))
+        connect_to = parse_connect_to(_list(value("connect_to")))
+        vpc_connect_to = parse_connect_to(_list(value("vpc_connect_to")), "--vpc-connect-to")
     except ValueError as exc:
         raise ConfigError(f"{exc} ({where})") from None
+    region = value("region") or None
+    if region is not None and not REGION.fullmatch(region):
+        raise ConfigError(f"region {tomltypes.bounded(region)}: not an AWS region name, e.g. us-east-1 ({where})")
     ca_bundle = value("ca_bundle")
-    if ca_bundle and not Path(ca_bundle).is_file():
-        raise ConfigError(f"ca_bundle {ca_bundle}: no such file ({where})")
+    if ca_bundle and not _is_file(ca_bundle):
+        raise ConfigError(f"ca_bundle {tomltypes.bounded(ca_bundle)}: no such file ({where})")
     timeouts = {}
     for key in ("probe_timeout", "aws_timeout"):
         try:
@@ -166,19 +199,18 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
             raise ConfigError(f"{key} = {value(key)!r}: expected seconds, 0 < s <= 600 ({where})") from None
     now_text = value("now")
     now = parse_now(str(now_text), real_now) if now_text else real_now
-    names_table = data.get("names", {})
-    if not isinstance(names_table, dict):
-        raise ConfigError(f"{where}: [names] must be a table")
+    names_table = data.get("names", {})  # a table of strings (TYPES)
     try:
         names = merge_names(names_table)
-    except KeyError as exc:
-        raise ConfigError(f"{where}: unknown [names] key(s) {exc.args[0]} (see docs/interface.md, 'Resource names')") from None
+    except KeyError:
+        unknown = tomltypes.key_names(set(names_table) - set(DEFAULT_NAMES))
+        raise ConfigError(f"{where}: unknown [names] key(s) {unknown} (see docs/interface.md, 'Resource names')") from None
     token = env.get("CABAL_API_TOKEN")
     password = env.get("CABAL_PROBE_PASSWORD")
     return Settings(
         control_domain=domain,
         topology=topology,
-        region=value("region") or None,
+        region=region,
         connect_to=connect_to,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         probe_timeout=timeouts["probe_timeout"],
@@ -200,11 +232,13 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
     )
 
 
-def _list(v, key: str) -> list:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
-        raise ValueError(f"{key} must be a list of strings")
-    return list(v)
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):  # a NUL, a name too long
+        return False
+
+
+def _list(v) -> list:
+    """connect_to / vpc_connect_to: one entry or a list of them (their types are checked: TYPES, the option)."""
+    return [] if v is None else [v] if isinstance(v, str) else list(v)

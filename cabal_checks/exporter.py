@@ -12,6 +12,7 @@ is killed (its whole process group) and leaves the previous result in place, wit
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import subprocess
@@ -23,9 +24,8 @@ from pathlib import Path
 
 from prometheus_client import start_http_server
 
-from . import metrics, results
+from . import metrics, results, suite_run
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LISTEN = "0.0.0.0:9117"  # the exporters' security group admits 9100-9120
 
 
@@ -48,12 +48,11 @@ class Exporter:
         """One run of the suite; returns a one-line account of it."""
         with tempfile.TemporaryDirectory(prefix="cabal-exporter-") as tmp:
             out, log = Path(tmp, "results.json"), Path(tmp, "pytest.log")
-            cmd = [sys.executable, "-m", "pytest", "tests_live", "-q", "-p", "no:cacheprovider",
-                   f"--results-json={out}", *self.pytest_args]
+            cmd = suite_run.command("-q", "-p", "no:cacheprovider", f"--results-json={out}", *self.pytest_args)
             t0 = time.monotonic()
-            with open(log, "w") as log_file:
-                self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log_file,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+            with open(log, "w") as log_file:  # where the user stands: a relative --cabal-config is theirs
+                self.proc = subprocess.Popen(cmd, env=suite_run.environ(dict(os.environ)), stdin=subprocess.DEVNULL,
+                                             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
                 try:
                     rc = self.proc.wait(timeout=self.run_timeout)
                 except subprocess.TimeoutExpired:
@@ -107,25 +106,46 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not port.isascii() or not port.isdigit():
         raise argparse.ArgumentTypeError(f"--listen {text!r}: expected ADDR:PORT (or :PORT)")
+    if not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"--listen {text!r}: port {int(port)} is out of range (0-65535)")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def main(argv: list[str] | None = None) -> int:
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, a number > 0")
+    return value
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace, list[str]]:
+    """The exporter's own options, and the rest (the suite's, for pytest). A bad value exits 2 with one line."""
     p = argparse.ArgumentParser(prog="cabal-checks-exporter", description=__doc__.split("\n\n")[0], allow_abbrev=False,
                                 epilog="Any other option is the suite's and is passed to pytest unchanged.")
     p.add_argument("--listen", type=parse_listen, default=DEFAULT_LISTEN, metavar="ADDR:PORT",
                    help=f"where to serve /metrics (default {DEFAULT_LISTEN})")
-    p.add_argument("--interval", type=float, default=300.0, metavar="S", help="seconds between runs (default 300)")
-    p.add_argument("--run-timeout", type=float, default=None, metavar="S",
+    p.add_argument("--interval", type=seconds, default=300.0, metavar="S", help="seconds between runs (default 300)")
+    p.add_argument("--run-timeout", type=seconds, default=None, metavar="S",
                    help="a run still going after S seconds is killed (default: the interval)")
-    args, pytest_args = p.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if args.interval <= 0:
-        p.error("--interval must be > 0")
+    args, pytest_args = p.parse_known_args(argv)
+    return p, args, pytest_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    p, args, pytest_args = parse_args(sys.argv[1:] if argv is None else argv)
     exporter = Exporter(pytest_args, args.run_timeout or args.interval)
     addr, port = args.listen
-    server, _ = start_http_server(port, addr=addr, registry=metrics.registry_for(exporter.snapshot))
+    try:
+        server, _ = start_http_server(port, addr=addr, registry=metrics.registry_for(exporter.snapshot))
+    except (OSError, OverflowError, UnicodeError) as exc:  # in use, not an address of this host, no such name
+        p.exit(2, f"{p.prog}: error: --listen {addr}:{port}: cannot serve there "
+                  f"({getattr(exc, 'strerror', None) or exc})\n")
     host, port = server.server_address[:2]
     host = host.decode() if isinstance(host, bytes) else host
     print(f"cabal-checks-exporter: serving http://{host}:{port}/metrics, a run every {args.interval:g}s",

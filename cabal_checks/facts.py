@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import wire
+from . import tomltypes, wire
 from .aws import acm, certbot, cloudfront, cognito, dns, ec2, ecs, elb, logs
 from .aws.reader import SERVICES, NotFound
 from .certs import pem_facts
@@ -81,11 +81,24 @@ def probes_in_vpc(ctx: Context, endpoints: tuple[Endpoint, ...]) -> list[wire.Pr
         out = testinfra.get_host(s.vpc_host).run("timeout %s python3 -c %s %s", str(int(s.probe_timeout) + 2),
                                                  WIRE_SOURCE.read_text(), json.dumps(args))
     except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot tell
-        raise CantTell(f"--vpc-host {s.vpc_host}: could not run the probe there ({type(exc).__name__})") from None
+        raise CantTell(f"--vpc-host {s.vpc_host}: could not run the probe there ({backend_said(exc)})") from None
     lines = out.stdout.strip().splitlines()[-len(endpoints):]
     if out.rc != 0 or len(lines) != len(endpoints):
-        raise CantTell(f"--vpc-host {s.vpc_host}: probe did not run (exit {out.rc}; is python3 there?)")
+        said = backend_said(out) if out.stderr.strip() else "is python3 there?"
+        raise CantTell(f"--vpc-host {s.vpc_host}: probe did not run (exit {out.rc}: {said})")
     return [wire.ProbeResult.from_json(line) for line in lines]
+
+
+def backend_said(what) -> str:
+    """Why a testinfra backend failed, in one bounded line: the last line of the command's stderr (ssh's "Connection
+    refused", docker's "Cannot connect"), from a ``CommandResult`` or the ``RuntimeError`` that carries one, else the
+    exception's own words."""
+    result = what.args[0] if isinstance(what, Exception) and what.args and hasattr(what.args[0], "stderr") else what
+    text = getattr(result, "stderr", None) if not isinstance(result, Exception) else None
+    if not isinstance(text, str) or not text.strip():
+        text = f"{type(what).__name__}: {what}" if isinstance(what, Exception) and str(what) else type(what).__name__
+    line = [x for x in text.strip().splitlines() if x.strip()][-1:] or [type(what).__name__]
+    return tomltypes.shown(line[0].strip(), 200)
 
 
 def clients_needed(s, facts) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import tomltypes
 from .names import DEFAULT_NAMES
 
 BUILTIN_DIR = Path(__file__).parent / "topologies"
@@ -32,6 +33,12 @@ ENDPOINT_KEYS = {
 }
 TOP_KEYS = {"name", "description", "fail2ban", "extra_services", "extra_target_groups", "task_health", "sites",
             "endpoint"}
+# key -> (the TOML types it takes, an array's items): checked before a value is used (tomltypes.check)
+_S, _L = (str,), (list,)
+TOP_TYPES = {"name": (_S,), "description": (_S,), "fail2ban": ((bool,),), "extra_services": (_L, _S),
+             "extra_target_groups": (_L, _S), "task_health": (_L, _S), "sites": (_L, _S), "endpoint": (_L, (dict,))}
+ENDPOINT_TYPES = {**{key: (_S,) for key in ENDPOINT_KEYS}, "internal": ((bool,),), "sg_ports": (_L, (int,)),
+                  "sg_sources": (_L, _S), "dns": (_L, _S)}
 # What exists only with cabal-infra's optional monitoring module (``count = var.monitoring ? 1 : 0``).
 MONITORING_PROBES = ("ntfy",)
 MONITORING_SERVICES = ("service_uptime_kuma", "service_ntfy")
@@ -142,23 +149,30 @@ def compose(name: str, description: str, base: Topology, probes_from: dict[str, 
 
 def load_topology(which: str, control_domain: str) -> Topology:
     """Load a built-in topology by name (``2026-05``, ``2026-08``) or a TOML file by path."""
+    builtins = ", ".join(sorted(p.stem for p in BUILTIN_DIR.glob("*.toml")))
     path = BUILTIN_DIR / f"{which}.toml"
-    if not path.exists():
-        path = Path(which)
-        if not path.is_file():
-            builtins = ", ".join(sorted(p.stem for p in BUILTIN_DIR.glob("*.toml")))
-            raise TopologyError(f"topology {which!r}: not a built-in ({builtins}) and no such file")
     try:
+        if "/" in which or not path.is_file():  # a name, never a way out of the built-ins' folder
+            path = Path(which)
+            if not path.is_file():
+                raise TopologyError(f"topology {tomltypes.bounded(which)}: not a built-in ({builtins}) and no such file")
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise TopologyError(f"topology file {path}: {exc}") from None
+    except TopologyError:
+        raise
+    except (OSError, ValueError) as exc:  # unreadable, not text, a NUL in the name
+        raise TopologyError(f"topology {tomltypes.bounded(which)}: not a built-in ({builtins}) and not a readable "
+                            f"topology file ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     return parse_topology(data, control_domain or "control-domain.invalid", source=str(path))
 
 
 def parse_topology(data: dict, control_domain: str, source: str = "<topology>") -> Topology:
     unknown = set(data) - TOP_KEYS
     if unknown:
-        raise TopologyError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise TopologyError(f"{source}: unknown key(s) {tomltypes.key_names(unknown)}")
+    for key, value in data.items():
+        tomltypes.check(key, value, *TOP_TYPES[key][:1], f"{source}:", TopologyError, *TOP_TYPES[key][1:])
     raw = data.get("endpoint") or []
     if not raw:
         raise TopologyError(f"{source}: no [[endpoint]] entries")
@@ -174,8 +188,13 @@ def parse_topology(data: dict, control_domain: str, source: str = "<topology>") 
         extra_services=tuple(data.get("extra_services", ())),
         extra_target_groups=tuple(data.get("extra_target_groups", ())),
         task_health=tuple(data.get("task_health", ())),
-        sites=tuple(site(str(h).format(control_domain=control_domain)) for h in data.get("sites", ())),
+        sites=tuple(site(_fill(h, control_domain)) for h in data.get("sites", ())),
     )
+
+
+def _fill(text: str, cd: str) -> str:
+    """``{control_domain}`` in a topology value, the only placeholder (other braces are the user's text)."""
+    return text.replace("{control_domain}", cd)
 
 
 def _name_key(key: str, where: str, field_name: str) -> str:
@@ -188,11 +207,13 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
     where = f"{source}: endpoint #{index}"
     unknown = set(e) - ENDPOINT_KEYS
     if unknown:
-        raise TopologyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise TopologyError(f"{where}: unknown key(s) {tomltypes.key_names(unknown)}")
+    for key, value in e.items():
+        tomltypes.check(key, value, *ENDPOINT_TYPES[key][:1], f"{where}:", TopologyError, *ENDPOINT_TYPES[key][1:])
     if e.get("probe") not in PROBES:
         raise TopologyError(f"{where}: probe must be one of {', '.join(PROBES)}, not {e.get('probe')!r}")
     try:
-        url = urlsplit(str(e["url"]).format(control_domain=cd))
+        url = urlsplit(_fill(e["url"], cd))
         port = url.port or SCHEMES[url.scheme]
         if url.scheme not in SCHEMES:
             raise KeyError(url.scheme)
@@ -217,7 +238,7 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
         host=url.hostname,
         port=port,
         path=url.path + (f"?{url.query}" if url.query else ""),
-        tls_name=str(e.get("tls_name", "")).format(control_domain=cd),
+        tls_name=_fill(e.get("tls_name", ""), cd),
         internal=bool(e.get("internal", False)),
         front=e.get("front", "none"),
         listener_protocol=e.get("listener_protocol", ""),
@@ -228,5 +249,5 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
         sg_sources=tuple(e.get("sg_sources", ())),
         cert=e.get("cert", "none"),
         dns=tuple(e.get("dns", ())),
-        backend=str(e.get("backend", "")).format(control_domain=cd),
+        backend=_fill(e.get("backend", ""), cd),
     )

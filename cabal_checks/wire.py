@@ -647,19 +647,24 @@ def _spec_str(spec: ProbeSpec) -> str:
     return f"{spec.scheme}://{spec.host}:{spec.port}"
 
 
-def parse_connect_to(entries) -> dict:
+def parse_connect_to(entries, option: str = "--connect-to") -> dict:
     """curl's ``--connect-to H:P:H2:P2`` entries → ``{"H:P": "H2:P2"}``. The same ``H:P`` given again adds an address
     (``"H2:P2,H3:P3"``): the name stands for several, as an NLB's does (a node per zone), and each is probed.
     Raises ValueError naming the bad one."""
     out: dict[str, str] = {}
     for entry in entries or ():
         parts = entry.split(":")
-        if len(parts) != 4 or not all(parts) or not parts[1].isdigit() or not parts[3].isdigit():
-            raise ValueError(f"--connect-to {entry!r}: expected HOST:PORT:HOST2:PORT2")
+        if len(parts) != 4 or not all(parts) or not all(_port(p) for p in parts[1::2]):
+            shown = repr(entry) if len(repr(entry)) <= 80 else f"{repr(entry)[:80]}... ({len(entry)} characters)"
+            raise ValueError(f"{option} {shown}: expected HOST:PORT:HOST2:PORT2 (ports 1-65535)")
         key, target = f"{parts[0]}:{parts[1]}", f"{parts[2]}:{parts[3]}"
         if target not in out.get(key, "").split(","):
             out[key] = f"{out[key]},{target}" if key in out else target
     return out
+
+
+def _port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) <= 65535
 
 
 def probe_all(specs: list[ProbeSpec], timeout: float, connect_to: dict | None = None,

@@ -22,6 +22,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
+    InvalidRegionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -108,6 +109,9 @@ class AwsReader:
                 except NoRegionError:
                     raise CantTell("no AWS region: pass --region, set region in the config file, "
                                    "or set AWS_DEFAULT_REGION") from None
+                except InvalidRegionError as exc:  # AWS_DEFAULT_REGION or the profile's region: not one
+                    raise CantTell(f"AWS region {exc.kwargs.get('region_name', '')!r} is not a region name "
+                                   "(us-east-1, ...): fix --region, AWS_DEFAULT_REGION or the profile's region") from None
                 if threading.current_thread() is not threading.main_thread():
                     self.made_late.append(service)
             return self._clients[service]

@@ -399,3 +399,26 @@ def _checked(outcomes: list[Outcome]) -> str:
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
             ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
     return ", ".join(parts) or NOTHING_CHECKED
+
+
+INTERRUPTED = "interrupted: the run was stopped before every check ran"
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """The diagnosis of a run cut short (Ctrl-C): what it found in the checks that ran, and never "nothing red ...
+    checked and green", which only a whole run may say."""
+
+    found: Diagnosis
+
+    def causes(self) -> list[str]:
+        return self.found.causes()
+
+    def lines(self) -> list[str]:
+        if self.found.findings:
+            return [f"{INTERRUPTED}; in the checks that ran:", *self.found.lines()]
+        undecided = f", {len(self.found.cant_tell)} can't tell" if self.found.cant_tell else ""
+        return [f"{INTERRUPTED}: nothing red among those that ran{undecided}; not a green run"]
+
+    def properties(self) -> list[tuple[str, str]]:
+        return [(k, "\n".join(self.lines()) if k == "diagnosis" else v) for k, v in self.found.properties()]
