@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from cabal_checks import wire
 from cabal_checks.certs import chain_facts
+from cabal_checks.facts.cert_wire import served
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
 from cabal_checks.names import DEFAULT_NAMES
@@ -168,7 +169,7 @@ def serve(tmp_path, root):
         servers.append(srv)
         spec = wire.ProbeSpec("smtps", ep.host, ep.port, "/", ep.verify_name)
         result = wire.probe(spec, 5.0, {f"{ep.host}:{ep.port}": f"127.0.0.1:{srv.port}"}, str(cafile))
-        return cert_wire.served(result, ep)
+        return served(result, ep)
 
     yield _serve
     for srv in servers:
@@ -300,10 +301,10 @@ def test_chain_verifies_red_expired(serve, issuer):
 def test_served_without_chain_skips_pointing_at_the_probe_failure_runbook():
     failed = wire.ProbeResult(spec=PUBLIC.spec, ok=False, step="connect", error="refused")
     with pytest.raises(NotApplicable, match="probe-failure runbook applies"):
-        cert_wire.served(failed, PUBLIC)
+        served(failed, PUBLIC)
     unresolved = wire.ProbeResult(spec=PRIVATE.spec, ok=False, step="resolve", error="no such name")
     with pytest.raises(NotApplicable, match="VPC-internal"):
-        cert_wire.served(unresolved, PRIVATE)
+        served(unresolved, PRIVATE)
 
 
 # --- small pure parts ------------------------------------------------------------------------------

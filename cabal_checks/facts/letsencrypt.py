@@ -1,0 +1,74 @@
+"""Facts of the cert-expiring runbook, the Let's Encrypt pipeline: the certbot Lambda, its schedule and
+activity, the certificate it wrote to SSM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ..aws import certbot, logs
+from ..certs import pem_facts
+from ..context import Context
+from ..gather import concurrently
+
+PUBLIC_CERT_PARAMS = ("ssm_cert", "ssm_chain")  # never "ssm_key": the suite does not read key material
+CERTBOT_LOOKBACK = timedelta(days=95)  # longer than a Let's Encrypt certificate lives
+RATE_LIMIT_WINDOW = timedelta(days=7)
+CERTBOT_RUN_SPAN = timedelta(minutes=10)  # one invocation's metrics: the Lambda's timeout is 300 s
+CERTBOT_FAILURE_WORDS = ("certbot exited with code", "Task timed out")
+CERTBOT_RATE_LIMIT_WORDS = ("rateLimited", "429", "too many certificates")
+
+
+def certbot_function(ctx: Context) -> dict | None:
+    return certbot.function(ctx.aws, ctx.name("certbot_function"))
+
+
+def certbot_schedule(ctx: Context) -> dict | None:
+    return certbot.schedule(ctx.aws, ctx.name("certbot_schedule"), ctx.name("certbot_schedule_group"))
+
+
+def certbot_activity(ctx: Context) -> dict:
+    """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
+
+    ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
+    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's Errors, per minute
+    while CloudWatch keeps minutes (15 days), then per 5 minutes or per hour (``certbot.window_of``);
+    ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same
+    window; ``rate_limits``: rate-limit lines of the last RATE_LIMIT_WINDOW.
+    """
+    now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
+    start = now - CERTBOT_LOOKBACK
+    streams, invocations, errors, failures, rate_limits, starts = concurrently(  # independent: one round trip
+        lambda: logs.latest_streams(ctx.aws, group),
+        lambda: certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
+        lambda: certbot.metric_points(ctx.aws, fn, "Errors", start, now),
+        lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now),
+        lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW, now),
+        lambda: logs.events_with(ctx.aws, group, ("START",), start, now))
+    starts = [e for e in starts or [] if e["message"].startswith("START RequestId")]
+    last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
+    return {"group": group, "streams": streams, "invocations": invocations, "errors": errors,
+            "failures": failures or [], "rate_limits": rate_limits or [],
+            # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
+            "last_start": last_start,
+            "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
+                last_start, CERTBOT_RUN_SPAN, now)) if last_start else None}
+
+
+def ssm_certificate(ctx: Context, key: str) -> dict | None:
+    """The certificate (``ssm_cert``) or chain (``ssm_chain``) the certbot Lambda wrote to SSM, as facts.
+
+    The PEM itself is dropped here; the private key parameter is never read.
+    """
+    if key not in PUBLIC_CERT_PARAMS:
+        raise ValueError(f"ssm_certificate reads only {', '.join(PUBLIC_CERT_PARAMS)}, not {key!r}")
+    name = ctx.name(key)
+    param = certbot.parameter(ctx.aws, name)
+    if param is None:
+        return None
+    try:
+        certs, error = pem_facts(param.get("Value") or ""), ""
+    except ValueError:
+        certs, error = [], "the value is not a PEM certificate"
+    return {"key": key, "name": name, "version": param.get("Version"), "modified": param.get("LastModifiedDate"),
+            "certs": certs, "error": error}
+

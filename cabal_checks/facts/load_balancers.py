@@ -1,0 +1,46 @@
+"""Facts of the probe-failure runbook, step 3: listeners, target groups, security groups, subnets."""
+
+from __future__ import annotations
+
+from ..aws import ec2, elb
+from ..context import Context
+from ..gather import concurrently
+from .account import cabal_vpc, front_load_balancers
+
+
+def load_balancer(ctx: Context, lb_key: str) -> dict | None:
+    """The load balancer, its listeners and where each forwards: ``{"lb", "listeners", "forwards"}``."""
+    lb = front_load_balancers(ctx)[ctx.name(lb_key)]
+    if lb is None:
+        return None
+    listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"])
+    forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in listeners))
+    return {"lb": lb, "listeners": listeners,
+            "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+
+
+def target_group(ctx: Context, tg_key: str) -> dict | None:
+    """``{"tg": ..., "health": [...]}``, None when the target group does not exist."""
+    keys = dict.fromkeys([*ctx.settings.topology.target_groups(), tg_key])  # all of them, in one shared request
+    tg = elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])[ctx.name(tg_key)]
+    if tg is None:
+        return None
+    return {"tg": tg, "health": elb.target_health(ctx.aws, tg["TargetGroupArn"])}
+
+
+def security_group(ctx: Context, sg_key: str) -> dict | None:
+    """The tier's group in the Cabalmail VPC (a staging VPC's group of the same name is not it). Every group of the
+    topology is asked for in one request, beside the VPC's, and matched to the VPC here: no request waits for another."""
+    keys = dict.fromkeys([*(e.security_group for e in ctx.settings.topology.endpoints if e.security_group), sg_key])
+    vpc, groups = concurrently(lambda: cabal_vpc(ctx),
+                               lambda: ec2.security_groups(ctx.aws, [ctx.name(k) for k in keys]))
+    name = ctx.name(sg_key)
+    return next((g for g in ec2.in_vpc(groups, vpc) if g.get("GroupName") == name), None)
+
+
+def subnets(ctx: Context) -> dict[str, list[dict]]:
+    """The deployment's subnets by kind (``public``, ``private``), every VPC's: the judge keeps the SG's VPC."""
+    prefixes = {"private": ctx.name("private_subnet_prefix"), "public": ctx.name("public_subnet_prefix")}
+    found = ec2.subnets_named(ctx.aws, *prefixes.values())
+    return {kind: [s for s in found if ec2.tag(s, "Name").startswith(prefix)] for kind, prefix in prefixes.items()}
+
