@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..aws import dns
+from .. import shapes
 from ..certs import CertFacts
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
@@ -173,7 +173,7 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
     zone_id = zone["zone"]["Id"].split("/")[-1]
     bad, lines = [], []
     for name, value in wanted:
-        have = [dns.target_of(r) for r in dns.find(zone["records"], name, types=("CNAME",))]
+        have = [shapes.target_of(r) for r in shapes.find(zone["records"], name, types=("CNAME",))]
         if _norm(value) in have:
             lines.append(f"present: {name} CNAME {value}")
             continue
@@ -194,7 +194,7 @@ KNOWN_CAA_TAGS = ("issue", "issuewild", "iodef", "issuemail", "issuevmc")
 def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
     """``{"issue": {...}, "issuewild": {...}}`` from the apex CAA records, and the records. A critical record
     (flag 128) with a tag a CA does not know forbids every CA to issue (RFC 8659 section 4.1): ``{"critical": {...}}``."""
-    records = dns.find(zone["records"], apex, types=("CAA",))
+    records = shapes.find(zone["records"], apex, types=("CAA",))
     tags: dict[str, set[str]] = {}
     for r in records:
         for rr in r.get("ResourceRecords", []):

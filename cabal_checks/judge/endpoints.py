@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..aws import dns
+from .. import shapes
 from ..topology import Endpoint
 from ..verdict import NotApplicable, Verdict, green, red
 from ..wire import ProbeResult
@@ -139,13 +139,13 @@ def dns_points_at_front(ep: Endpoint, zone_kind: str, view: dict) -> Verdict:
         return red(f"no {zone_kind} hosted zone named {ep.host.split('.', 1)[1]}",
                    step=STEP1, next=[f"aws route53 list-hosted-zones-by-name --dns-name {ep.host.split('.', 1)[1]}"])
     zid = zone["zone"]["Id"].split("/")[-1]
-    found = dns.find(zone["records"], ep.host)
+    found = shapes.find(zone["records"], ep.host)
     want = view["fronts"].get(ep.front)
     look = f"aws route53 list-resource-record-sets --hosted-zone-id {zid} --query \"ResourceRecordSets[?Name=='{ep.host}.']\""
     if not found:
         return red(f"{ep.host} has no A/AAAA/CNAME record in the {zone_kind} zone {zid}",
                    f"expected it to point at the {ep.front} {want or '(front not found)'}", step=STEP1, next=[look])
-    targets = sorted({_strip(dns.target_of(r)) for r in found})
+    targets = sorted({_strip(shapes.target_of(r)) for r in found})
     if want and _strip(want) not in targets:
         return red(f"{ep.host} in the {zone_kind} zone points at {', '.join(targets)}, not at the {ep.front}",
                    f"{ep.front} DNS name: {want}", step=STEP1, next=[look])

@@ -8,7 +8,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from ..aws.ec2 import tag
+from ..shapes import tag
 from ..verdict import Verdict, green, red
 
 ESC = "probe-failure, escalation"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..aws.ec2 import admits
+from ..shapes import admits
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
 
