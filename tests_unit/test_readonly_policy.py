@@ -273,10 +273,13 @@ def test_without_describe_services_the_ecs_step_cant_tell(enforced, full_run, tm
 
 
 def test_every_aws_fact_names_its_clients():
-    """Only the clients the selected tests need are made (facts.CLIENTS); together they are every service read."""
+    """Only the clients the selected tests need are made (facts.CLIENTS, from the fact table's rows); together they are
+    every service read."""
     from cabal_checks import facts as f
+    from cabal_checks.facts.table import TABLE
     from fixtures.facts import FACTS
 
+    assert all(bool(fact.clients) == (fact.kind == "aws") for fact in TABLE), "an AWS fact names its clients, no other"
     aws_facts = {fn for kind, fn, _ in FACTS.values() if kind == "aws"} | {f.minted_token}
     assert aws_facts == set(f.CLIENTS)
     assert {s for services in f.CLIENTS.values() for s in services} == set(SERVICES)
