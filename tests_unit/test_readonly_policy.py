@@ -312,3 +312,22 @@ def test_the_clients_a_run_makes_up_front(env, facts, made):
     wire = [("wire", f.probe, (endpoint["api_list" if facts == "list" else "imap"],))]
     wanted = wire + ([("aws", f.ecs_services, ())] if facts == "aws+wire" else [])
     assert f.clients_needed(settings, wanted) == made
+
+
+# --- one denied action blinds only the checks that need it ---------------------------------------------------
+
+GRANTED = sorted({a for st in load_policy()["Statement"] if st["Effect"] == "Allow" for a in _actions(st)})
+
+
+@pytest.mark.parametrize("action", GRANTED)
+def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_run, tmp_path, action):
+    """The shipped policy less ``action`` alone: nothing red; every ERROR is a can't-tell naming ``action``; every
+    check whose facts (in the full run) never asked for ``action`` is judged exactly as in the full run."""
+    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=(action,)))
+    assert not run.outcomes("failure"), f"a denied {action} turned red: {run.outcomes('failure')}"
+    wrong = {n: t.splitlines()[0] for n, t in run.outcomes("error").items() if action not in t}
+    assert not wrong, f"can't-tells that do not name {action}: {wrong}"
+    blinded = {n: run.results[n] for n, (outcome, _) in full_run.results.items()
+               if action not in full_run.needs.get(n, ()) and run.results.get(n, ("missing", ""))[0] != outcome}
+    assert not blinded, f"checks that never needed {action} but were not judged as in the full run: {blinded}"
+
