@@ -29,14 +29,14 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
 
 
 @pytest.mark.aws
-def test_no_nacl_denies(nacl_endpoint, network_facts, subnet_facts, expect):
+def test_no_nacl_denies(nacl_endpoint, nacl_facts, subnet_facts, expect):
     ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
-    expect(esc.nacl_denies(network_facts["nacls"], ports, _probe_sources(nacl_endpoint, network_facts, subnet_facts)))
+    expect(esc.nacl_denies(nacl_facts["nacls"], ports, _probe_sources(nacl_endpoint, nacl_facts, subnet_facts)))
 
 
 @pytest.mark.aws
-def test_no_fail2ban_ban_of_probe_source(fail2ban_endpoint, fail2ban_facts, network_facts, settings, expect):
-    expect(esc.fail2ban_bans(fail2ban_facts, settings.names["imap_log_group"], _nat_addresses(network_facts),
+def test_no_fail2ban_ban_of_probe_source(fail2ban_endpoint, fail2ban_facts, nat_facts, settings, expect):
+    expect(esc.fail2ban_bans(fail2ban_facts, settings.names["imap_log_group"], _nat_addresses(nat_facts),
                              ran=False))
 
 
@@ -46,5 +46,5 @@ def test_container_instances_connected(cluster, container_instance_facts, expect
 
 
 @pytest.mark.aws
-def test_nat_instances_running(nat_prefix, network_facts, settings, expect):
-    expect(esc.nat_ok(network_facts, nat_prefix, settings.names["private_route_table_prefix"]))
+def test_nat_instances_running(nat_prefix, nat_route_facts, settings, expect):
+    expect(esc.nat_ok(nat_route_facts, nat_prefix, settings.names["private_route_table_prefix"]))

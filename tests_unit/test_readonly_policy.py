@@ -331,3 +331,26 @@ def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_ru
                if action not in full_run.needs.get(n, ()) and run.results.get(n, ("missing", ""))[0] != outcome}
     assert not blinded, f"checks that never needed {action} but were not judged as in the full run: {blinded}"
 
+
+
+# Checks that a fact bundling several requests used to blind with the one denied action they never needed (issue #17
+# item 10): each is judged, as in the full run, with that action denied.
+NOT_NEEDED = [
+    ("elasticloadbalancing:DescribeTargetHealth", "test_listener_present"),  # needs the target group's ARN only
+    ("elasticloadbalancing:DescribeRules", "test_acm_consumer_uses_certificate"),  # the listener's certificate only
+    ("ssm:GetParameter", "test_dns_points_at_front[public:imap."),  # the NLB's name, not CloudFront's (SSM -> id)
+    ("ec2:DescribeRouteTables", "test_no_nacl_denies"),  # NACLs and the NAT addresses, not the route tables
+    ("ec2:DescribeNetworkAcls", "test_nat_instances_running"),  # NAT instances and routes, not the NACLs
+    ("cloudwatch:GetMetricStatistics", "test_certbot_not_rate_limited"),  # the log lines, not the metrics
+]
+
+
+@pytest.mark.parametrize("action, check", NOT_NEEDED, ids=[f"{a}-{c.split('[')[0]}" for a, c in NOT_NEEDED])
+def test_a_denied_action_does_not_blind_a_check_that_never_needed_it(enforced, full_run, tmp_path, action, check):
+    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=(action,)))
+    checked = {n: r for n, r in run.results.items() if f"::{check}" in n}
+    assert checked, f"no {check} ran"
+    assert all(full_run.results[n][0] == "passed" for n in checked), "the full run judges them all green"
+    blinded = {n: r[1].splitlines()[0] for n, r in checked.items() if r[0] != "passed"}
+    assert not blinded, f"{action} denied blinds checks that never needed it: {blinded}"
+    assert all(action not in full_run.needs[n] for n in checked), "their facts no longer ask for it"

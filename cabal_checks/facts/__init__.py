@@ -12,10 +12,12 @@ from .acm import acm_certificate, acm_consumer, facts_of_pem
 from .cert_wire import served, served_certificates
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import (
+    FRONTS,
     WIRE_SOURCE,
     api_token,
     cloudfront_domain,
     dns_view,
+    front_dns_name,
     minted_token,
     probe,
     probe_in_vpc,
@@ -23,8 +25,9 @@ from .endpoints import (
     probes_in_vpc,
     wants_token,
 )
-from .escalation import container_instances, fail2ban_lines, network
+from .escalation import NETWORK_PARTS, container_instances, fail2ban_lines, network
 from .letsencrypt import (
+    ACTIVITY_PARTS,
     CERTBOT_FAILURE_WORDS,
     CERTBOT_LOOKBACK,
     CERTBOT_RATE_LIMIT_WORDS,
@@ -36,10 +39,18 @@ from .letsencrypt import (
     certbot_schedule,
     ssm_certificate,
 )
-from .load_balancers import load_balancer, security_group, subnets, target_group
+from .load_balancers import (
+    front_listeners,
+    load_balancer,
+    security_group,
+    subnets,
+    target_group,
+    target_group_description,
+)
 from .table import CLIENT_ORDER, CLIENTS, clients_needed
 
 __all__ = [
+    "ACTIVITY_PARTS", "FRONTS", "NETWORK_PARTS", "front_dns_name", "front_listeners", "target_group_description",
     "CERTBOT_FAILURE_WORDS", "CERTBOT_LOOKBACK", "CERTBOT_RATE_LIMIT_WORDS", "CERTBOT_RUN_SPAN", "CLIENTS",
     "CLIENT_ORDER", "FRONT_LBS", "PUBLIC_CERT_PARAMS", "RATE_LIMIT_WINDOW", "WIRE_SOURCE", "acm_certificate",
     "acm_consumer", "api_token", "cabal_vpc", "certbot_activity", "certbot_function", "certbot_schedule",

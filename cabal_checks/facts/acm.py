@@ -7,7 +7,7 @@ from ..certs import pem_facts
 from ..context import Context
 from ..gather import concurrently
 from ..verdict import CantTell
-from .load_balancers import load_balancer
+from .load_balancers import front_listeners
 
 
 def acm_certificate(ctx: Context) -> dict | None:
@@ -87,7 +87,7 @@ def _listener_consumer(ctx: Context, front: str, port: int) -> dict:
     lb_name = ctx.name(front)
     out = {"front": front, "name": f"{lb_name}:{port}", "port": port, "arn": None, "problem": "",
            "lb_arn": None, "listener_arn": None, "resource_arn": None}
-    lb = load_balancer(ctx, front)
+    lb = front_listeners(ctx, front)
     if lb is None:
         return {**out, "problem": f"load balancer {lb_name} not found"}
     out["lb_arn"] = out["resource_arn"] = lb["lb"]["LoadBalancerArn"]

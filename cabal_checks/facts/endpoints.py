@@ -114,17 +114,33 @@ def minted_token(ctx: Context) -> Secret:
 
 
 
-def dns_view(ctx: Context) -> dict:
-    """The control domain's zones with their records, and the DNS names of the fronts."""
+FRONTS = (*FRONT_LBS, "cloudfront")
+
+
+def dns_view(ctx: Context, front: str | None = None) -> dict:
+    """The control domain's zones with their records, and the DNS name of ``front`` (``nlb``, ``alb``, ``cloudfront``;
+    None: of every front). One front's name only: a DNS check needs its own front's, and a read denied for another
+    front (SSM, CloudFront for the admin app's) does not blind it. The zones' requests are shared by every front's."""
     def zones():
         found = dns.zones(ctx.aws, ctx.settings.control_domain,
                           lambda: (vpc := cabal_vpc(ctx)) and vpc["VpcId"])
         records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
         return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
 
-    view_zones, lbs, admin_domain = concurrently(zones, lambda: front_load_balancers(ctx), lambda: cloudfront_domain(ctx))
-    fronts = {key: lb["DNSName"].rstrip(".").lower() if (lb := lbs[ctx.name(key)]) else None for key in FRONT_LBS}
-    return {"zones": view_zones, "fronts": {**fronts, "cloudfront": admin_domain}}
+    wanted = FRONTS if front is None else (front,)
+    view_zones, *names = concurrently(zones, *(lambda key=key: front_dns_name(ctx, key) for key in wanted))
+    return {"zones": view_zones, "fronts": dict(zip(wanted, names, strict=True))}
+
+
+def front_dns_name(ctx: Context, front: str) -> str | None:
+    """The DNS name a public name of ``front`` points at: the load balancer's, the admin distribution's; None when
+    that front does not exist (or is none of these)."""
+    if front == "cloudfront":
+        return cloudfront_domain(ctx)
+    if front not in FRONT_LBS:
+        return None
+    lb = front_load_balancers(ctx)[ctx.name(front)]
+    return lb["DNSName"].rstrip(".").lower() if lb else None
 
 
 def cloudfront_domain(ctx: Context) -> str | None:

@@ -11,16 +11,22 @@ from ..context import Context
 from ..gather import concurrently
 from .account import cabal_vpc
 
+NETWORK_PARTS = ("nacls", "nat", "route_tables")
 
-def network(ctx: Context) -> dict:
-    """VPC, its NACLs, NAT instances and private route tables: those of the VPC (a neighbouring stack's
-    ``cabal-nat-staging-0`` shares the prefix; without the VPC, whatever carries the names), matched here."""
-    vpc, nacls, nat, route_tables = concurrently(
-        lambda: cabal_vpc(ctx), lambda: ec2.network_acls(ctx.aws),
-        lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
-        lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix")))
-    return {"vpc": vpc, "nacls": ec2.in_vpc(nacls, vpc) if vpc else [], "nat": ec2.in_vpc(nat, vpc),
-            "route_tables": ec2.in_vpc(route_tables, vpc)}
+
+def network(ctx: Context, parts: tuple[str, ...] = NETWORK_PARTS) -> dict:
+    """The VPC and those of its NACLs (``nacls``), NAT instances (``nat``) and private route tables (``route_tables``)
+    that ``parts`` asks for: those of the VPC (a neighbouring stack's ``cabal-nat-staging-0`` shares the prefix;
+    without the VPC, whatever carries the names), matched here. Each check asks for the parts it judges, so a read
+    denied for another part does not blind it."""
+    asks = {"nacls": lambda: ec2.network_acls(ctx.aws),
+            "nat": lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
+            "route_tables": lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix"))}
+    vpc, *found = concurrently(lambda: cabal_vpc(ctx), *(asks[part] for part in parts))
+    out = {"vpc": vpc, **{part: ec2.in_vpc(items, vpc) for part, items in zip(parts, found, strict=True)}}
+    if "nacls" in out and not vpc:
+        out["nacls"] = []
+    return out
 
 
 def fail2ban_lines(ctx: Context) -> list[dict] | None:

@@ -26,32 +26,38 @@ def certbot_schedule(ctx: Context) -> dict | None:
     return certbot.schedule(ctx.aws, ctx.name("certbot_schedule"), ctx.name("certbot_schedule_group"))
 
 
-def certbot_activity(ctx: Context) -> dict:
-    """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics.
+ACTIVITY_PARTS = ("streams", "invocations", "errors", "failures", "rate_limits", "last_run")
 
-    ``streams``: newest log streams (None when the group does not exist); ``last_start``: the newest
-    ``START RequestId`` line's time (None without one), ``last_run_errors``: that invocation's Errors, per minute
+
+def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> dict:
+    """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics: the ``parts`` a check
+    judges (each asks for its own, so a read denied for another part does not blind it), and ``group``.
+
+    ``streams``: newest log streams (None when the group does not exist); ``last_run``: ``last_start``, the newest
+    ``START RequestId`` line's time (None without one), and ``last_run_errors``, that invocation's Errors, per minute
     while CloudWatch keeps minutes (15 days), then per 5 minutes or per hour (``certbot.window_of``);
     ``invocations``/``errors``: daily sums over CERTBOT_LOOKBACK; ``failures``: failure lines over the same
     window; ``rate_limits``: rate-limit lines of the last RATE_LIMIT_WINDOW.
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK
-    streams, invocations, errors, failures, rate_limits, starts = concurrently(  # independent: one round trip
-        lambda: logs.latest_streams(ctx.aws, group),
-        lambda: certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
-        lambda: certbot.metric_points(ctx.aws, fn, "Errors", start, now),
-        lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now),
-        lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW, now),
-        lambda: logs.events_with(ctx.aws, group, ("START",), start, now))
-    starts = [e for e in starts or [] if e["message"].startswith("START RequestId")]
-    last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
-    return {"group": group, "streams": streams, "invocations": invocations, "errors": errors,
-            "failures": failures or [], "rate_limits": rate_limits or [],
-            # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
-            "last_start": last_start,
-            "last_run_errors": certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
-                last_start, CERTBOT_RUN_SPAN, now)) if last_start else None}
+    asks = {  # independent: one round trip
+        "streams": lambda: logs.latest_streams(ctx.aws, group),
+        "invocations": lambda: certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
+        "errors": lambda: certbot.metric_points(ctx.aws, fn, "Errors", start, now),
+        "failures": lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],
+        "rate_limits": lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW,
+                                                now) or [],
+        "last_run": lambda: logs.events_with(ctx.aws, group, ("START",), start, now)}
+    out = {"group": group, **dict(zip(parts, concurrently(*(asks[part] for part in parts)), strict=True))}
+    if "last_run" in out:
+        starts = [e for e in out.pop("last_run") or [] if e["message"].startswith("START RequestId")]
+        last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
+        # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
+        out["last_start"] = last_start
+        out["last_run_errors"] = certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
+            last_start, CERTBOT_RUN_SPAN, now)) if last_start else None
+    return out
 
 
 def ssm_certificate(ctx: Context, key: str) -> dict | None:

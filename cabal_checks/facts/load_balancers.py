@@ -8,21 +8,34 @@ from ..gather import concurrently
 from .account import cabal_vpc, front_load_balancers
 
 
-def load_balancer(ctx: Context, lb_key: str) -> dict | None:
-    """The load balancer, its listeners and where each forwards: ``{"lb", "listeners", "forwards"}``."""
+def front_listeners(ctx: Context, lb_key: str) -> dict | None:
+    """The load balancer and its listeners: ``{"lb", "listeners"}`` (what a listener's certificate needs, not where
+    it forwards); None when the load balancer does not exist."""
     lb = front_load_balancers(ctx)[ctx.name(lb_key)]
     if lb is None:
         return None
-    listeners = elb.listeners(ctx.aws, lb["LoadBalancerArn"])
+    return {"lb": lb, "listeners": elb.listeners(ctx.aws, lb["LoadBalancerArn"])}
+
+
+def load_balancer(ctx: Context, lb_key: str) -> dict | None:
+    """The load balancer, its listeners and where each forwards: ``{"lb", "listeners", "forwards"}``."""
+    found = front_listeners(ctx, lb_key)
+    if found is None:
+        return None
+    listeners = found["listeners"]
     forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in listeners))
-    return {"lb": lb, "listeners": listeners,
-            "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+    return {**found, "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+
+
+def target_group_description(ctx: Context, tg_key: str) -> dict | None:
+    """The target group as described (its ARN: what a listener must forward to), None when it does not exist."""
+    keys = dict.fromkeys([*ctx.settings.topology.target_groups(), tg_key])  # all of them, in one shared request
+    return elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])[ctx.name(tg_key)]
 
 
 def target_group(ctx: Context, tg_key: str) -> dict | None:
     """``{"tg": ..., "health": [...]}``, None when the target group does not exist."""
-    keys = dict.fromkeys([*ctx.settings.topology.target_groups(), tg_key])  # all of them, in one shared request
-    tg = elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])[ctx.name(tg_key)]
+    tg = target_group_description(ctx, tg_key)
     if tg is None:
         return None
     return {"tg": tg, "health": elb.target_health(ctx.aws, tg["TargetGroupArn"])}

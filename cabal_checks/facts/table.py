@@ -18,7 +18,7 @@ from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
-from .load_balancers import load_balancer, security_group, subnets, target_group
+from .load_balancers import load_balancer, security_group, subnets, target_group, target_group_description
 
 
 def _none(params: dict) -> tuple:
@@ -52,7 +52,8 @@ TABLE = (
     # probe-failure 1: the endpoints, from here and from inside the VPC; DNS
     Fact("probe_result", "wire", probe, args=_endpoint),
     Fact("vpc_probe_result", "vpc", probe_in_vpc, args=_endpoint),
-    Fact("dns_view", "aws", dns_view, ("route53", "elbv2", "ssm", "cloudfront", "ec2")),
+    Fact("dns_view", "aws", dns_view, ("route53", "elbv2", "ssm", "cloudfront", "ec2"),
+         lambda p: (p["dns_case"][0].front,)),
     Fact("", "aws", minted_token, ("cognito-idp",)),  # the /list probe's token, asked for by the probe
     # probe-failure 2: ECS
     Fact("ecs_services", "aws", ecs_services, ("ecs",)),
@@ -62,10 +63,14 @@ TABLE = (
     # probe-failure 3: load balancers, target groups, security groups
     Fact("front", "aws", load_balancer, ("elbv2",), lambda p: (endpoint_of(p).front,)),
     Fact("target_group_facts", "aws", target_group, ("elbv2",), lambda p: (p.get("tg_key") or endpoint_of(p).target_group,)),
+    Fact("target_group_description", "aws", target_group_description, ("elbv2",),
+         lambda p: (endpoint_of(p).target_group,)),
     Fact("security_group_facts", "aws", security_group, ("ec2",), lambda p: (endpoint_of(p).security_group,)),
     Fact("subnet_facts", "aws", subnets, ("ec2",)),
     # probe-failure escalation
-    Fact("network_facts", "aws", network, ("ec2",)),
+    Fact("nacl_facts", "aws", network, ("ec2",), lambda p: (("nacls", "nat"),)),  # NAT addresses: probe sources
+    Fact("nat_facts", "aws", network, ("ec2",), lambda p: (("nat",),)),
+    Fact("nat_route_facts", "aws", network, ("ec2",), lambda p: (("nat", "route_tables"),)),
     Fact("container_instance_facts", "aws", container_instances, ("ecs",)),
     Fact("fail2ban_facts", "aws", fail2ban_lines, ("logs",)),
     # cert-expiring: the wire, ACM, Let's Encrypt
@@ -76,16 +81,20 @@ TABLE = (
     Fact("certbot_function_facts", "aws", certbot_function, ("lambda",)),
     Fact("certbot_schedule_facts", "aws", certbot_schedule, ("scheduler",)),
     Fact("certbot_activity", "aws", certbot_activity, ("logs", "cloudwatch")),
+    Fact("certbot_runs", "aws", certbot_activity, ("logs", "cloudwatch"), lambda p: (("streams", "invocations"),)),
+    Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
-# The AWS clients each AWS fact uses (from the rows), and the order to make them in: elbv2 (pools, then listeners,
+# The AWS clients each AWS fact function uses (from the rows), and the order to make them in: elbv2 (pools, then listeners,
 # then rules) and Cognito (pools, then clients, then the token the /list probe waits for) head chains of three
 # requests; ACM (list, then describe, tags and PEM at once), Logs -> CloudWatch (the last run's START line, then its
 # minutes' Errors), Route 53, SSM -> CloudFront and ECS of two; EC2 (the costliest client to make) and the rest of one.
-CLIENTS = {fact.fn: fact.clients for fact in TABLE if fact.kind == "aws"}
+CLIENTS: dict = {}  # fact function -> its rows' clients (a function gathering parts, one row each: their union)
+for _fact in (fact for fact in TABLE if fact.kind == "aws"):
+    CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
                 "lambda", "scheduler")
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
