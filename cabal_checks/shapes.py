@@ -1,8 +1,63 @@
-"""Pure helpers over the shapes AWS answers in (records, groups, tags): no client, no request, no boto3.
+"""The shapes facts hand to the judges: frozen dataclasses of what AWS answered, and pure helpers over AWS's own
+dicts (records, groups, tags). No client, no request, no boto3: a judge imports this, never ``aws/`` or ``facts/``.
 
-The judges read facts with these; the AWS lookups (``aws/``) use them too."""
+The helpers are used by the AWS lookups (``aws/``) too.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A hosted zone (as Route 53 lists it) and its record sets."""
+
+    zone: dict
+    records: tuple[dict, ...]
+
+    @property
+    def id(self) -> str:
+        """The zone's id without its ``/hostedzone/`` prefix, as the CLI takes it."""
+        return self.zone["Id"].split("/")[-1]
+
+
+@dataclass(frozen=True)
+class DnsView:
+    """The control domain's zones by kind (``public``, ``private``; either may be absent) and the DNS name of each
+    front asked for (``nlb``, ``alb``, ``cloudfront``; None when that front was not found)."""
+
+    zones: dict[str, Zone]
+    fronts: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Front:
+    """A load balancer, its listeners, and where each listener forwards (ListenerArn -> target group ARNs; None when
+    the fact did not ask: the listeners' certificates need no rules)."""
+
+    lb: dict
+    listeners: tuple[dict, ...]
+    forwards: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    """A target group and the health of its registered targets."""
+
+    tg: dict
+    health: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """The deployment's VPC (None when not found) and the parts a check asked for, each the VPC's (None: not asked):
+    its network ACLs, NAT instances, private route tables."""
+
+    vpc: dict | None
+    nacls: tuple[dict, ...] | None = None
+    nat: tuple[dict, ...] | None = None
+    route_tables: tuple[dict, ...] | None = field(default=None)
 
 
 def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:

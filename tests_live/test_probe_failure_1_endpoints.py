@@ -22,7 +22,7 @@ def test_endpoint_answers(endpoint, probe_result, cabal, expect):
             inside = cabal.maybe("vpc", f.probe_in_vpc, endpoint)
         if endpoint.target_group:
             tg = cabal.maybe("aws", f.target_group, endpoint.target_group)
-            targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg["health"]))
+            targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg.health))
     expect(endpoints.probe_answers(
         endpoint, probe_result, with_token=f.wants_token(s),
         cluster=s.names["cluster"], service=s.names.get(endpoint.service, ""), inside=inside, targets_healthy=targets))

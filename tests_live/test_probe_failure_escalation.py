@@ -9,7 +9,7 @@ pytestmark = pytest.mark.probe_failure
 
 
 def _nat_addresses(network_facts) -> list[str]:
-    return [i["PublicIpAddress"] for i in network_facts["nat"] if i.get("PublicIpAddress")]
+    return [i["PublicIpAddress"] for i in network_facts.nat if i.get("PublicIpAddress")]
 
 
 def test_seeded_token_not_expired(token_endpoint, settings, expect):
@@ -23,7 +23,7 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
     """Where the probes of this endpoint come from: in-VPC ones from the private subnets, public ones (Kuma,
     hairpinning) from the NAT addresses."""
     if endpoint.internal:
-        vpc_id = (network_facts["vpc"] or {}).get("VpcId", "")
+        vpc_id = (network_facts.vpc or {}).get("VpcId", "")
         return required_sources(("private_subnets",), subnet_facts, vpc_id)["private_subnets"]
     return _nat_addresses(network_facts)
 
@@ -31,7 +31,7 @@ def _probe_sources(endpoint, network_facts, subnet_facts) -> list[str]:
 @pytest.mark.aws
 def test_no_nacl_denies(nacl_endpoint, nacl_facts, subnet_facts, expect):
     ports = tuple(sorted({nacl_endpoint.port, *nacl_endpoint.sg_ports}))
-    expect(esc.nacl_denies(nacl_facts["nacls"], ports, _probe_sources(nacl_endpoint, nacl_facts, subnet_facts)))
+    expect(esc.nacl_denies(nacl_facts.nacls, ports, _probe_sources(nacl_endpoint, nacl_facts, subnet_facts)))
 
 
 @pytest.mark.aws

@@ -27,6 +27,7 @@ from cabal_checks.facts.cert_wire import served
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
 from cabal_checks.names import DEFAULT_NAMES
+from cabal_checks.shapes import Zone
 from cabal_checks.topology import Endpoint
 from cabal_checks.verdict import NotApplicable
 
@@ -310,11 +311,11 @@ def test_served_without_chain_skips_pointing_at_the_probe_failure_runbook():
 # --- small pure parts ------------------------------------------------------------------------------
 
 
-def _zone(*caa: str) -> dict:
+def _zone(*caa: str) -> Zone:
     records = [{"Name": f"{CD}.", "Type": "NS", "ResourceRecords": [{"Value": "ns."}]}]
     if caa:
         records.append({"Name": f"{CD}.", "Type": "CAA", "TTL": 300, "ResourceRecords": [{"Value": v} for v in caa]})
-    return {"zone": {"Id": "/hostedzone/Z1", "Name": f"{CD}."}, "records": records}
+    return Zone({"Id": "/hostedzone/Z1", "Name": f"{CD}."}, tuple(records))
 
 
 def test_caa_green_without_records_red_without_issuer():

@@ -76,8 +76,8 @@ def test_nat_instance_of_another_vpc_is_not_ours(moto_aws):
     # the old lookup, by name prefix alone, took staging's stopped instance for one of ours: red on a healthy stack
     assert theirs in [i["InstanceId"] for i in ec2_lookup.instances_named(ctx.aws, "cabal-nat-")]
     net = ctx.get("aws", facts.network)
-    assert [i["InstanceId"] for i in net["nat"]] == [ours]
-    assert [ec2_lookup.tag(t, "Name") for t in net["route_tables"]] == ["cabal-private-rt-0"]
+    assert [i["InstanceId"] for i in net.nat] == [ours]
+    assert [ec2_lookup.tag(t, "Name") for t in net.route_tables] == ["cabal-private-rt-0"]
     v = esc.nat_ok(net, "cabal-nat-", "cabal-private-rt-")
     assert v.ok, v.render()
     # the red twin: our own NAT instance stopped, beside the same neighbour

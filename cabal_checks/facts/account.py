@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..aws import dns, ec2, elb
 from ..context import Context
+from ..shapes import Zone
 
 
 def cabal_vpc(ctx: Context) -> dict | None:
@@ -22,10 +23,10 @@ def front_load_balancers(ctx: Context) -> dict[str, dict | None]:
     return elb.load_balancers(ctx.aws, [ctx.name(k) for k in FRONT_LBS])
 
 
-def public_zone(ctx: Context) -> dict | None:
+def public_zone(ctx: Context) -> Zone | None:
     """The control domain's public hosted zone and its records, None when there is none."""
     zone = dns.zones(ctx.aws, ctx.settings.control_domain).get("public")
     if zone is None:
         return None
-    return {"zone": zone, "records": dns.records(ctx.aws, zone["Id"])}
+    return Zone(zone, tuple(dns.records(ctx.aws, zone["Id"])))
 

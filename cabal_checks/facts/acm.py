@@ -90,8 +90,8 @@ def _listener_consumer(ctx: Context, front: str, port: int) -> dict:
     lb = front_listeners(ctx, front)
     if lb is None:
         return {**out, "problem": f"load balancer {lb_name} not found"}
-    out["lb_arn"] = out["resource_arn"] = lb["lb"]["LoadBalancerArn"]
-    listener = next((li for li in lb["listeners"] if li["Port"] == port), None)
+    out["lb_arn"] = out["resource_arn"] = lb.lb["LoadBalancerArn"]
+    listener = next((li for li in lb.listeners if li["Port"] == port), None)
     if listener is None:
         return {**out, "problem": f"{lb_name} has no listener on port {port}"}
     certs = listener.get("Certificates") or []

@@ -12,6 +12,7 @@ from ..aws.reader import NotFound
 from ..config import Secret
 from ..context import Context
 from ..gather import concurrently
+from ..shapes import DnsView, Zone
 from ..topology import Endpoint
 from ..verdict import CantTell, NotApplicable
 from .account import FRONT_LBS, cabal_vpc, front_load_balancers
@@ -117,7 +118,7 @@ def minted_token(ctx: Context) -> Secret:
 FRONTS = (*FRONT_LBS, "cloudfront")
 
 
-def dns_view(ctx: Context, front: str | None = None) -> dict:
+def dns_view(ctx: Context, front: str | None = None) -> DnsView:
     """The control domain's zones with their records, and the DNS name of ``front`` (``nlb``, ``alb``, ``cloudfront``;
     None: of every front). One front's name only: a DNS check needs its own front's, and a read denied for another
     front (SSM, CloudFront for the admin app's) does not blind it. The zones' requests are shared by every front's."""
@@ -125,11 +126,11 @@ def dns_view(ctx: Context, front: str | None = None) -> dict:
         found = dns.zones(ctx.aws, ctx.settings.control_domain,
                           lambda: (vpc := cabal_vpc(ctx)) and vpc["VpcId"])
         records = concurrently(*(lambda z=z: dns.records(ctx.aws, z["Id"]) for z in found.values()))
-        return {kind: {"zone": z, "records": r} for (kind, z), r in zip(found.items(), records, strict=True)}
+        return {kind: Zone(z, tuple(r)) for (kind, z), r in zip(found.items(), records, strict=True)}
 
     wanted = FRONTS if front is None else (front,)
     view_zones, *names = concurrently(zones, *(lambda key=key: front_dns_name(ctx, key) for key in wanted))
-    return {"zones": view_zones, "fronts": dict(zip(wanted, names, strict=True))}
+    return DnsView(view_zones, dict(zip(wanted, names, strict=True)))
 
 
 def front_dns_name(ctx: Context, front: str) -> str | None:

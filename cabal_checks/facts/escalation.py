@@ -9,12 +9,13 @@ from ..aws import ec2, ecs, logs
 from ..aws.reader import NotFound
 from ..context import Context
 from ..gather import concurrently
+from ..shapes import Network
 from .account import cabal_vpc
 
 NETWORK_PARTS = ("nacls", "nat", "route_tables")
 
 
-def network(ctx: Context, parts: tuple[str, ...] = NETWORK_PARTS) -> dict:
+def network(ctx: Context, parts: tuple[str, ...] = NETWORK_PARTS) -> Network:
     """The VPC and those of its NACLs (``nacls``), NAT instances (``nat``) and private route tables (``route_tables``)
     that ``parts`` asks for: those of the VPC (a neighbouring stack's ``cabal-nat-staging-0`` shares the prefix;
     without the VPC, whatever carries the names), matched here. Each check asks for the parts it judges, so a read
@@ -23,10 +24,10 @@ def network(ctx: Context, parts: tuple[str, ...] = NETWORK_PARTS) -> dict:
             "nat": lambda: ec2.instances_named(ctx.aws, ctx.name("nat_instance_prefix")),
             "route_tables": lambda: ec2.route_tables_named(ctx.aws, ctx.name("private_route_table_prefix"))}
     vpc, *found = concurrently(lambda: cabal_vpc(ctx), *(asks[part] for part in parts))
-    out = {"vpc": vpc, **{part: ec2.in_vpc(items, vpc) for part, items in zip(parts, found, strict=True)}}
+    out = {part: tuple(ec2.in_vpc(items, vpc)) for part, items in zip(parts, found, strict=True)}
     if "nacls" in out and not vpc:
-        out["nacls"] = []
-    return out
+        out["nacls"] = ()
+    return Network(vpc, **out)
 
 
 def fail2ban_lines(ctx: Context) -> list[dict] | None:

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..aws import ec2, elb
 from ..context import Context
 from ..gather import concurrently
+from ..shapes import Front, TargetGroup
 from .account import cabal_vpc, front_load_balancers
 
 
-def front_listeners(ctx: Context, lb_key: str) -> dict | None:
-    """The load balancer and its listeners: ``{"lb", "listeners"}`` (what a listener's certificate needs, not where
-    it forwards); None when the load balancer does not exist."""
+def front_listeners(ctx: Context, lb_key: str) -> Front | None:
+    """The load balancer and its listeners (what a listener's certificate needs, not where it forwards); None when
+    the load balancer does not exist."""
     lb = front_load_balancers(ctx)[ctx.name(lb_key)]
     if lb is None:
         return None
-    return {"lb": lb, "listeners": elb.listeners(ctx.aws, lb["LoadBalancerArn"])}
+    return Front(lb, tuple(elb.listeners(ctx.aws, lb["LoadBalancerArn"])))
 
 
-def load_balancer(ctx: Context, lb_key: str) -> dict | None:
-    """The load balancer, its listeners and where each forwards: ``{"lb", "listeners", "forwards"}``."""
+def load_balancer(ctx: Context, lb_key: str) -> Front | None:
+    """The load balancer, its listeners and where each forwards."""
     found = front_listeners(ctx, lb_key)
     if found is None:
         return None
-    listeners = found["listeners"]
-    forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in listeners))
-    return {**found, "forwards": {li["ListenerArn"]: f for li, f in zip(listeners, forwards, strict=True)}}
+    forwards = concurrently(*(lambda li=li: elb.listener_target_groups(ctx.aws, li) for li in found.listeners))
+    return replace(found, forwards={li["ListenerArn"]: f for li, f in zip(found.listeners, forwards, strict=True)})
 
 
 def target_group_description(ctx: Context, tg_key: str) -> dict | None:
@@ -33,12 +35,12 @@ def target_group_description(ctx: Context, tg_key: str) -> dict | None:
     return elb.target_groups(ctx.aws, [ctx.name(k) for k in keys])[ctx.name(tg_key)]
 
 
-def target_group(ctx: Context, tg_key: str) -> dict | None:
-    """``{"tg": ..., "health": [...]}``, None when the target group does not exist."""
+def target_group(ctx: Context, tg_key: str) -> TargetGroup | None:
+    """The target group and its targets' health, None when the target group does not exist."""
     tg = target_group_description(ctx, tg_key)
     if tg is None:
         return None
-    return {"tg": tg, "health": elb.target_health(ctx.aws, tg["TargetGroupArn"])}
+    return TargetGroup(tg, tuple(elb.target_health(ctx.aws, tg["TargetGroupArn"])))
 
 
 def security_group(ctx: Context, sg_key: str) -> dict | None:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .. import shapes
 from ..certs import CertFacts
+from ..shapes import Zone
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
 from .cert_wire import Served
@@ -154,7 +155,7 @@ def upsert_cmd(zone_id: str, records: list[tuple[str, str, int]], rtype: str = "
     return f"aws route53 change-resource-record-sets --hosted-zone-id {zone_id} --change-batch '{batch}'"
 
 
-def validation_records_present(view: dict | None, zone: dict | None, domain: str, tag: str) -> Verdict:
+def validation_records_present(view: dict | None, zone: Zone | None, domain: str, tag: str) -> Verdict:
     """Every validation CNAME exists in the public zone with the same value (trailing dot and case aside)."""
     if view is None:
         return _absent(domain, tag, STEP2)
@@ -170,10 +171,10 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
     if zone is None:
         return red(f"no public hosted zone {apex}: the validation records have nowhere to live", step=STEP2,
                    next=[f"aws route53 list-hosted-zones-by-name --dns-name {apex}"])
-    zone_id = zone["zone"]["Id"].split("/")[-1]
+    zone_id = zone.id
     bad, lines = [], []
     for name, value in wanted:
-        have = [shapes.target_of(r) for r in shapes.find(zone["records"], name, types=("CNAME",))]
+        have = [shapes.target_of(r) for r in shapes.find(zone.records, name, types=("CNAME",))]
         if _norm(value) in have:
             lines.append(f"present: {name} CNAME {value}")
             continue
@@ -191,10 +192,10 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
 KNOWN_CAA_TAGS = ("issue", "issuewild", "iodef", "issuemail", "issuevmc")
 
 
-def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
+def caa_issuers(zone: Zone, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
     """``{"issue": {...}, "issuewild": {...}}`` from the apex CAA records, and the records. A critical record
     (flag 128) with a tag a CA does not know forbids every CA to issue (RFC 8659 section 4.1): ``{"critical": {...}}``."""
-    records = shapes.find(zone["records"], apex, types=("CAA",))
+    records = shapes.find(zone.records, apex, types=("CAA",))
     tags: dict[str, set[str]] = {}
     for r in records:
         for rr in r.get("ResourceRecords", []):
@@ -208,7 +209,7 @@ def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]
     return tags, records
 
 
-def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: str, step: str) -> Verdict:
+def caa_allows(zone: Zone | None, domain: str, issuers: tuple[str, ...], who: str, step: str) -> Verdict:
     """If the apex publishes CAA records, they let ``issuers`` issue the wildcard ``domain``."""
     apex = domain.removeprefix("*.")
     if zone is None:
@@ -225,11 +226,11 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
         return red(f"CAA at {apex} forbids every CA to issue {domain}: a critical record (flag 128) with an unknown "
                    f"tag ({', '.join(sorted(tags['critical']))})", *seen, "RFC 8659 section 4.1: a CA must not issue "
                    "when it does not understand a critical property", step=step,
-                   next=[f"aws route53 list-resource-record-sets --hosted-zone-id {zone['zone']['Id'].split('/')[-1]} "
+                   next=[f"aws route53 list-resource-record-sets --hosted-zone-id {zone.id} "
                          f"--query \"ResourceRecordSets[?Type=='CAA']\"  # drop the flag or the record"])
     if any(i in listed for i in issuers):
         return green(f"CAA at {apex} lets {who} issue {domain} ({tag}: {', '.join(listed)})", *seen, step=step)
-    zone_id = zone["zone"]["Id"].split("/")[-1]
+    zone_id = zone.id
     values = [rr["Value"] for r in records for rr in r.get("ResourceRecords", [])] + [f'0 {tag} "{issuers[0]}"']
     ttl = records[0].get("TTL", 300)
     batch = json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
@@ -241,7 +242,7 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
                       "  # or add it to the DNS stack's CAA records and re-apply")])
 
 
-def caa_allows_amazon(zone: dict | None, domain: str) -> Verdict:
+def caa_allows_amazon(zone: Zone | None, domain: str) -> Verdict:
     return caa_allows(zone, domain, AMAZON_ISSUERS, "Amazon (ACM)", STEP1_CAA)
 
 

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from ..names import RUNBOOK_SAYS
+from ..shapes import Zone
 from ..topology import Endpoint
 from ..verdict import NotApplicable, Verdict, green, red
 from .acm import caa_allows
@@ -52,7 +53,7 @@ def invoke_cmd(names: dict) -> str:
             "  # a cold start always issues a new certificate: mind the rate limits")
 
 
-def caa_allows_letsencrypt(zone: dict | None, domain: str) -> Verdict:
+def caa_allows_letsencrypt(zone: Zone | None, domain: str) -> Verdict:
     return caa_allows(zone, domain, LE_ISSUERS, "Let's Encrypt (certbot)", STEP1_CAA)
 
 
