@@ -7,6 +7,9 @@ The helpers are used by the AWS lookups (``aws/``) too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from .certs import CertFacts
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,36 @@ class Network:
     nat: tuple[dict, ...] | None = None
     route_tables: tuple[dict, ...] | None = field(default=None)
 
+
+
+@dataclass(frozen=True)
+class CertbotActivity:
+    """What the certbot Lambda did lately: the parts a check asked for (``facts.letsencrypt.certbot_activity``); a part
+    not asked for keeps its default. ``streams``: newest log streams (None: the group does not exist);
+    ``invocations``/``errors``: daily metric points; ``failures``/``rate_limits``: matching log events;
+    ``last_start``: the newest START line's time; ``last_run_errors``: that run's Errors points (None: no run)."""
+
+    group: str
+    streams: tuple[dict, ...] | None = None
+    invocations: tuple[dict, ...] = ()
+    errors: tuple[dict, ...] = ()
+    failures: tuple[dict, ...] = ()
+    rate_limits: tuple[dict, ...] = ()
+    last_start: datetime | None = None
+    last_run_errors: tuple[dict, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SsmCertificate:
+    """The certificate (``ssm_cert``) or chain (``ssm_chain``) parameter as facts (the PEM itself dropped); ``error``
+    says why it does not parse ("" when it does)."""
+
+    key: str
+    name: str
+    version: int | None
+    modified: datetime | None
+    certs: tuple[CertFacts, ...]
+    error: str = ""
 
 def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
     want = name.rstrip(".").lower() + "."

@@ -31,6 +31,7 @@ from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
+from cabal_checks.shapes import CertbotActivity
 from cabal_checks.verdict import NotApplicable
 
 CD = "cabal.example.test"
@@ -442,7 +443,7 @@ def metric(name: str, value: float, ago: timedelta = timedelta(hours=1)) -> None
         "Timestamp": datetime.now(UTC) - ago}])
 
 
-def activity(now: str | None = None) -> dict:
+def activity(now: str | None = None) -> CertbotActivity:
     return f.certbot_activity(context(now))
 
 
@@ -539,7 +540,7 @@ def test_certbot_last_run_errors_asked_at_a_period_cloudwatch_still_keeps(now, p
     seen = f.certbot_activity(ctx)
     run = [p for p in asked if p["Period"] != 86400]
     assert [p["Period"] for p in run] == [period], asked
-    assert run[0]["StartTime"] <= seen["last_start"] < run[0]["EndTime"]
+    assert run[0]["StartTime"] <= seen.last_start < run[0]["EndTime"]
     assert run[0]["StartTime"].timestamp() % period == 0 and run[0]["EndTime"].timestamp() % period == 0
     v = le.last_run_succeeded(seen, names())
     assert not v.ok and "AWS/Lambda Errors 1" in v.render(), v.render()

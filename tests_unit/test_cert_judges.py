@@ -27,7 +27,7 @@ from cabal_checks.facts.cert_wire import served
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
 from cabal_checks.names import DEFAULT_NAMES
-from cabal_checks.shapes import Zone
+from cabal_checks.shapes import CertbotActivity, Zone
 from cabal_checks.topology import Endpoint
 from cabal_checks.verdict import NotApplicable
 
@@ -371,14 +371,14 @@ def test_schedule_period_parsing():
 def test_rate_limit_signatures_and_a_lookalike():
     def activity(msg):
         ts = int((NOW - timedelta(days=1)).timestamp() * 1000)
-        return {"group": "/g", "rate_limits": [{"timestamp": ts, "message": msg}]}
+        return CertbotActivity("/g", rate_limits=({"timestamp": ts, "message": msg},))
 
     for msg in ("urn:ietf:params:acme:error:rateLimited", "HTTP 429 from the ACME server",
                 "too many certificates (5) already issued for this exact set of identifiers"):
         assert not le.not_rate_limited(activity(msg), NOW, DEFAULT_NAMES).ok, msg
     assert le.not_rate_limited(activity("request took 4290 ms"), NOW, DEFAULT_NAMES).ok
-    old = {"group": "/g", "rate_limits": [{"timestamp": int((NOW - timedelta(days=8)).timestamp() * 1000),
-                                           "message": "rateLimited"}]}
+    old = CertbotActivity("/g", rate_limits=({"timestamp": int((NOW - timedelta(days=8)).timestamp() * 1000),
+                                              "message": "rateLimited"},))
     assert le.not_rate_limited(old, NOW, DEFAULT_NAMES).ok
 
 

@@ -9,6 +9,7 @@ from ..aws import certbot, logs
 from ..certs import pem_facts
 from ..context import Context
 from ..gather import concurrently
+from ..shapes import CertbotActivity, SsmCertificate
 
 PUBLIC_CERT_PARAMS = ("ssm_cert", "ssm_chain")  # never "ssm_key": the suite does not read key material
 CERTBOT_LOOKBACK = timedelta(days=95)  # longer than a Let's Encrypt certificate lives
@@ -29,7 +30,7 @@ def certbot_schedule(ctx: Context) -> dict | None:
 ACTIVITY_PARTS = ("streams", "invocations", "errors", "failures", "rate_limits", "last_run")
 
 
-def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> dict:
+def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> CertbotActivity:
     """What the certbot Lambda did lately, from its real log group and its AWS/Lambda metrics: the ``parts`` a check
     judges (each asks for its own, so a read denied for another part does not blind it), and ``group``.
 
@@ -49,18 +50,19 @@ def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> d
         "rate_limits": lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW,
                                                 now) or [],
         "last_run": lambda: logs.events_with(ctx.aws, group, ("START",), start, now)}
-    out = {"group": group, **dict(zip(parts, concurrently(*(asks[part] for part in parts)), strict=True))}
+    out = dict(zip(parts, concurrently(*(asks[part] for part in parts)), strict=True))
+    out = {part: tuple(found) if isinstance(found, list) else found for part, found in out.items()}
     if "last_run" in out:
         starts = [e for e in out.pop("last_run") or [] if e["message"].startswith("START RequestId")]
         last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
         # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
         out["last_start"] = last_start
-        out["last_run_errors"] = certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
-            last_start, CERTBOT_RUN_SPAN, now)) if last_start else None
-    return out
+        out["last_run_errors"] = tuple(certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
+            last_start, CERTBOT_RUN_SPAN, now))) if last_start else None
+    return CertbotActivity(group, **out)
 
 
-def ssm_certificate(ctx: Context, key: str) -> dict | None:
+def ssm_certificate(ctx: Context, key: str) -> SsmCertificate | None:
     """The certificate (``ssm_cert``) or chain (``ssm_chain``) the certbot Lambda wrote to SSM, as facts.
 
     The PEM itself is dropped here; the private key parameter is never read.
@@ -75,6 +77,5 @@ def ssm_certificate(ctx: Context, key: str) -> dict | None:
         certs, error = pem_facts(param.get("Value") or ""), ""
     except ValueError:
         certs, error = [], "the value is not a PEM certificate"
-    return {"key": key, "name": name, "version": param.get("Version"), "modified": param.get("LastModifiedDate"),
-            "certs": certs, "error": error}
+    return SsmCertificate(key, name, param.get("Version"), param.get("LastModifiedDate"), tuple(certs), error)
 
