@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..gather import concurrently
-from ..shapes import find, target_of  # noqa: F401 - re-exported: pure, they live in shapes
 from .reader import AwsReader
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..shapes import admits, tag  # noqa: F401 - re-exported: pure, they live in shapes
+from ..shapes import tag  # noqa: F401 - also used as ec2.tag (tests): pure, it lives in shapes
 from .reader import AwsReader
 
 
