@@ -93,6 +93,36 @@ class SsmCertificate:
     certs: tuple[CertFacts, ...]
     error: str = ""
 
+
+@dataclass(frozen=True)
+class AcmView:
+    """The ACM wildcard ``domain`` chosen among its copies (``cert``: describe_certificate), its leaf's facts (None
+    when not ISSUED or not parsed), the other copies, and ``why`` that one was taken."""
+
+    cert: dict
+    leaf: CertFacts | None = None
+    others: tuple[dict, ...] = ()
+    why: str = ""
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class AcmConsumer:
+    """Which certificate ARN a consumer presents: a listener (``front`` nlb/alb, ``port``) or a CloudFront
+    distribution (``alias``); ``arn_cert`` describes that ARN; ``problem`` says why no ARN could be read."""
+
+    front: str
+    name: str
+    arn: str | None = None
+    problem: str = ""
+    port: int | None = None
+    alias: str = ""
+    lb_arn: str | None = None
+    listener_arn: str | None = None
+    distribution_id: str | None = None
+    resource_arn: str | None = None
+    arn_cert: dict | None = None
+
 def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
     want = name.rstrip(".").lower() + "."
     return [r for r in records_ if r["Name"].lower().replace("\\052", "*") == want and r["Type"] in types]

@@ -139,7 +139,7 @@ def test_acm_certificate_found_issued_and_absent():
     assert not acm.issued(acm_view(), WILDCARD, "cabal-nlb", datetime.now(UTC)).ok  # nothing yet
     arn = request_cert()
     view = acm_view()
-    assert view["cert"]["CertificateArn"] == arn and view["leaf"] is not None
+    assert view.cert["CertificateArn"] == arn and view.leaf is not None
     v = acm.issued(view, WILDCARD, "cabal-nlb", datetime.now(UTC))
     assert v.ok, v.render()
 
@@ -156,14 +156,14 @@ def test_acm_two_certificates_take_the_one_in_use_and_say_so():
     old, new = request_cert(), request_cert()
     in_use(old)
     view = acm_view()
-    assert view["cert"]["CertificateArn"] == old
-    assert "2 certificates named" in view["why"] and "in use by 1" in view["why"] and new in view["why"]
+    assert view.cert["CertificateArn"] == old
+    assert "2 certificates named" in view.why and "in use by 1" in view.why and new in view.why
 
 
 def test_acm_untagged_certificate_is_still_found_and_said():
     request_cert(tag="something-else")
     view = acm_view()
-    assert view is not None and "none carries tag Name=cabal-nlb" in view["why"]
+    assert view is not None and "none carries tag Name=cabal-nlb" in view.why
 
 
 def test_acm_renewal_eligibility(renewal):

@@ -6,12 +6,13 @@ from ..aws import acm, cloudfront
 from ..certs import pem_facts
 from ..context import Context
 from ..gather import concurrently
+from ..shapes import AcmConsumer, AcmView
 from ..verdict import CantTell
 from .load_balancers import front_listeners
 
 
-def acm_certificate(ctx: Context) -> dict | None:
-    """The ACM wildcard ``*.<cd>``: ``{"cert": describe, "leaf": CertFacts | None, "others", "why"}``.
+def acm_certificate(ctx: Context) -> AcmView | None:
+    """The ACM wildcard ``*.<cd>``: the one taken (describe), its leaf's facts, the others, and why.
 
     Two may coexist briefly (create_before_destroy): prefer the one tagged Name=<acm_tag_name>, then
     the one in use, then the newest ISSUED; ``why`` says which was taken and why.
@@ -39,8 +40,7 @@ def acm_certificate(ctx: Context) -> dict | None:
     chosen = pool[0]
     pem = acm.certificate_pem(ctx.aws, chosen["CertificateArn"]) if chosen.get("Status") == "ISSUED" else None
     others = [d for d, _ in found if d is not chosen]
-    return {"domain": domain, "cert": chosen, "leaf": facts_of_pem(pem), "others": others,
-            "why": _acm_why(chosen, others, tag, bool(tagged))}
+    return AcmView(chosen, facts_of_pem(pem), tuple(others), _acm_why(chosen, others, tag, bool(tagged)), domain)
 
 
 def _acm_rank(desc: dict) -> tuple:
@@ -69,18 +69,18 @@ def facts_of_pem(pem: str | None):
         return None
 
 
-def acm_consumer(ctx: Context, consumer: tuple) -> dict:
+def acm_consumer(ctx: Context, consumer: tuple) -> AcmConsumer:
     """Which certificate ARN a consumer of the ACM certificate presents: ``(front, port)`` for a listener of the
     NLB or the ALB, ``("cloudfront", alias)`` for the distribution that carries that alias.
 
-    ``{"front", "name", "arn", "arn_cert", "resource_arn", "problem", ...}``; ``arn_cert`` describes the ARN it
-    presents (its days left when it is not the current one); ``problem`` says why no ARN could be read.
+    ``arn_cert`` describes the ARN it presents (its days left when it is not the current one); ``problem`` says why
+    no ARN could be read.
     """
     front, where = consumer
     out = _cloudfront_consumer(ctx, where) if front == "cloudfront" else _listener_consumer(ctx, front, where)
     if out["arn"]:
         out["arn_cert"] = acm.describe(ctx.aws, out["arn"])
-    return out
+    return AcmConsumer(**out)
 
 
 def _listener_consumer(ctx: Context, front: str, port: int) -> dict:
