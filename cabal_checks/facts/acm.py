@@ -11,8 +11,9 @@ from ..verdict import CantTell
 from .load_balancers import front_listeners
 
 
-def acm_certificate(ctx: Context) -> AcmView | None:
-    """The ACM wildcard ``*.<cd>``: the one taken (describe), its leaf's facts, the others, and why.
+def acm_certificate(ctx: Context, leaf: bool = True) -> AcmView | None:
+    """The ACM wildcard ``*.<cd>``: the one taken (describe), its leaf's facts (``leaf``: only the check comparing it
+    with what is served reads them, so a denied acm:GetCertificate blinds no other), the others, and why.
 
     Two may coexist briefly (create_before_destroy): prefer the one tagged Name=<acm_tag_name>, then
     the one in use, then the newest ISSUED; ``why`` says which was taken and why.
@@ -22,7 +23,7 @@ def acm_certificate(ctx: Context) -> AcmView | None:
     # The PEM of every certificate the listing says is ISSUED comes with its description and tags, not after the
     # choice: one round trip less, for one request per extra issued copy (usually none).
     def pem_ahead(summary):
-        if summary.get("Status") == "ISSUED":
+        if leaf and summary.get("Status") == "ISSUED":
             try:
                 acm.certificate_pem(ctx.aws, summary["CertificateArn"])
             except CantTell:  # matters only for the chosen one, whose fetch below raises it again (memoized)
@@ -38,7 +39,7 @@ def acm_certificate(ctx: Context) -> AcmView | None:
     tagged = [d for d, t in found if t.get("Name") == tag]
     pool = sorted(tagged or [d for d, _ in found], key=_acm_rank, reverse=True)
     chosen = pool[0]
-    pem = acm.certificate_pem(ctx.aws, chosen["CertificateArn"]) if chosen.get("Status") == "ISSUED" else None
+    pem = acm.certificate_pem(ctx.aws, chosen["CertificateArn"]) if leaf and chosen.get("Status") == "ISSUED" else None
     others = [d for d, _ in found if d is not chosen]
     return AcmView(chosen, facts_of_pem(pem), tuple(others), _acm_why(chosen, others, tag, bool(tagged)), domain)
 

@@ -75,7 +75,8 @@ TABLE = (
     Fact("fail2ban_facts", "aws", fail2ban_lines, ("logs",)),
     # cert-expiring: the wire, ACM, Let's Encrypt
     Fact("served_certs", "wire", served_certificates, args=_endpoint),
-    Fact("acm_facts", "aws", acm_certificate, ("acm",)),
+    Fact("acm_facts", "aws", acm_certificate, ("acm",), lambda p: (False,)),  # without the leaf: see acm_certificate
+    Fact("acm_leaf_facts", "aws", acm_certificate, ("acm",), lambda p: (True,)),
     Fact("acm_consumer_facts", "aws", acm_consumer, ("elbv2", "cloudfront", "acm"), lambda p: (p["acm_consumer"],)),
     Fact("public_zone_facts", "aws", public_zone, ("route53",)),
     Fact("certbot_function_facts", "aws", certbot_function, ("lambda",)),

@@ -1,7 +1,7 @@
 """Cert-expiring runbook, the ACM pipeline: the wildcard certificate, its renewal, its DNS, its consumers.
 
-``view`` is the ``acm_certificate`` fact: ``{"domain", "cert": describe_certificate, "leaf", "others",
-"why"}`` or None when no certificate ``*.<cd>`` exists.
+``view`` is the ``acm_certificate`` fact (``shapes.AcmView``: the certificate taken, its leaf when asked for, the
+others, why), or None when no certificate ``*.<cd>`` exists.
 """
 
 from __future__ import annotations
