@@ -65,3 +65,17 @@ def pem_facts(pem: str | bytes) -> list[CertFacts]:
     data = pem.encode() if isinstance(pem, str) else pem
     return [facts_of(c) for c in x509.load_pem_x509_certificates(data)]
 
+
+@dataclass(frozen=True)
+class Served:
+    """The chain an endpoint presented, parsed (leaf first), and whether it verified for the public name."""
+
+    spec: str
+    address: str
+    chain: tuple[CertFacts, ...]
+    verified: bool
+    verify_error: str
+
+    @property
+    def leaf(self) -> CertFacts:
+        return self.chain[0]

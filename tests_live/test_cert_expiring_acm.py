@@ -54,8 +54,8 @@ def test_acm_no_consumer_on_an_old_certificate(acm_cert_name, acm_facts, setting
 
 @pytest.mark.aws
 @pytest.mark.network
-def test_acm_certificate_served(acm_endpoint, served_certs, acm_facts, settings, expect):
-    expect(acm.served_is_acm(acm_endpoint, served_certs, acm_facts, f"*.{settings.control_domain}",
+def test_acm_certificate_served(acm_endpoint, served_certs, acm_leaf_facts, settings, expect):
+    expect(acm.served_is_acm(acm_endpoint, served_certs, acm_leaf_facts, f"*.{settings.control_domain}",
                              settings.names["acm_tag_name"], settings.names))
 
 

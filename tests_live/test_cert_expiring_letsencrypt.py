@@ -32,9 +32,9 @@ def test_certbot_schedule_enabled(certbot_schedule_name, certbot_schedule_facts,
 
 
 @pytest.mark.aws
-def test_certbot_ran_within_period(certbot_function_name, certbot_schedule_facts, certbot_activity, settings, expect):
+def test_certbot_ran_within_period(certbot_function_name, certbot_schedule_facts, certbot_runs, settings, expect):
     read_at = datetime.now(UTC) if settings.now_given else None  # --now ahead: runs before it are not seen yet
-    expect(le.ran_within_period(certbot_schedule_facts, certbot_activity, settings.now, settings.names, read_at))
+    expect(le.ran_within_period(certbot_schedule_facts, certbot_runs, settings.now, settings.names, read_at))
 
 
 @pytest.mark.aws
@@ -43,8 +43,8 @@ def test_certbot_last_run_succeeded(certbot_function_name, certbot_activity, set
 
 
 @pytest.mark.aws
-def test_certbot_not_rate_limited(certbot_log_group_name, certbot_activity, settings, expect):
-    expect(le.not_rate_limited(certbot_activity, settings.now, settings.names))
+def test_certbot_not_rate_limited(certbot_log_group_name, certbot_rate_limits, settings, expect):
+    expect(le.not_rate_limited(certbot_rate_limits, settings.now, settings.names))
 
 
 @pytest.mark.aws

@@ -23,7 +23,7 @@ def test_endpoint_answers(endpoint, probe_result, cabal, expect):
             inside = cabal.maybe("vpc", f.probe_in_vpc, endpoint)
         if endpoint.target_group:
             tg = cabal.maybe("aws", f.target_group, endpoint.target_group)
-            targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg["health"]))
+            targets = bool(tg and any(h["TargetHealth"]["State"] == "healthy" for h in tg.health))
         if probe_result.addresses and endpoint.front in f.FRONT_LBS:  # which zone the bad node is in
             zones = cabal.maybe("aws", f.front_zones, endpoint.front)
     expect(endpoints.probe_answers(

@@ -7,10 +7,10 @@ from cabal_checks.judge import load_balancers as lb
 pytestmark = [pytest.mark.probe_failure, pytest.mark.aws]
 
 
-def test_listener_present(lb_endpoint, front, target_group_facts, settings, expect):
-    tg_arn = target_group_facts["tg"]["TargetGroupArn"] if target_group_facts else None
+def test_listener_present(lb_endpoint, front, target_group_description, settings, expect):
+    tg_arn = target_group_description["TargetGroupArn"] if target_group_description else None
     expect(lb.listener_present(lb_endpoint, settings.names[lb_endpoint.front], front, tg_arn,
-                               front["forwards"] if front else {}))
+                               front.forwards if front else {}))
 
 
 def test_targets_healthy(tg_key, target_group_facts, settings, expect):

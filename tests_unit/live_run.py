@@ -24,6 +24,9 @@ from pathlib import Path
 
 from botocore.client import BaseClient
 
+from cabal_checks import gather
+from cabal_checks.aws.reader import AwsReader, iam_action
+
 from . import child_pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +44,7 @@ class LiveRun:
     stdout: str
     made_late: list  # AWS clients made outside the main thread (the os.environ race): must stay empty
     properties: dict = field(default_factory=dict)  # the JUnit testsuite properties (the diagnosis)
+    needs: dict = field(default_factory=dict)  # nodeid -> the IAM actions its facts asked the reader for (see below)
 
     def diagnosis(self) -> tuple[set, set]:
         """(causes, consequences) the run's diagnosis names, as test ids."""
@@ -64,7 +68,27 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
                    {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
-                   junit_properties(junit))
+                   junit_properties(junit), actions_needed(rec))
+
+
+def actions_needed(rec: dict) -> dict[str, set[str]]:
+    """nodeid -> every IAM action the facts it asks for (its fixtures', and the facts those facts wait for, through
+    the Gatherer) sent or shared through the reader; the shape check's are discovery's. Computed from what the run
+    recorded (``test_facts``, ``fact_uses``, ``fact_actions``)."""
+    uses, actions = rec.get("fact_uses", {}), rec.get("fact_actions", {})
+
+    def closure(keys) -> set[str]:
+        seen, todo = set(), list(keys)
+        while todo:
+            key = todo.pop()
+            if key not in seen:
+                seen.add(key)
+                todo += uses.get(key, [])
+        return {a for key in seen for a in actions.get(key, [])}
+
+    discovery = [k for k in actions if k.startswith("cabal_checks.discovery.")]
+    return {nodeid: closure(keys + (discovery if "::test_deployment_matches_topology[" in nodeid else []))
+            for nodeid, keys in rec.get("test_facts", {}).items()}
 
 
 def junit_results(junit: Path) -> dict[str, tuple[str, str]]:
@@ -96,6 +120,41 @@ _botocore_calls: list[tuple[str, str]] = []
 _markers: dict[str, list[str]] = {}
 _lock = threading.Lock()
 _original = BaseClient._make_api_call
+# Which facts each test asks for, which facts each fact waits for, which IAM actions each fact asks the reader for
+# (a request shared through the reader's memo counts for every fact that asks it): by fact key, see fact_key.
+_test_facts: dict[str, list[str]] = {}
+_fact_of: dict[str, str] = {}  # gathering id -> fact key
+_uses: dict[str, set[str]] = {}  # gathering id -> fact keys started or awaited from it
+_asked: dict[str, set[str]] = {}  # gathering id -> IAM actions
+_original_run, _original_start, _original_once = gather._run, gather.Gatherer.start, AwsReader._once
+
+
+def fact_key(fn, args) -> str:
+    """A fact and its arguments (the run's Context left out), the same in every run of one topology."""
+    return f"{fn.__module__}.{fn.__qualname__}{tuple(args)!r}"
+
+
+def _recording_run(fut, fn, args):
+    with _lock:
+        _fact_of[gather.gathering()] = fact_key(fn, args[1:])
+    return _original_run(fut, fn, args)
+
+
+def _recording_start(self, budget, fn, *args):
+    with _lock:
+        _uses.setdefault(gather.gathering(), set()).add(fact_key(fn, args[1:]))
+    return _original_start(self, budget, fn, *args)
+
+
+def _recording_once(self, key, fetch):
+    try:
+        action = iam_action(key[0], self.operation(key[0], key[1]))
+    except Exception:  # noqa: BLE001 - no client (no region): nothing was asked
+        action = None
+    if action:
+        with _lock:
+            _asked.setdefault(gather.gathering(), set()).add(action)
+    return _original_once(self, key, fetch)
 
 
 def _recording_make_api_call(self, operation_name, api_params):
@@ -106,11 +165,24 @@ def _recording_make_api_call(self, operation_name, api_params):
 
 def pytest_configure(config):
     BaseClient._make_api_call = _recording_make_api_call
+    gather._run, gather.Gatherer.start, AwsReader._once = _recording_run, _recording_start, _recording_once
 
 
 def pytest_collection_finish(session):
+    from fixtures.facts import FACTS
+
     for item in session.items:
         _markers[item.nodeid] = sorted({m.name for m in item.iter_markers()})
+        params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
+        keys = []
+        for name in item.fixturenames:
+            if name in FACTS:
+                _, fn, args_of = FACTS[name]
+                try:
+                    keys.append(fact_key(fn, args_of(params)))
+                except (KeyError, StopIteration):
+                    pass
+        _test_facts[item.nodeid] = keys
 
 
 def pytest_sessionfinish(session):
@@ -118,6 +190,7 @@ def pytest_sessionfinish(session):
     if ctx is not None:
         ctx.gatherer.settle()  # a fact whose tests stopped at another fact's error may still be retrying: record it all
     BaseClient._make_api_call = _original
+    gather._run, gather.Gatherer.start, AwsReader._once = _original_run, _original_start, _original_once
     target = os.environ.get("CABAL_RECORD_TO")
     if not target:
         return
@@ -126,4 +199,16 @@ def pytest_sessionfinish(session):
     with open(target, "w") as out:
         json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
                    "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
-                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else []}, out, indent=1)
+                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else [],
+                   "test_facts": _test_facts, "fact_uses": _by_fact(_uses), "fact_actions": _by_fact(_asked)},
+                  out, indent=1)
+
+
+def _by_fact(by_gathering: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Gathering id -> values, merged by the fact each gathering gathered (helpers share their fact's id)."""
+    out: dict[str, set[str]] = {}
+    with _lock:
+        for gid, values in by_gathering.items():
+            if gid in _fact_of:
+                out.setdefault(_fact_of[gid], set()).update(values)
+    return {key: sorted(values) for key, values in out.items()}

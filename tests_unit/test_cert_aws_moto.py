@@ -30,6 +30,7 @@ from cabal_checks.config import load_settings
 from cabal_checks.context import Context
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
+from cabal_checks.shapes import CertbotActivity
 from cabal_checks.verdict import NotApplicable
 
 CD = "cabal.example.test"
@@ -130,7 +131,7 @@ def test_acm_certificate_found_issued_and_absent():
     assert not acm.issued(acm_view(), WILDCARD, "cabal-nlb", datetime.now(UTC)).ok  # nothing yet
     arn = request_cert()
     view = acm_view()
-    assert view["cert"]["CertificateArn"] == arn and view["leaf"] is not None
+    assert view.cert["CertificateArn"] == arn and view.leaf is not None
     v = acm.issued(view, WILDCARD, "cabal-nlb", datetime.now(UTC))
     assert v.ok, v.render()
 
@@ -147,14 +148,14 @@ def test_acm_two_certificates_take_the_one_in_use_and_say_so():
     old, new = request_cert(), request_cert()
     in_use(old)
     view = acm_view()
-    assert view["cert"]["CertificateArn"] == old
-    assert "2 certificates named" in view["why"] and "in use by 1" in view["why"] and new in view["why"]
+    assert view.cert["CertificateArn"] == old
+    assert "2 certificates named" in view.why and "in use by 1" in view.why and new in view.why
 
 
 def test_acm_untagged_certificate_is_still_found_and_said():
     request_cert(tag="something-else")
     view = acm_view()
-    assert view is not None and "none carries tag Name=cabal-nlb" in view["why"]
+    assert view is not None and "none carries tag Name=cabal-nlb" in view.why
 
 
 def test_acm_renewal_eligibility(renewal):
@@ -442,7 +443,7 @@ def metric(name: str, value: float, ago: timedelta = timedelta(hours=1)) -> None
         "Timestamp": datetime.now(UTC) - ago}])
 
 
-def activity(now: str | None = None) -> dict:
+def activity(now: str | None = None) -> CertbotActivity:
     return f.certbot_activity(context(now))
 
 
@@ -499,7 +500,7 @@ def test_a_now_ahead_of_the_logs_does_not_blame_the_runs_the_schedule_would_make
     v = le.ran_within_period(sched, f.certbot_activity(later), later.settings.now, names(), read_at)
     assert v.ok, v.render()
     assert "days after the logs were read" in v.render() and "not seen, not missed" in v.render()
-    stale = {"group": GROUP, "streams": [{"lastEventTimestamp": int((time.time() - 70 * 86400) * 1000)}]}
+    stale = CertbotActivity(GROUP, ({"lastEventTimestamp": int((time.time() - 70 * 86400) * 1000)},))
     v = le.ran_within_period(sched, stale, later.settings.now, names(), read_at)  # missed before the read: red
     assert not v.ok and "24 h grace" in v.summary, v.render()
 
@@ -554,7 +555,7 @@ def test_certbot_last_run_errors_asked_at_a_period_cloudwatch_still_keeps(now, p
     seen = f.certbot_activity(ctx)
     run = [p for p in asked if p["Period"] != 86400]
     assert [p["Period"] for p in run] == [period], asked
-    assert run[0]["StartTime"] <= seen["last_start"] < run[0]["EndTime"]
+    assert run[0]["StartTime"] <= seen.last_start < run[0]["EndTime"]
     assert run[0]["StartTime"].timestamp() % period == 0 and run[0]["EndTime"].timestamp() % period == 0
     v = le.last_run_succeeded(seen, names())
     assert not v.ok and "AWS/Lambda Errors 1" in v.render(), v.render()

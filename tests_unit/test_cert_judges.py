@@ -23,9 +23,11 @@ from cryptography.x509.oid import NameOID
 
 from cabal_checks import wire
 from cabal_checks.certs import chain_facts
+from cabal_checks.facts.cert_wire import served
 from cabal_checks.judge import acm, cert_wire
 from cabal_checks.judge import letsencrypt as le
 from cabal_checks.names import DEFAULT_NAMES
+from cabal_checks.shapes import CertbotActivity, Zone
 from cabal_checks.topology import Endpoint
 from cabal_checks.verdict import NotApplicable
 
@@ -168,7 +170,7 @@ def serve(tmp_path, root):
         servers.append(srv)
         spec = wire.ProbeSpec("smtps", ep.host, ep.port, "/", ep.verify_name)
         result = wire.probe(spec, 5.0, {f"{ep.host}:{ep.port}": f"127.0.0.1:{srv.port}"}, str(cafile))
-        return cert_wire.served(result, ep)
+        return served(result, ep)
 
     yield _serve
     for srv in servers:
@@ -300,20 +302,20 @@ def test_chain_verifies_red_expired(serve, issuer):
 def test_served_without_chain_skips_pointing_at_the_probe_failure_runbook():
     failed = wire.ProbeResult(spec=PUBLIC.spec, ok=False, step="connect", error="refused")
     with pytest.raises(NotApplicable, match="probe-failure runbook applies"):
-        cert_wire.served(failed, PUBLIC)
+        served(failed, PUBLIC)
     unresolved = wire.ProbeResult(spec=PRIVATE.spec, ok=False, step="resolve", error="no such name")
     with pytest.raises(NotApplicable, match="VPC-internal"):
-        cert_wire.served(unresolved, PRIVATE)
+        served(unresolved, PRIVATE)
 
 
 # --- small pure parts ------------------------------------------------------------------------------
 
 
-def _zone(*caa: str) -> dict:
+def _zone(*caa: str) -> Zone:
     records = [{"Name": f"{CD}.", "Type": "NS", "ResourceRecords": [{"Value": "ns."}]}]
     if caa:
         records.append({"Name": f"{CD}.", "Type": "CAA", "TTL": 300, "ResourceRecords": [{"Value": v} for v in caa]})
-    return {"zone": {"Id": "/hostedzone/Z1", "Name": f"{CD}."}, "records": records}
+    return Zone({"Id": "/hostedzone/Z1", "Name": f"{CD}."}, tuple(records))
 
 
 def test_caa_green_without_records_red_without_issuer():
@@ -369,14 +371,14 @@ def test_schedule_period_parsing():
 def test_rate_limit_signatures_and_a_lookalike():
     def activity(msg):
         ts = int((NOW - timedelta(days=1)).timestamp() * 1000)
-        return {"group": "/g", "rate_limits": [{"timestamp": ts, "message": msg}]}
+        return CertbotActivity("/g", rate_limits=({"timestamp": ts, "message": msg},))
 
     for msg in ("urn:ietf:params:acme:error:rateLimited", "HTTP 429 from the ACME server",
                 "too many certificates (5) already issued for this exact set of identifiers"):
         assert not le.not_rate_limited(activity(msg), NOW, DEFAULT_NAMES).ok, msg
     assert le.not_rate_limited(activity("request took 4290 ms"), NOW, DEFAULT_NAMES).ok
-    old = {"group": "/g", "rate_limits": [{"timestamp": int((NOW - timedelta(days=8)).timestamp() * 1000),
-                                           "message": "rateLimited"}]}
+    old = CertbotActivity("/g", rate_limits=({"timestamp": int((NOW - timedelta(days=8)).timestamp() * 1000),
+                                              "message": "rateLimited"},))
     assert le.not_rate_limited(old, NOW, DEFAULT_NAMES).ok
 
 

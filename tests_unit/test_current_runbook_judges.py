@@ -4,12 +4,14 @@ proves each against the sandbox too."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cabal_checks.judge import acm, ecs
 from cabal_checks.judge import escalation as esc
 from cabal_checks.judge import load_balancers as lb
 from cabal_checks.judge import nacl as nacls
+from cabal_checks.shapes import AcmConsumer, AcmView
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 ARN = "arn:aws:ecs:us-east-1:123456789012:task/cabal-mail/"
@@ -97,17 +99,16 @@ def test_a_nacl_deny_covering_a_probe_source_is_red():
 def test_a_consumer_on_another_certificate_names_its_alias_arn_and_days_left():
     current = "arn:aws:acm:us-east-1:123456789012:certificate/current"
     other = "arn:aws:acm:us-east-1:123456789012:certificate/old"
-    consumer = {"front": "cloudfront", "alias": "www.cd.test", "name": "CloudFront distribution E2WWW (www.cd.test)",
-                "arn": other, "problem": "", "distribution_id": "E2WWW",
-                "resource_arn": "arn:aws:cloudfront::1:distribution/E2WWW",
-                "arn_cert": {"DomainName": "*.cd.test", "Status": "ISSUED", "NotAfter": NOW + timedelta(days=5)}}
-    view = {"cert": {"CertificateArn": current, "Status": "ISSUED", "InUseBy": []}, "why": ""}
+    consumer = AcmConsumer("cloudfront", "CloudFront distribution E2WWW (www.cd.test)", other, alias="www.cd.test",
+                           distribution_id="E2WWW", resource_arn="arn:aws:cloudfront::1:distribution/E2WWW",
+                           arn_cert={"DomainName": "*.cd.test", "Status": "ISSUED", "NotAfter": NOW + timedelta(days=5)})
+    view = AcmView({"CertificateArn": current, "Status": "ISSUED", "InUseBy": []})
     v = acm.consumer_uses_certificate(consumer, view, "*.cd.test", "cabal-nlb", {}, NOW)
     assert not v.ok and "(www.cd.test) is pinned to an old ARN" in v.summary and other in v.summary
     assert f"{other}: *.cd.test ISSUED, 5.0 days left" in v.evidence
     assert "ACM InUseBy of " + current + " does not list arn:aws:cloudfront::1:distribution/E2WWW" in v.evidence
     assert "aws cloudfront get-distribution-config --id E2WWW" in v.next[0]
-    green = acm.consumer_uses_certificate({**consumer, "arn": current}, view, "*.cd.test", "cabal-nlb", {}, NOW)
+    green = acm.consumer_uses_certificate(replace(consumer, arn=current), view, "*.cd.test", "cabal-nlb", {}, NOW)
     assert green.ok
 
 
@@ -115,11 +116,11 @@ def test_acm_inuseby_cross_check_green_with_unused_leftovers_red_when_an_old_one
     current = {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/current", "Status": "ISSUED", "InUseBy": ["x"]}
     leftover = {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/2025", "Status": "EXPIRED", "InUseBy": [],
                 "NotAfter": NOW - timedelta(days=200)}
-    view = {"cert": current, "others": [leftover], "why": ""}
+    view = AcmView(current, others=(leftover,))
     assert acm.no_consumer_on_old(view, "*.cd.test", "cabal-nlb", NOW).ok
     used = {**leftover, "Status": "ISSUED", "NotAfter": NOW + timedelta(days=5),
             "InUseBy": ["arn:aws:apigateway:us-east-1::/domainnames/api.cd.test"]}
-    v = acm.no_consumer_on_old({**view, "others": [used]}, "*.cd.test", "cabal-nlb", NOW)
+    v = acm.no_consumer_on_old(replace(view, others=(used,)), "*.cd.test", "cabal-nlb", NOW)
     assert not v.ok and "still use an old certificate *.cd.test" in v.summary
     assert v.evidence == ("arn:aws:apigateway:us-east-1::/domainnames/api.cd.test uses "
                           "arn:aws:acm:us-east-1:1:certificate/2025 (ISSUED, 5.0 days left)",)
@@ -127,14 +128,14 @@ def test_acm_inuseby_cross_check_green_with_unused_leftovers_red_when_an_old_one
 
 def test_a_site_with_a_certificate_of_its_own_is_not_pinned():
     own = "arn:aws:acm:us-east-1:1:certificate/staging"
-    consumer = {"front": "cloudfront", "alias": "www.staging.cd.test", "name": "CloudFront distribution E2STG",
-                "arn": own, "problem": "", "distribution_id": "E2STG", "resource_arn": None,
-                "arn_cert": {"DomainName": "*.staging.cd.test", "Status": "ISSUED", "NotAfter": NOW + timedelta(days=80)}}
-    view = {"cert": {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/current", "InUseBy": []}, "why": ""}
+    consumer = AcmConsumer("cloudfront", "CloudFront distribution E2STG", own, alias="www.staging.cd.test",
+                           distribution_id="E2STG", arn_cert={"DomainName": "*.staging.cd.test", "Status": "ISSUED",
+                                                              "NotAfter": NOW + timedelta(days=80)})
+    view = AcmView({"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/current", "InUseBy": []})
     v = acm.consumer_uses_certificate(consumer, view, "*.cd.test", "cabal-nlb", {}, NOW)
     assert v.ok and "uses its own certificate" in v.summary and "80.0 days left" in v.summary
-    old_copy = {**consumer, "arn_cert": {**consumer["arn_cert"], "DomainName": "*.cd.test",
-                                         "SubjectAlternativeNames": ["*.cd.test"]}, "alias": "www.cd.test"}
+    old_copy = replace(consumer, arn_cert={**consumer.arn_cert, "DomainName": "*.cd.test",
+                                           "SubjectAlternativeNames": ["*.cd.test"]}, alias="www.cd.test")
     assert not acm.consumer_uses_certificate(old_copy, view, "*.cd.test", "cabal-nlb", {}, NOW).ok
 
 

@@ -270,10 +270,13 @@ def test_without_describe_services_the_ecs_step_cant_tell(enforced, full_run, tm
 
 
 def test_every_aws_fact_names_its_clients():
-    """Only the clients the selected tests need are made (facts.CLIENTS); together they are every service read."""
+    """Only the clients the selected tests need are made (facts.CLIENTS, from the fact table's rows); together they are
+    every service read."""
     from cabal_checks import facts as f
+    from cabal_checks.facts.table import TABLE
     from fixtures.facts import FACTS
 
+    assert all(bool(fact.clients) == (fact.kind == "aws") for fact in TABLE), "an AWS fact names its clients, no other"
     aws_facts = {fn for kind, fn, _ in FACTS.values() if kind == "aws"} | {f.minted_token}
     assert aws_facts == set(f.CLIENTS)
     assert {s for services in f.CLIENTS.values() for s in services} == set(SERVICES)
@@ -325,3 +328,46 @@ def test_a_red_probe_asks_which_zone_its_bad_node_is_in_under_the_policy(enforce
     assert " in us-east-1" in text.splitlines()[0], text
     assert ("ec2", "DescribeNetworkInterfaces") in run.botocore_calls
     assert granted(load_policy(), iam_action("ec2", "DescribeNetworkInterfaces"))
+
+
+# --- one denied action blinds only the checks that need it ---------------------------------------------------
+
+GRANTED = sorted({a for st in load_policy()["Statement"] if st["Effect"] == "Allow" for a in _actions(st)})
+
+
+@pytest.mark.parametrize("action", GRANTED)
+def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_run, tmp_path, action):
+    """The shipped policy less ``action`` alone: nothing red; every ERROR is a can't-tell naming ``action``; every
+    check whose facts (in the full run) never asked for ``action`` is judged exactly as in the full run."""
+    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=(action,)))
+    assert not run.outcomes("failure"), f"a denied {action} turned red: {run.outcomes('failure')}"
+    wrong = {n: t.splitlines()[0] for n, t in run.outcomes("error").items() if action not in t}
+    assert not wrong, f"can't-tells that do not name {action}: {wrong}"
+    blinded = {n: run.results[n] for n, (outcome, _) in full_run.results.items()
+               if action not in full_run.needs.get(n, ()) and run.results.get(n, ("missing", ""))[0] != outcome}
+    assert not blinded, f"checks that never needed {action} but were not judged as in the full run: {blinded}"
+
+
+
+# Checks that a fact bundling several requests used to blind with the one denied action they never needed (issue #17
+# item 10): each is judged, as in the full run, with that action denied.
+NOT_NEEDED = [
+    ("elasticloadbalancing:DescribeTargetHealth", "test_listener_present"),  # needs the target group's ARN only
+    ("elasticloadbalancing:DescribeRules", "test_acm_consumer_uses_certificate"),  # the listener's certificate only
+    ("ssm:GetParameter", "test_dns_points_at_front[public:imap."),  # the NLB's name, not CloudFront's (SSM -> id)
+    ("ec2:DescribeRouteTables", "test_no_nacl_denies"),  # NACLs and the NAT addresses, not the route tables
+    ("ec2:DescribeNetworkAcls", "test_nat_instances_running"),  # NAT instances and routes, not the NACLs
+    ("cloudwatch:GetMetricStatistics", "test_certbot_not_rate_limited"),  # the log lines, not the metrics
+    ("acm:GetCertificate", "test_acm_renewal_not_stuck"),  # the description, not the PEM (only the served check's)
+]
+
+
+@pytest.mark.parametrize("action, check", NOT_NEEDED, ids=[f"{a}-{c.split('[')[0]}" for a, c in NOT_NEEDED])
+def test_a_denied_action_does_not_blind_a_check_that_never_needed_it(enforced, full_run, tmp_path, action, check):
+    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=(action,)))
+    checked = {n: r for n, r in run.results.items() if f"::{check}" in n}
+    assert checked, f"no {check} ran"
+    assert all(full_run.results[n][0] == "passed" for n in checked), "the full run judges them all green"
+    blinded = {n: r[1].splitlines()[0] for n, r in checked.items() if r[0] != "passed"}
+    assert not blinded, f"{action} denied blinds checks that never needed it: {blinded}"
+    assert all(action not in full_run.needs[n] for n in checked), "their facts no longer ask for it"

@@ -30,16 +30,3 @@ def zones(aws: AwsReader, domain: str, vpc_id=None) -> dict[str, dict]:
 
 def records(aws: AwsReader, zone_id: str) -> list[dict]:
     return aws.pages("route53", "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone_id)
-
-
-def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
-    want = name.rstrip(".").lower() + "."
-    return [r for r in records_ if r["Name"].lower().replace("\\052", "*") == want and r["Type"] in types]
-
-
-def target_of(record: dict) -> str:
-    """Where a record points: the alias DNS name or the first value, lower case, no trailing dot."""
-    if record.get("AliasTarget"):
-        return record["AliasTarget"]["DNSName"].rstrip(".").lower()
-    values = [r["Value"] for r in record.get("ResourceRecords", [])]
-    return values[0].rstrip(".").lower() if values else ""

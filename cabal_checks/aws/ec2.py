@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..shapes import tag  # noqa: F401 - also used as ec2.tag (tests): pure, it lives in shapes
 from .reader import AwsReader
 
 
@@ -10,22 +11,6 @@ def security_groups(aws: AwsReader, names) -> list[dict]:
     with ``in_vpc``), asked in one call (filter values are OR-ed)."""
     return aws.pages("ec2", "describe_security_groups", "SecurityGroups",
                      Filters=[{"Name": "group-name", "Values": sorted(set(names))}])
-
-
-def admits(group: dict, port: int) -> list[str]:
-    """The sources an SG admits on TCP ``port`` (CIDRs, prefix lists, other groups)."""
-    sources = []
-    for perm in group.get("IpPermissions", []):
-        proto = perm.get("IpProtocol")
-        if proto not in ("-1", "tcp", "6"):
-            continue
-        if proto != "-1" and not (perm.get("FromPort", 0) <= port <= perm.get("ToPort", 65535)):
-            continue
-        sources += [r["CidrIp"] for r in perm.get("IpRanges", [])]
-        sources += [r["CidrIpv6"] for r in perm.get("Ipv6Ranges", [])]
-        sources += [r["PrefixListId"] for r in perm.get("PrefixListIds", [])]
-        sources += [r["GroupId"] for r in perm.get("UserIdGroupPairs", [])]
-    return sources
 
 
 def subnets_named(aws: AwsReader, *prefixes: str) -> list[dict]:
@@ -71,10 +56,3 @@ def route_tables_named(aws: AwsReader, prefix: str) -> list[dict]:
     tables = aws.pages("ec2", "describe_route_tables", "RouteTables",
                        Filters=[{"Name": "tag:Name", "Values": [prefix + "*"]}])
     return sorted(tables, key=lambda t: tag(t, "Name"))
-
-
-def tag(resource: dict, key: str) -> str:
-    for t in resource.get("Tags", []):
-        if t.get("Key") == key:
-            return t.get("Value", "")
-    return ""

@@ -1,7 +1,7 @@
 """Cert-expiring runbook, the ACM pipeline: the wildcard certificate, its renewal, its DNS, its consumers.
 
-``view`` is the ``acm_certificate`` fact: ``{"domain", "cert": describe_certificate, "leaf", "others",
-"why"}`` or None when no certificate ``*.<cd>`` exists.
+``view`` is the ``acm_certificate`` fact (``shapes.AcmView``: the certificate taken, its leaf when asked for, the
+others, why), or None when no certificate ``*.<cd>`` exists.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..aws import dns
+from .. import shapes
 from ..certs import CertFacts
+from ..shapes import AcmConsumer, AcmView, Zone
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
 from .cert_wire import Served
@@ -57,20 +58,20 @@ def _days(cert: dict, now: datetime) -> float | None:
     return (cert["NotAfter"] - now).total_seconds() / 86400 if cert.get("NotAfter") else None
 
 
-def _about(view: dict, now: datetime) -> list[str]:
-    cert = view["cert"]
+def _about(view: AcmView, now: datetime) -> list[str]:
+    cert = view.cert
     days = _days(cert, now)
     left = f", {days:.1f} days left at {now:%Y-%m-%d %H:%M}Z" if days is not None else ""
     out = [f"{cert['CertificateArn']}: {cert.get('Type', '?')}, NotAfter {cert.get('NotAfter', '?')}{left}",
            f"in use by: {', '.join(cert.get('InUseBy') or []) or 'nothing'}"]
-    return out + ([view["why"]] if view.get("why") else [])
+    return out + ([view.why] if view.why else [])
 
 
-def issued(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+def issued(view: AcmView | None, domain: str, tag: str, now: datetime) -> Verdict:
     """The certificate's Status is ISSUED."""
     if view is None:
         return _absent(domain, tag, STEP1)
-    cert = view["cert"]
+    cert = view.cert
     status = cert.get("Status")
     if status == "ISSUED":
         return green(f"{domain} is ISSUED", *_about(view, now), step=STEP1)
@@ -78,11 +79,11 @@ def issued(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
                next=[describe_cmd(cert["CertificateArn"])])
 
 
-def renewal_eligible(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+def renewal_eligible(view: AcmView | None, domain: str, tag: str, now: datetime) -> Verdict:
     """RenewalEligibility is ELIGIBLE: ACM will renew the certificate by itself."""
     if view is None:
         return _absent(domain, tag, STEP1)
-    cert = view["cert"]
+    cert = view.cert
     eligibility = cert.get("RenewalEligibility", "not reported")
     if eligibility == "ELIGIBLE":
         return green(f"{domain}: RenewalEligibility ELIGIBLE", *_about(view, now), step=STEP1)
@@ -101,11 +102,11 @@ def _validations(options: list[dict]) -> list[str]:
             for o in options]
 
 
-def renewal_not_stuck(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+def renewal_not_stuck(view: AcmView | None, domain: str, tag: str, now: datetime) -> Verdict:
     """RenewalSummary is not FAILED and not stuck in PENDING_VALIDATION (PENDING_AUTO_RENEWAL, SUCCESS are fine)."""
     if view is None:
         return _absent(domain, tag, STEP1)
-    cert = view["cert"]
+    cert = view.cert
     summary = cert.get("RenewalSummary")
     if not summary:
         return green(f"{domain}: no renewal under way (no RenewalSummary)", *_about(view, now), step=STEP1)
@@ -154,11 +155,11 @@ def upsert_cmd(zone_id: str, records: list[tuple[str, str, int]], rtype: str = "
     return f"aws route53 change-resource-record-sets --hosted-zone-id {zone_id} --change-batch '{batch}'"
 
 
-def validation_records_present(view: dict | None, zone: dict | None, domain: str, tag: str) -> Verdict:
+def validation_records_present(view: AcmView | None, zone: Zone | None, domain: str, tag: str) -> Verdict:
     """Every validation CNAME exists in the public zone with the same value (trailing dot and case aside)."""
     if view is None:
         return _absent(domain, tag, STEP2)
-    cert = view["cert"]
+    cert = view.cert
     wanted = validation_records(cert)
     apex = domain.removeprefix("*.")
     if not wanted:
@@ -170,10 +171,10 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
     if zone is None:
         return red(f"no public hosted zone {apex}: the validation records have nowhere to live", step=STEP2,
                    next=[f"aws route53 list-hosted-zones-by-name --dns-name {apex}"])
-    zone_id = zone["zone"]["Id"].split("/")[-1]
+    zone_id = zone.id
     bad, lines = [], []
     for name, value in wanted:
-        have = [dns.target_of(r) for r in dns.find(zone["records"], name, types=("CNAME",))]
+        have = [shapes.target_of(r) for r in shapes.find(zone.records, name, types=("CNAME",))]
         if _norm(value) in have:
             lines.append(f"present: {name} CNAME {value}")
             continue
@@ -191,10 +192,10 @@ def validation_records_present(view: dict | None, zone: dict | None, domain: str
 KNOWN_CAA_TAGS = ("issue", "issuewild", "iodef", "issuemail", "issuevmc")
 
 
-def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
+def caa_issuers(zone: Zone, apex: str) -> tuple[dict[str, set[str]], list[dict]]:
     """``{"issue": {...}, "issuewild": {...}}`` from the apex CAA records, and the records. A critical record
     (flag 128) with a tag a CA does not know forbids every CA to issue (RFC 8659 section 4.1): ``{"critical": {...}}``."""
-    records = dns.find(zone["records"], apex, types=("CAA",))
+    records = shapes.find(zone.records, apex, types=("CAA",))
     tags: dict[str, set[str]] = {}
     for r in records:
         for rr in r.get("ResourceRecords", []):
@@ -208,7 +209,7 @@ def caa_issuers(zone: dict, apex: str) -> tuple[dict[str, set[str]], list[dict]]
     return tags, records
 
 
-def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: str, step: str) -> Verdict:
+def caa_allows(zone: Zone | None, domain: str, issuers: tuple[str, ...], who: str, step: str) -> Verdict:
     """If the apex publishes CAA records, they let ``issuers`` issue the wildcard ``domain``."""
     apex = domain.removeprefix("*.")
     if zone is None:
@@ -225,11 +226,11 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
         return red(f"CAA at {apex} forbids every CA to issue {domain}: a critical record (flag 128) with an unknown "
                    f"tag ({', '.join(sorted(tags['critical']))})", *seen, "RFC 8659 section 4.1: a CA must not issue "
                    "when it does not understand a critical property", step=step,
-                   next=[f"aws route53 list-resource-record-sets --hosted-zone-id {zone['zone']['Id'].split('/')[-1]} "
+                   next=[f"aws route53 list-resource-record-sets --hosted-zone-id {zone.id} "
                          f"--query \"ResourceRecordSets[?Type=='CAA']\"  # drop the flag or the record"])
     if any(i in listed for i in issuers):
         return green(f"CAA at {apex} lets {who} issue {domain} ({tag}: {', '.join(listed)})", *seen, step=step)
-    zone_id = zone["zone"]["Id"].split("/")[-1]
+    zone_id = zone.id
     values = [rr["Value"] for r in records for rr in r.get("ResourceRecords", [])] + [f'0 {tag} "{issuers[0]}"']
     ttl = records[0].get("TTL", 300)
     batch = json.dumps({"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
@@ -241,85 +242,85 @@ def caa_allows(zone: dict | None, domain: str, issuers: tuple[str, ...], who: st
                       "  # or add it to the DNS stack's CAA records and re-apply")])
 
 
-def caa_allows_amazon(zone: dict | None, domain: str) -> Verdict:
+def caa_allows_amazon(zone: Zone | None, domain: str) -> Verdict:
     return caa_allows(zone, domain, AMAZON_ISSUERS, "Amazon (ACM)", STEP1_CAA)
 
 
 # --- step 3: consumers -----------------------------------------------------------------------------
 
 
-def consumer_look(consumer: dict, names: dict) -> str:
-    if consumer["front"] == "cloudfront":
-        if consumer.get("distribution_id"):
-            return (f"aws cloudfront get-distribution-config --id {consumer['distribution_id']} "
+def consumer_look(consumer: AcmConsumer, names: dict) -> str:
+    if consumer.front == "cloudfront":
+        if consumer.distribution_id:
+            return (f"aws cloudfront get-distribution-config --id {consumer.distribution_id} "
                     "--query DistributionConfig.ViewerCertificate")
-        alias = consumer.get("alias", "")
+        alias = consumer.alias
         return (f"aws cloudfront list-distributions --query \"DistributionList.Items[?contains(Aliases.Items || `[]`, "
                 f"'{alias}')].{{id:Id,cert:ViewerCertificate.ACMCertificateArn}}\"")
-    lb = consumer.get("lb_arn") or f"$(aws elbv2 describe-load-balancers --names {names[consumer['front']]} " \
+    lb = consumer.lb_arn or f"$(aws elbv2 describe-load-balancers --names {names[consumer.front]} " \
                                    "--query 'LoadBalancers[0].LoadBalancerArn' --output text)"
     return f"aws elbv2 describe-listeners --load-balancer-arn {lb} --query 'Listeners[].{{port:Port,certs:Certificates}}'"
 
 
-def _in_use(consumer: dict, cert: dict) -> str:
+def _in_use(consumer: AcmConsumer, cert: dict) -> str:
     """ACM's own view, as a cross-check: does InUseBy list this consumer's resource?"""
-    if not consumer.get("resource_arn"):
+    if not consumer.resource_arn:
         return ""
-    listed = consumer["resource_arn"] in (cert.get("InUseBy") or [])
-    return f"ACM InUseBy of {cert['CertificateArn']} {'lists' if listed else 'does not list'} {consumer['resource_arn']}"
+    listed = consumer.resource_arn in (cert.get("InUseBy") or [])
+    return f"ACM InUseBy of {cert['CertificateArn']} {'lists' if listed else 'does not list'} {consumer.resource_arn}"
 
 
-def _own_certificate(cert: dict, consumer: dict, domain: str, days: float | None) -> bool:
+def _own_certificate(cert: dict, consumer: AcmConsumer, domain: str, days: float | None) -> bool:
     """Another certificate that is not a copy of the wildcard, is ISSUED with days left and covers the alias: the
     consumer is not pinned to an old ARN, it has a certificate of its own."""
     names = {n.lower() for n in [cert.get("DomainName") or "", *(cert.get("SubjectAlternativeNames") or [])]}
-    alias = consumer.get("alias", "")
+    alias = consumer.alias
     covers = bool(alias) and (alias in names or f"*.{alias.split('.', 1)[-1]}" in names)
     return (cert.get("DomainName", "").lower() != domain.lower() and cert.get("Status") == "ISSUED"
             and days is not None and days > 0 and covers)
 
 
-def consumer_uses_certificate(consumer: dict, view: dict | None, domain: str, tag: str, names: dict,
+def consumer_uses_certificate(consumer: AcmConsumer, view: AcmView | None, domain: str, tag: str, names: dict,
                               now: datetime | None = None) -> Verdict:
     """A listener (NLB 993, ALB 443) or a CloudFront distribution found by its alias presents the current
     certificate; one on another certificate is named with its alias, the ARN it uses and that ARN's days left."""
     if view is None:
         return _absent(domain, tag, STEP3)
     look = consumer_look(consumer, names)
-    if consumer["problem"]:
-        return red(f"{consumer['name']}: {consumer['problem']}", step=STEP3,
+    if consumer.problem:
+        return red(f"{consumer.name}: {consumer.problem}", step=STEP3,
                    next=[look, "re-apply the infra stack (terraform apply)"])
-    current = view["cert"]["CertificateArn"]
-    cross = [x for x in (_in_use(consumer, view["cert"]),) if x]
-    if consumer["arn"] == current:
-        return green(f"{consumer['name']} uses the current certificate {current}", *cross, step=STEP3)
-    other = consumer.get("arn_cert")
+    current = view.cert["CertificateArn"]
+    cross = [x for x in (_in_use(consumer, view.cert),) if x]
+    if consumer.arn == current:
+        return green(f"{consumer.name} uses the current certificate {current}", *cross, step=STEP3)
+    other = consumer.arn_cert
     days = _days(other, now) if other and now else None
     if other and _own_certificate(other, consumer, domain, days):  # e.g. a staging site under <cd> with its own
-        return green(f"{consumer['name']} uses its own certificate {consumer['arn']} ({other.get('DomainName')}, "
+        return green(f"{consumer.name} uses its own certificate {consumer.arn} ({other.get('DomainName')}, "
                      f"{days:.1f} days left), not the wildcard {domain}", *cross, step=STEP3)
-    about = (f"{consumer['arn']}: {other.get('DomainName')} {other.get('Status')}"
+    about = (f"{consumer.arn}: {other.get('DomainName')} {other.get('Status')}"
              + (f", {days:.1f} days left" if days is not None else "") if other
-             else f"{consumer['arn']}: not found in this account's ACM (another region or account?)")
-    fix = (f"aws elbv2 modify-listener --listener-arn {consumer['listener_arn']} --certificates CertificateArn={current}"
-           "  # one-off; terraform apply is the lasting fix" if consumer.get("listener_arn") else
+             else f"{consumer.arn}: not found in this account's ACM (another region or account?)")
+    fix = (f"aws elbv2 modify-listener --listener-arn {consumer.listener_arn} --certificates CertificateArn={current}"
+           "  # one-off; terraform apply is the lasting fix" if consumer.listener_arn else
            "update the distribution's ViewerCertificate.ACMCertificateArn (terraform apply does it)")
-    return red(f"{consumer['name']} is pinned to an old ARN: it presents {consumer['arn']}, not the current "
-               f"certificate {current}", about, view.get("why") or f"current: {domain} {view['cert'].get('Status')}",
+    return red(f"{consumer.name} is pinned to an old ARN: it presents {consumer.arn}, not the current "
+               f"certificate {current}", about, view.why or f"current: {domain} {view.cert.get('Status')}",
                *cross, step=STEP3, next=[look, ("re-apply the infra stack (terraform apply) so every consumer takes "
                                                "the current certificate"), fix])
 
 
-def no_consumer_on_old(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+def no_consumer_on_old(view: AcmView | None, domain: str, tag: str, now: datetime) -> Verdict:
     """ACM's own cross-check of step 3: no other certificate named ``domain`` is in use (its InUseBy is empty), so
     no consumer, found by the suite or not (an API Gateway domain, a load balancer of another name), is pinned to an
     old ARN. Leftover certificates nobody uses are fine."""
     if view is None:
         return _absent(domain, tag, STEP3)
-    current = view["cert"]["CertificateArn"]
-    pinned = [(d, user) for d in view["others"] for user in d.get("InUseBy") or []]
+    current = view.cert["CertificateArn"]
+    pinned = [(d, user) for d in view.others for user in d.get("InUseBy") or []]
     if not pinned:
-        return green(f"no other certificate {domain} is in use (ACM InUseBy); {len(view['others'])} unused leftover(s)",
+        return green(f"no other certificate {domain} is in use (ACM InUseBy); {len(view.others)} unused leftover(s)",
                      step=STEP3)
     lines = [f"{user} uses {d['CertificateArn']} ({d.get('Status')}"
              + (f", {_days(d, now):.1f} days left)" if d.get("NotAfter") else ")") for d, user in pinned]
@@ -329,11 +330,11 @@ def no_consumer_on_old(view: dict | None, domain: str, tag: str, now: datetime) 
                      "re-apply the infra stack (terraform apply) so every consumer takes the current certificate"])
 
 
-def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: str, names: dict) -> Verdict:
+def served_is_acm(ep: Endpoint, s: Served, view: AcmView | None, domain: str, tag: str, names: dict) -> Verdict:
     """What the endpoint serves IS the ACM certificate (same SHA-256 fingerprint, or serial)."""
     if view is None:
         return _absent(domain, tag, STEP3)
-    cert, acm_leaf = view["cert"], view["leaf"]
+    cert, acm_leaf = view.cert, view.leaf
     if acm_leaf is None:
         return red(f"{domain} is {cert.get('Status')}: ACM has no issued certificate to compare {ep.spec} with",
                    step=STEP3, next=[describe_cmd(cert["CertificateArn"])])
@@ -346,7 +347,7 @@ def served_is_acm(ep: Endpoint, s: Served, view: dict | None, domain: str, tag: 
                f"served: {s.leaf.short()}", f"ACM:    {acm_leaf.short()}",
                f"the {ep.front} is pinned to an old ARN (test_acm_consumer_uses_certificate), or serves a certificate "
                "from elsewhere", step=STEP3,
-               next=[first_look(ep), consumer_look({"front": ep.front, "alias": ep.host}, names),
+               next=[first_look(ep), consumer_look(AcmConsumer(ep.front, ep.spec, alias=ep.host), names),
                      "re-apply the infra stack (terraform apply) so the front takes the current certificate"])
 
 
@@ -357,11 +358,11 @@ def _same(a: CertFacts, b: CertFacts) -> bool:
 # --- escalation ------------------------------------------------------------------------------------
 
 
-def escalation(view: dict | None, domain: str, tag: str, now: datetime) -> Verdict:
+def escalation(view: AcmView | None, domain: str, tag: str, now: datetime) -> Verdict:
     """At 14 days or more left, the disruptive re-request is not needed."""
     if view is None:
         return _absent(domain, tag, ESC)
-    cert = view["cert"]
+    cert = view.cert
     days = _days(cert, now)
     if days is None:
         return red(f"{domain} has no NotAfter ({cert.get('Status')}): it was never issued", *_about(view, now),

@@ -7,14 +7,12 @@ chain that expires before it. Days are fractional: NotAfter has whole seconds, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from ..certs import CertFacts, chain_facts
+from ..certs import Served
 from ..names import RUNBOOK_SAYS
 from ..topology import Endpoint
-from ..verdict import NotApplicable, Verdict, green, red
-from ..wire import ProbeResult
+from ..verdict import Verdict, green, red
 from .endpoints import first_look
 
 WARNING_DAYS = 21
@@ -25,41 +23,6 @@ STEP = "cert-expiring, which pipeline (days left on the wire)"
 STEP_CHAIN = "cert-expiring, which pipeline (chain and name on the wire)"
 PIPELINES = {"acm": "ACM *.<cd> (AWS managed renewal, DNS validation)",
              "letsencrypt": "Let's Encrypt *.<cd> (cabal-certbot-renewal Lambda -> SSM -> task start)"}
-
-
-@dataclass(frozen=True)
-class Served:
-    """The chain an endpoint presented, parsed (leaf first), and whether it verified for the public name."""
-
-    spec: str
-    address: str
-    chain: tuple[CertFacts, ...]
-    verified: bool
-    verify_error: str
-
-    @property
-    def leaf(self) -> CertFacts:
-        return self.chain[0]
-
-
-def served(result: ProbeResult, ep: Endpoint) -> Served:
-    """Parse a probe's chain. No chain seen: nothing to judge here (a skip that says why).
-
-    An endpoint that completes no TLS handshake is the probe-failure runbook's red step
-    (test_endpoint_answers), not a certificate's; these checks skip rather than repeat it.
-    """
-    if not result.chain:
-        if ep.internal and result.step == "resolve":
-            raise NotApplicable(f"{ep.host} is a VPC-internal name and does not resolve from this runner: run inside "
-                                "the VPC or pass --connect-to")
-        if not ep.probe:  # a site found by its alias: no monitor probes it, no probe-failure step covers it
-            raise NotApplicable(f"{ep.spec} (a site found by its CloudFront alias): no TLS handshake, no certificate "
-                                f"to judge ({result.step}: {result.error}); its distribution's ARN is still checked "
-                                "(test_acm_consumer_uses_certificate)")
-        raise NotApplicable(f"{ep.spec}: no TLS handshake, no certificate to judge ({result.step}: {result.error}); "
-                            "the probe-failure runbook applies (test_endpoint_answers)")
-    return Served(ep.spec, result.address, tuple(chain_facts(result.chain)), bool(result.verified),
-                  result.verify_error)
 
 
 def _when(days: float) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..aws import dns
+from .. import shapes
+from ..shapes import DnsView
 from ..topology import Endpoint
 from ..verdict import NotApplicable, Verdict, green, red
 from ..wire import NO_ROUTE, ProbeResult
@@ -187,20 +188,20 @@ def in_vpc(ep: Endpoint, inside: ProbeResult, outside: ProbeResult | None, clust
                facts=_facts(inside))
 
 
-def dns_points_at_front(ep: Endpoint, zone_kind: str, view: dict) -> Verdict:
+def dns_points_at_front(ep: Endpoint, zone_kind: str, view: DnsView) -> Verdict:
     """The endpoint's name exists in the zone and points at its front (NLB, ALB or CloudFront)."""
-    zone = view["zones"].get(zone_kind)
+    zone = view.zones.get(zone_kind)
     if zone is None:
         return red(f"no {zone_kind} hosted zone named {ep.host.split('.', 1)[1]}",
                    step=STEP1, next=[f"aws route53 list-hosted-zones-by-name --dns-name {ep.host.split('.', 1)[1]}"])
-    zid = zone["zone"]["Id"].split("/")[-1]
-    found = dns.find(zone["records"], ep.host)
-    want = view["fronts"].get(ep.front)
+    zid = zone.id
+    found = shapes.find(zone.records, ep.host)
+    want = view.fronts.get(ep.front)
     look = f"aws route53 list-resource-record-sets --hosted-zone-id {zid} --query \"ResourceRecordSets[?Name=='{ep.host}.']\""
     if not found:
         return red(f"{ep.host} has no A/AAAA/CNAME record in the {zone_kind} zone {zid}",
                    f"expected it to point at the {ep.front} {want or '(front not found)'}", step=STEP1, next=[look])
-    targets = sorted({_strip(dns.target_of(r)) for r in found})
+    targets = sorted({_strip(shapes.target_of(r)) for r in found})
     if want and _strip(want) not in targets:
         return red(f"{ep.host} in the {zone_kind} zone points at {', '.join(targets)}, not at the {ep.front}",
                    f"{ep.front} DNS name: {want}", step=STEP1, next=[look])

@@ -7,7 +7,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from ..aws.ec2 import tag
+from ..shapes import Network, tag
 from ..verdict import Verdict, green, red
 from . import nacl
 
@@ -146,9 +146,9 @@ def container_instances_ok(cluster: str, instances: list[dict]) -> Verdict:
                      f"aws ec2 describe-instance-status --instance-ids {first.get('ec2InstanceId')} --include-all-instances"])
 
 
-def nat_ok(net: dict, prefix: str, rt_prefix: str) -> Verdict:
+def nat_ok(net: Network, prefix: str, rt_prefix: str) -> Verdict:
     """NAT instances running; no private route table's default route blackholed."""
-    nats, tables = net["nat"], net["route_tables"]
+    nats, tables = net.nat, net.route_tables
     lines = [f"{tag(i, 'Name')} {i['InstanceId']} {i['State']['Name']}" for i in nats]
     bad_nat = [i for i in nats if i["State"]["Name"] != "running"]
     bad_routes = []

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from ..names import RUNBOOK_SAYS
+from ..shapes import CertbotActivity, SsmCertificate, Zone
 from ..topology import Endpoint
 from ..verdict import NotApplicable, Verdict, green, red
 from .acm import caa_allows
@@ -52,7 +53,7 @@ def invoke_cmd(names: dict) -> str:
             "  # a cold start always issues a new certificate: mind the rate limits")
 
 
-def caa_allows_letsencrypt(zone: dict | None, domain: str) -> Verdict:
+def caa_allows_letsencrypt(zone: Zone | None, domain: str) -> Verdict:
     return caa_allows(zone, domain, LE_ISSUERS, "Let's Encrypt (certbot)", STEP1_CAA)
 
 
@@ -106,26 +107,26 @@ def period_of(expression: str) -> timedelta | None:
     return timedelta(**{unit: int(m.group(1))})
 
 
-def last_run(activity: dict) -> datetime | None:
+def last_run(activity: CertbotActivity) -> datetime | None:
     """The newest sign of a run: the newest log event, or the newest day with Invocations."""
-    times = [_ms(s["lastEventTimestamp"]) for s in activity.get("streams") or [] if s.get("lastEventTimestamp")]
-    times += [p["Timestamp"].astimezone(UTC) for p in activity.get("invocations", []) if p.get("Sum", 0) > 0]
+    times = [_ms(s["lastEventTimestamp"]) for s in activity.streams or [] if s.get("lastEventTimestamp")]
+    times += [p["Timestamp"].astimezone(UTC) for p in activity.invocations if p.get("Sum", 0) > 0]
     return max(times) if times else None
 
 
-def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: dict,
+def ran_within_period(sched: dict | None, activity: CertbotActivity, now: datetime, names: dict,
                       read_at: datetime | None = None) -> Verdict:
     """The Lambda ran within one schedule period plus the heartbeat's 24 h grace.
 
     ``read_at``: when the logs were read. A ``now`` after it (``--now +85d``) is judged at ``read_at``: the logs cannot
     show the runs the schedule makes between the two, and a run not seen yet is not a run missed."""
-    fn, group = names["certbot_function"], activity["group"]
+    fn, group = names["certbot_function"], activity.group
     expr = (sched or {}).get("ScheduleExpression", "")
     period = period_of(expr)
     how = f"schedule {expr}" if period else (f"schedule {expr or 'not found'} not a rate(): assumed {DEFAULT_PERIOD.days} days")
     limit = (period or DEFAULT_PERIOD) + GRACE
-    seen = [how, f"log group {group}: " + ("does not exist" if activity.get("streams") is None else
-                                           f"{len(activity['streams'])} recent stream(s)")]
+    seen = [how, f"log group {group}: " + ("does not exist" if activity.streams is None else
+                                           f"{len(activity.streams)} recent stream(s)")]
     when = last_run(activity)
     next_ = [tail_cmd(names, "60d"), schedule_cmd(names), invoke_cmd(names)]
     if when is None:
@@ -145,22 +146,22 @@ def ran_within_period(sched: dict | None, activity: dict, now: datetime, names: 
                f"period plus {GRACE.total_seconds() / 3600:.0f} h grace", *seen, step=STEP1, next=next_)
 
 
-def last_run_succeeded(activity: dict, names: dict) -> Verdict:
+def last_run_succeeded(activity: CertbotActivity, names: dict) -> Verdict:
     """The last run did not fail: no failure line since it started, no Errors of it.
 
     The last run starts at the newest ``START RequestId`` line, and its Errors are its own minutes': a failed
     attempt and the manual re-run that fixed it often share one warm stream and one day. Without a START
     line, the newest stream's first event and the Errors of its day or after."""
     fn = names["certbot_function"]
-    streams = activity.get("streams") or []
-    started = activity.get("last_start")
+    streams = activity.streams or []
+    started = activity.last_start
     if started is None and streams and streams[0].get("firstEventTimestamp"):
         started = _ms(streams[0]["firstEventTimestamp"])
-    lines = [e for e in activity.get("failures", []) if started is None or _ms(e["timestamp"]) >= started]
-    if activity.get("last_run_errors") is not None:
-        errors = [p for p in activity["last_run_errors"] if p.get("Sum", 0) > 0]
+    lines = [e for e in activity.failures if started is None or _ms(e["timestamp"]) >= started]
+    if activity.last_run_errors is not None:
+        errors = [p for p in activity.last_run_errors if p.get("Sum", 0) > 0]
     else:
-        errors = [p for p in activity.get("errors", []) if p.get("Sum", 0) > 0
+        errors = [p for p in activity.errors if p.get("Sum", 0) > 0
                   and (started is None or p["Timestamp"] + timedelta(days=1) > started)]
     since = f"since its last run started {started:%Y-%m-%d %H:%M}Z" if started else "in the window read"
     if not lines and not errors:
@@ -173,11 +174,11 @@ def last_run_succeeded(activity: dict, names: dict) -> Verdict:
     return red(f"the last run of {fn} failed", *seen, step=STEP1, next=[tail_cmd(names), invoke_cmd(names)])
 
 
-def not_rate_limited(activity: dict, now: datetime, names: dict) -> Verdict:
+def not_rate_limited(activity: CertbotActivity, now: datetime, names: dict) -> Verdict:
     """No Let's Encrypt rate limiting (rateLimited, 429, too many certificates) in the last 7 days."""
-    group = activity["group"]
+    group = activity.group
     since = now - timedelta(days=7)
-    hits = [e for e in activity.get("rate_limits", []) if _ms(e["timestamp"]) >= since and RATE_LIMITED.search(e["message"])]
+    hits = [e for e in activity.rate_limits if _ms(e["timestamp"]) >= since and RATE_LIMITED.search(e["message"])]
     if not hits:
         return green(f"no rate-limit line in {group} in the 7 days before {now:%Y-%m-%d %H:%M}Z", step=STEP3)
     return red(f"Let's Encrypt rate-limited the certbot Lambda {len(hits)} time(s) in the last 7 days",
@@ -191,34 +192,34 @@ def not_rate_limited(activity: dict, now: datetime, names: dict) -> Verdict:
 # --- step 2: the certificate in SSM and what the tasks serve ----------------------------------------
 
 
-def _ssm_absent(ssm: dict | None, name: str) -> Verdict | None:
+def _ssm_absent(ssm: SsmCertificate | None, name: str) -> Verdict | None:
     if ssm is None:
         return red(f"SSM parameter {name} not found", f"the runbook's {RUNBOOK_SAYS['ssm_cert']} does not exist "
                    "either: the Lambda writes /cabal/control_domain_ssl_cert, _ssl_key and _chain_cert",
                    step=STEP2_SSM, next=[("aws ssm describe-parameters --parameter-filters "
                                           f"Key=Name,Option=BeginsWith,Values={name.rsplit('/', 1)[0]}/")])
-    if ssm["error"] or not ssm["certs"]:
-        return red(f"SSM parameter {name} (version {ssm['version']}) does not parse: {ssm['error'] or 'no certificate'}",
+    if ssm.error or not ssm.certs:
+        return red(f"SSM parameter {name} (version {ssm.version}) does not parse: {ssm.error or 'no certificate'}",
                    "its value is not shown", step=STEP2_SSM,
                    next=[(f"aws ssm get-parameter --name {name} --query 'Parameter.{{version:Version,"
                           "modified:LastModifiedDate}'")])
     return None
 
 
-def _require_ssm(ssm: dict | None, name: str) -> None:
+def _require_ssm(ssm: SsmCertificate | None, name: str) -> None:
     """Checks built on the SSM certificate skip when it is missing or unreadable: that is
     test_ssm_certificate_parses' red step, not theirs to repeat."""
-    if ssm is None or ssm["error"] or not ssm["certs"]:
+    if ssm is None or ssm.error or not ssm.certs:
         raise NotApplicable(f"no usable certificate in SSM {name}: see test_ssm_certificate_parses")
 
 
-def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) -> Verdict:
+def ssm_parses(ssm: SsmCertificate | None, name: str, must_cover: list[str], names: dict) -> Verdict:
     """The SSM parameter holds PEM certificates; the leaf covers every name the endpoints verify."""
     absent = _ssm_absent(ssm, name)
     if absent:
         return absent
-    leaf = ssm["certs"][0]
-    seen = [f"version {ssm['version']}, modified {ssm['modified']}", *(c.short() for c in ssm["certs"])]
+    leaf = ssm.certs[0]
+    seen = [f"version {ssm.version}, modified {ssm.modified}", *(c.short() for c in ssm.certs)]
     missing = [n for n in must_cover if not leaf.covers(n)]
     if missing:
         return red(f"the certificate in {name} does not cover {', '.join(missing)}", *seen,
@@ -226,15 +227,15 @@ def ssm_parses(ssm: dict | None, name: str, must_cover: list[str], names: dict) 
                    next=[("the certbot Lambda issues *.<cd> from its CONTROL_DOMAIN environment variable: "
                           f"check it: aws lambda get-function-configuration --function-name {names['certbot_function']} "
                           "--query Environment.Variables.CONTROL_DOMAIN")])
-    return green(f"{name} holds {len(ssm['certs'])} certificate(s)", *seen, step=STEP2_SSM)
+    return green(f"{name} holds {len(ssm.certs)} certificate(s)", *seen, step=STEP2_SSM)
 
 
-def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: dict,
+def ssm_days_left(ssm: SsmCertificate | None, name: str, now: datetime, tier: int, names: dict,
                   read_at: datetime | None = None) -> Verdict:
     """The certificate in SSM has at least ``tier`` days left at ``now``. With ``now`` after ``read_at`` (when SSM was
     read: ``--now +85d``) a red is a forecast: the renewals certbot's schedule makes before then are not seen yet."""
     _require_ssm(ssm, name)
-    leaf = ssm["certs"][0]
+    leaf = ssm.certs[0]
     days = leaf.days_left(now)
     if days >= tier:
         return green(f"{name}: {days:.1f} days left (>= {tier})", leaf.short(), step=STEP2_SSM)
@@ -242,10 +243,10 @@ def ssm_days_left(ssm: dict | None, name: str, now: datetime, tier: int, names: 
     if read_at is not None and now > read_at:
         return red(f"the certificate in {name} would have {left} at {now:%Y-%m-%d %H:%M}Z (< {tier}: {ALERTS[tier]}) "
                    "unless renewed before then: a forecast; the certbot Lambda's runs until then are not seen yet",
-                   leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}; read {read_at:%Y-%m-%d %H:%M}Z",
+                   leaf.short(), f"version {ssm.version}, modified {ssm.modified}; read {read_at:%Y-%m-%d %H:%M}Z",
                    step=STEP2_SSM, next=[schedule_cmd(names)])
     return red(f"the certificate in {name} has {left} (< {tier}: {ALERTS[tier]}): the certbot Lambda has not "
-               "renewed it", leaf.short(), f"version {ssm['version']}, modified {ssm['modified']}", step=STEP2_SSM,
+               "renewed it", leaf.short(), f"version {ssm.version}, modified {ssm.modified}", step=STEP2_SSM,
                next=[tail_cmd(names), schedule_cmd(names)])
 
 
@@ -253,16 +254,16 @@ def _started(task: dict) -> datetime | None:
     return task.get("startedAt") or task.get("createdAt")
 
 
-def ssm_is_served(ep: Endpoint, ssm: dict | None, tasks: list[dict] | None, s: Served | None,
+def ssm_is_served(ep: Endpoint, ssm: SsmCertificate | None, tasks: list[dict] | None, s: Served | None,
                   cluster: str, service: str, name: str) -> Verdict:
     """The endpoint serves the certificate in SSM; when the wire can't be read, every task started after SSM changed.
 
     With neither a handshake nor a running task there is nothing to compare: a skip (probe-failure's red step).
     """
     _require_ssm(ssm, name)
-    leaf, modified = ssm["certs"][0], ssm["modified"]
+    leaf, modified = ssm.certs[0], ssm.modified
     fix = f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
-    seen = [f"SSM {name} version {ssm['version']} last modified {modified}: {leaf.short()}"]
+    seen = [f"SSM {name} version {ssm.version} last modified {modified}: {leaf.short()}"]
     stale = [t for t in tasks or [] if _started(t) and modified and _started(t) < modified]
     seen += [f"task {t['taskArn'].rsplit('/', 1)[-1]} started {_started(t) or 'at an unknown time'}"
              + (" - BEFORE the SSM write" if t in stale else "") for t in (tasks or [])[:5]]
@@ -316,11 +317,11 @@ def _source_cmds(tasks: list[dict] | None, cluster: str, service: str) -> list[s
 # --- escalation ------------------------------------------------------------------------------------
 
 
-def escalation(ssm: dict | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
+def escalation(ssm: SsmCertificate | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
     """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
     name = names["ssm_cert"]
     _require_ssm(ssm, name)
-    days = ssm["certs"][0].days_left(now)
+    days = ssm.certs[0].days_left(now)
     if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)
     apex = domain.removeprefix("*.")

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..aws.ec2 import admits
+from ..shapes import Front, TargetGroup, admits
 from ..topology import Endpoint
 from ..verdict import Verdict, green, red
 
 STEP3 = "probe-failure, step 3 (load-balancer target health)"
 
 
-def listener_present(ep: Endpoint, lb_name: str, lb: dict | None, tg_arn: str | None,
+def listener_present(ep: Endpoint, lb_name: str, lb: Front | None, tg_arn: str | None,
                      forwards_to: dict[str, list[str]]) -> Verdict:
     """The front has a listener on the endpoint's port that forwards to the endpoint's target group."""
     if lb is None:
         return red(f"load balancer {lb_name} not found", step=STEP3,
                    next=[f"aws elbv2 describe-load-balancers --names {lb_name}"])
-    arn = lb["lb"]["LoadBalancerArn"]
-    ports = sorted(li["Port"] for li in lb["listeners"])
+    arn = lb.lb["LoadBalancerArn"]
+    ports = sorted(li["Port"] for li in lb.listeners)
     port = 443 if ep.scheme == "https" else ep.port
-    match = [li for li in lb["listeners"] if li["Port"] == port]
+    match = [li for li in lb.listeners if li["Port"] == port]
     look = f"aws elbv2 describe-listeners --load-balancer-arn {arn}"
     if not match:
         return red(f"{lb_name} has no listener on port {port}", f"listeners on ports: {ports or 'none'}",
@@ -32,14 +32,14 @@ def listener_present(ep: Endpoint, lb_name: str, lb: dict | None, tg_arn: str | 
     return green(f"{lb_name} listener {port}/{listener['Protocol']} present", step=STEP3)
 
 
-def targets_healthy(tg_name: str, tg: dict | None) -> Verdict:
+def targets_healthy(tg_name: str, tg: TargetGroup | None) -> Verdict:
     """At least one registered target is healthy; every unhealthy one is listed with its reason code."""
     if tg is None:
         return red(f"target group {tg_name} not found", step=STEP3,
                    next=[f"aws elbv2 describe-target-groups --names {tg_name}"])
-    arn = tg["tg"]["TargetGroupArn"]
+    arn = tg.tg["TargetGroupArn"]
     look = f"aws elbv2 describe-target-health --target-group-arn {arn}"
-    health = tg["health"]
+    health = tg.health
     lines = [f"target {h['Target']['Id']}:{h['Target'].get('Port', '')} {h['TargetHealth']['State']}"
              f" {h['TargetHealth'].get('Reason', '')} {h['TargetHealth'].get('Description', '')}".rstrip()
              for h in health]

@@ -601,3 +601,13 @@ def _no_function(sb):
        (f"test_ssm_certificate_parses[{CERT}]",), runbook="cert-expiring LE step 2")
 def _ssm_missing(sb):
     aws.ssm_cert_missing(sb.seeded)
+
+
+def faults_by_test() -> dict[str, list[str]]:
+    """Live test function -> faults (``topology:fault``) that turn one of its ids red."""
+    out: dict[str, list[str]] = {}
+    for fault in FAULTS.values():
+        for topology, ids in fault.red.items():
+            for test_id in ids:
+                out.setdefault(test_id.split("[")[0], []).append(f"{fault.name} ({topology})")
+    return out

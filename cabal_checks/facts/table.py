@@ -1,0 +1,119 @@
+"""The fact table: every fact declared once, as a row: the fixture that hands it to the tests, its kind, the function
+that gathers it, the AWS clients it uses and how its arguments come from a test's parameters.
+
+The fixtures (fixtures/facts.py), the prefetch that starts every fact at once, and the clients made up front all read
+these rows. A new runbook family adds its facts module and its rows here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..aws.reader import SERVICES
+from .account import public_zone
+from .acm import acm_certificate, acm_consumer
+from .cert_wire import served_certificates
+from .ecs import ecs_services, running_tasks, stopped_tasks
+from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
+from .escalation import container_instances, fail2ban_lines, network
+from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
+from .load_balancers import (
+    front_zones,
+    load_balancer,
+    security_group,
+    subnets,
+    target_group,
+    target_group_description,
+)
+
+
+def _none(params: dict) -> tuple:
+    return ()
+
+
+def endpoint_of(params: dict):
+    """The endpoint a test is parametrized with (``endpoint``, ``lb_endpoint``, ``cert_endpoint``, ...)."""
+    return next(v for k, v in params.items() if k.endswith("endpoint"))
+
+
+def _endpoint(params: dict) -> tuple:
+    return (endpoint_of(params),)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact: ``name`` is the fixture that hands it to the tests ("" for one no test asks for by name); ``kind``
+    says where it waits (``wire``, ``vpc``, ``aws``: its deadline, see Context.budget); ``clients`` are the AWS clients
+    it uses, the one of its first request first (made up front in the main thread: see AwsReader.prepare); ``args``
+    gives its arguments from a test's parameters (KeyError or StopIteration: that test does not ask for it)."""
+
+    name: str
+    kind: str
+    fn: Callable
+    clients: tuple[str, ...] = ()
+    args: Callable[[dict], tuple] = _none
+
+
+TABLE = (
+    # probe-failure 1: the endpoints, from here and from inside the VPC; DNS
+    Fact("probe_result", "wire", probe, args=_endpoint),
+    Fact("vpc_probe_result", "vpc", probe_in_vpc, args=_endpoint),
+    Fact("dns_view", "aws", dns_view, ("route53", "elbv2", "ssm", "cloudfront", "ec2"),
+         lambda p: (p["dns_case"][0].front,)),
+    Fact("", "aws", minted_token, ("cognito-idp",)),  # the /list probe's token, asked for by the probe
+    # probe-failure 2: ECS
+    Fact("ecs_services", "aws", ecs_services, ("ecs",)),
+    Fact("stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["service_key"],)),
+    Fact("running_task_facts", "aws", running_tasks, ("ecs",),
+         lambda p: (p.get("health_service_key") or endpoint_of(p).service,)),
+    # probe-failure 3: load balancers, target groups, security groups
+    Fact("front", "aws", load_balancer, ("elbv2",), lambda p: (endpoint_of(p).front,)),
+    Fact("front_zone_facts", "aws", front_zones, ("elbv2", "ec2"), lambda p: (endpoint_of(p).front,)),  # a red probe's
+    Fact("target_group_facts", "aws", target_group, ("elbv2",), lambda p: (p.get("tg_key") or endpoint_of(p).target_group,)),
+    Fact("target_group_description", "aws", target_group_description, ("elbv2",),
+         lambda p: (endpoint_of(p).target_group,)),
+    Fact("security_group_facts", "aws", security_group, ("ec2",), lambda p: (endpoint_of(p).security_group,)),
+    Fact("subnet_facts", "aws", subnets, ("ec2",)),
+    # probe-failure escalation
+    Fact("nacl_facts", "aws", network, ("ec2",), lambda p: (("nacls", "nat"),)),  # NAT addresses: probe sources
+    Fact("nat_facts", "aws", network, ("ec2",), lambda p: (("nat",),)),
+    Fact("nat_route_facts", "aws", network, ("ec2",), lambda p: (("nat", "route_tables"),)),
+    Fact("container_instance_facts", "aws", container_instances, ("ecs",)),
+    Fact("fail2ban_facts", "aws", fail2ban_lines, ("logs",)),
+    # cert-expiring: the wire, ACM, Let's Encrypt
+    Fact("served_certs", "wire", served_certificates, args=_endpoint),
+    Fact("acm_facts", "aws", acm_certificate, ("acm",), lambda p: (False,)),  # without the leaf: see acm_certificate
+    Fact("acm_leaf_facts", "aws", acm_certificate, ("acm",), lambda p: (True,)),
+    Fact("acm_consumer_facts", "aws", acm_consumer, ("elbv2", "cloudfront", "acm"), lambda p: (p["acm_consumer"],)),
+    Fact("public_zone_facts", "aws", public_zone, ("route53",)),
+    Fact("certbot_function_facts", "aws", certbot_function, ("lambda",)),
+    Fact("certbot_schedule_facts", "aws", certbot_schedule, ("scheduler",)),
+    Fact("certbot_activity", "aws", certbot_activity, ("logs", "cloudwatch")),
+    Fact("certbot_runs", "aws", certbot_activity, ("logs", "cloudwatch"), lambda p: (("streams", "invocations"),)),
+    Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
+    Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
+         lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+)
+
+BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
+# The AWS clients each AWS fact function uses (from the rows), and the order to make them in: elbv2 (pools, then listeners,
+# then rules) and Cognito (pools, then clients, then the token the /list probe waits for) head chains of three
+# requests; ACM (list, then describe, tags and PEM at once), Logs -> CloudWatch (the last run's START line, then its
+# minutes' Errors), Route 53, SSM -> CloudFront and ECS of two; EC2 (the costliest client to make) and the rest of one.
+CLIENTS: dict = {}  # fact function -> its rows' clients (a function gathering parts, one row each: their union)
+for _fact in (fact for fact in TABLE if fact.kind == "aws"):
+    CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
+CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
+                "lambda", "scheduler")
+assert sorted(CLIENT_ORDER) == sorted(SERVICES)
+
+
+def clients_needed(s, facts) -> tuple[str, ...]:
+    """The AWS clients a run gathering ``facts`` ((kind, fn, args) each) will use (``CLIENTS``), Cognito's when the
+    /list probe mints its token; in the order to make them: the services at the head of the longest chains first."""
+    needed = {service for kind, fn, _ in facts if kind == "aws" for service in CLIENTS[fn]}
+    if s.api_token is None and wants_token(s) and any(fn is probe and args[0].probe == "api_list"
+                                                      for _, fn, args in facts):
+        needed.add("cognito-idp")
+    return tuple(service for service in CLIENT_ORDER if service in needed)
