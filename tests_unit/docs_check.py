@@ -218,7 +218,8 @@ NORMALIZE = [  # (what varies, what it becomes)
     (re.compile(r"\b(sg|vpc|subnet|acl|rtb|i|eni|igw|nat)-[0-9a-f]{8,17}\b"), r"\1-<id>"),
     (re.compile(r"(targetgroup|loadbalancer/(net|app))/([\w-]+)/[0-9a-f]{16}"), r"\1/\3/<id>"),
     (re.compile(r"certificate/[0-9a-f-]{36}"), "certificate/<id>"),
-    (re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):\d+"), r"\1:<port>"),
+    (re.compile(r"(127\.0\.0\.\d+|localhost|\[::1\]):\d+"), r"\1:<port>"),  # any loopback: the sandbox's nodes
+    (re.compile(r"\b(127\.0\.0\.\d+) \d+\b"), r"\1 <port>"),  # nc -zv ADDR PORT
     (re.compile(r"/tmp/[\w./-]+"), "<tmp>"),
     (re.compile(r"\b\d+(\.\d+)?s\b"), "<N>s"),
     (re.compile(r"\(\d+:\d\d:\d\d\)"), "(<duration>)"),

@@ -1,6 +1,7 @@
 """CHANGELOG.md records the public contract: every option, TOML key, environment variable, marker, live test,
-runbook step key, metric name, alert, results.json key and program option in the code appears in it (in backticks),
-so a new public name cannot land unrecorded. Names are read from the code, not listed here."""
+runbook step key, metric name and label, alert and the labels its rules join in, results.json key and program option
+in the code appears in it (in backticks), so a new public name cannot land unrecorded. Names are read from the code,
+not listed here."""
 
 import re
 from dataclasses import fields
@@ -34,6 +35,10 @@ def public_names() -> dict[str, set[str]]:
         "runbook step key": {s.key for s in STEPS},
         "metric name": set(re.findall(r"GaugeMetricFamily\(\s*\"(\w+)\"", source("cabal_checks/metrics.py")))
         | set(metrics.ID_LABELS),
+        "metric label": {label for labels in re.findall(r"labels=\(([^)]*)\)", source("cabal_checks/metrics.py"))
+                         for label in re.findall(r"\"(\w+)\"", labels)} | set(metrics.ID_LABELS),
+        "alert label": {label for labels in re.findall(r"group_left\(([\w, ]+)\)", source("monitoring/*.yml"))
+                        for label in re.findall(r"\w+", labels)},
         "alert": set(re.findall(r"- alert: (\w+)", source("monitoring/*.yml"))),
         "results.json key": {f.name for f in fields(Result)} | set(STATUSES)
         | set(re.findall(r"\"(\w+)\": ", re.search(r"meta = \{.*\}", source("fixtures/results.py")).group(0))),
@@ -51,6 +56,8 @@ def test_names_are_read_from_the_code():
     assert {"--alert", "--runbook-report", "--results-json"} <= names["pytest option"]
     assert {"CABAL_API_TOKEN", "CABAL_CONFIG", "PUSHOVER_USER_KEY"} <= names["environment variable"]
     assert {"cabal_checks_up", "cabal_check_status"} <= names["metric name"]
+    assert {"status", "summary", "role", "cause"} <= names["metric label"]
+    assert {"role", "cause"} <= names["alert label"]
     assert {"started", "finished", "exitstatus", "severity"} <= names["results.json key"]
     assert {"--fault", "--listen", "--pushover-url"} <= names["program option"]
     assert all(names.values()), [k for k, v in names.items() if not v]
@@ -64,7 +71,8 @@ def test_every_public_name_is_in_the_changelog():
 
 
 @pytest.mark.parametrize("kind, name", [("pytest option", "--new-option"), ("marker", "pop3"),
-                                        ("metric name", "cabal_check_new_total")])
+                                        ("metric name", "cabal_check_new_total"),
+                                        ("metric label", "zone"), ("alert label", "zone")])
 def test_a_new_public_name_missing_from_the_changelog_fails(kind, name):
     text = (REPO / "CHANGELOG.md").read_text()
     names = public_names()

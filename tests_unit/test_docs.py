@@ -109,6 +109,14 @@ def test_a_sample_matches_after_normalizing_what_varies():
     assert docs_check.mismatch(sample_of(body), FAKE_OUTPUT) is None
 
 
+def test_a_second_loopback_node_and_its_port_are_normalized():
+    """The sandbox's second load-balancer node listens on 127.0.0.2 at a port of the day, also as nc's own word."""
+    doc = "at 127.0.0.2:45167 in us-east-1b\nnext: nc -zv 127.0.0.2 45167\nnext: nc -zv smtp-in.cabal.example.test 25"
+    real = "at 127.0.0.2:36319 in us-east-1b\nnext: nc -zv 127.0.0.2 36319\nnext: nc -zv smtp-in.cabal.example.test 25"
+    assert docs_check.mismatch(sample_of(doc), real) is None
+    assert docs_check.mismatch(sample_of(doc.replace(" 25", " 26")), real)  # a real port stays compared
+
+
 @pytest.mark.parametrize("body, words", [
     ("...\ncollected 4 items\n...\n", "real: collected 3 items"),  # a stale count
     ("...\n= FAILURES =\nsg-1 admits nothing on TCP 587 at 2026-11-23 11:59:15\n...\n", "TCP 587"),  # stale text
