@@ -137,7 +137,7 @@ def read_toml(path: str) -> dict:
         raise ConfigError(f"{where}: unknown key(s) {tomltypes.key_names(unknown)} "
                           f"(known: {', '.join(sorted(set(KEYS.values()) | TABLES))})")
     for key, value in data.items():
-        tomltypes.check(key, value, *TYPES[key][:1], where, ConfigError, *TYPES[key][1:])
+        tomltypes.check_spec(key, value, TYPES[key], where, ConfigError)
     for key, value in data.get("names", {}).items():
         tomltypes.check(f"names.{tomltypes.key_name(key)}", value, TEXT, where, ConfigError)
     return data

@@ -6,6 +6,7 @@ The helpers are used by the AWS lookups (``aws/``) too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -123,7 +124,7 @@ class AcmConsumer:
     resource_arn: str | None = None
     arn_cert: dict | None = None
 
-def find(records_: list[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
+def find(records_: Iterable[dict], name: str, types=("A", "AAAA", "CNAME")) -> list[dict]:
     want = name.rstrip(".").lower() + "."
     return [r for r in records_ if r["Name"].lower().replace("\\052", "*") == want and r["Type"] in types]
 

@@ -30,9 +30,14 @@ def check(key: str, value, takes: tuple, where: str, error: type[Exception], ite
     got = toml_type(value)
     bad = got not in takes or (got is list and items is not None and any(toml_type(x) not in items for x in value))
     if bad:
-        shown = NAMES.get(got, got.__name__) if got not in takes else f"an array holding {_kinds(value, items)}"
+        shown = NAMES.get(got, got.__name__) if got not in takes else f"an array holding {_kinds(value, items or ())}"
         what = f"{key_name(key)} = {bounded(value)}: got {shown}, takes {describe(takes, items)}"
         raise error(f"{where} {what}" if where.endswith(":") else f"{what} ({where})")
+
+
+def check_spec(key: str, value, spec: tuple, where: str, error: type[Exception]) -> None:
+    """``check`` against a table's entry: ``(takes,)`` or ``(takes, items)``."""
+    check(key, value, spec[0], where, error, spec[1] if len(spec) > 1 else None)
 
 
 def _kinds(values: list, items: tuple) -> str:

@@ -172,7 +172,7 @@ def parse_topology(data: dict, control_domain: str, source: str = "<topology>") 
     if unknown:
         raise TopologyError(f"{source}: unknown key(s) {tomltypes.key_names(unknown)}")
     for key, value in data.items():
-        tomltypes.check(key, value, *TOP_TYPES[key][:1], f"{source}:", TopologyError, *TOP_TYPES[key][1:])
+        tomltypes.check_spec(key, value, TOP_TYPES[key], f"{source}:", TopologyError)
     raw = data.get("endpoint") or []
     if not raw:
         raise TopologyError(f"{source}: no [[endpoint]] entries")
@@ -209,7 +209,7 @@ def _endpoint(e: dict, index: int, cd: str, source: str) -> Endpoint:
     if unknown:
         raise TopologyError(f"{where}: unknown key(s) {tomltypes.key_names(unknown)}")
     for key, value in e.items():
-        tomltypes.check(key, value, *ENDPOINT_TYPES[key][:1], f"{where}:", TopologyError, *ENDPOINT_TYPES[key][1:])
+        tomltypes.check_spec(key, value, ENDPOINT_TYPES[key], f"{where}:", TopologyError)
     if e.get("probe") not in PROBES:
         raise TopologyError(f"{where}: probe must be one of {', '.join(PROBES)}, not {e.get('probe')!r}")
     try:

@@ -196,15 +196,17 @@ class Conn:
             pass
         return None
 
-    def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> None:
+    def start_tls(self, ctx: ssl.SSLContext, server_hostname: str) -> ssl.SSLSocket:
+        """The handshake, within the deadline; returns the TLS socket (now also ``self.sock``)."""
         if self.buf:
             raise ProbeFailed("tls", "server sent data before the TLS handshake (possible injection)")
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        tls = ctx.wrap_socket(self.sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        self.sock = tls
         while True:
             self.remaining("tls")
             try:
-                self.sock.do_handshake()
-                return
+                tls.do_handshake()
+                return tls
             except ssl.SSLWantReadError:
                 self._wait("tls")
             except ssl.SSLWantWriteError:
@@ -376,8 +378,7 @@ def _imap_greeting(conn: Conn) -> str:
 
 def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
     if spec.scheme == "imaps":
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         _imap_greeting(conn)
     else:
         greeting = _imap_greeting(conn)
@@ -391,12 +392,11 @@ def _imap(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
         reply = _imap_tagged(conn, "a2", "starttls")[-1]
         if not reply.upper().startswith("A2 OK"):
             raise ProbeFailed("starttls", f"STARTTLS refused: {reply[:120]!r}")
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         conn.send("capability", b"a3 CAPABILITY\r\n")
-        reply = _imap_tagged(conn, "a3", "capability")
-        if not reply[-1].upper().startswith("A3 OK"):
-            raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[-1][:120]!r}")
+        reply = _imap_tagged(conn, "a3", "capability")[-1]
+        if not reply.upper().startswith("A3 OK"):
+            raise ProbeFailed("capability", f"CAPABILITY after STARTTLS failed: {reply[:120]!r}")
     try:
         conn.send("logout", b"a9 LOGOUT\r\n")
         _imap_tagged(conn, "a9", "logout")
@@ -426,8 +426,7 @@ def _smtp_expect(conn: Conn, step: str, want: int) -> list[str]:
 
 def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None:
     if spec.scheme == "smtps":
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
     _smtp_expect(conn, "banner", 220)
     conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
     exts = _smtp_expect(conn, "ehlo", 250)
@@ -436,8 +435,7 @@ def _smtp(conn: Conn, spec: ProbeSpec, ctx: ssl.SSLContext, facts: dict) -> None
             raise ProbeFailed("starttls", "server does not advertise STARTTLS in its EHLO reply")
         conn.send("starttls", b"STARTTLS\r\n")
         _smtp_expect(conn, "starttls", 220)
-        conn.start_tls(ctx, spec.verify_name or spec.host)
-        _note_tls(facts, conn.sock)
+        _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
         conn.send("ehlo", f"EHLO {EHLO_NAME}\r\n".encode())
         _smtp_expect(conn, "ehlo", 250)
     try:
@@ -452,8 +450,7 @@ def _http_once(conn: Conn, spec: ProbeSpec, path: str, ctx: ssl.SSLContext, fact
     """One GET. ``late()`` gives headers that may not be ready yet (a token being minted): asked for only
     once TLS is up and verified, and the wait for them is added to the deadline (it is not the endpoint's
     time), so a hung endpoint still ends at its own deadline. Returns status, headers, body, seconds waited."""
-    conn.start_tls(ctx, spec.verify_name or spec.host)
-    _note_tls(facts, conn.sock)
+    _note_tls(facts, conn.start_tls(ctx, spec.verify_name or spec.host))
     extra, waited = {}, 0.0
     if late is not None:
         asked = time.monotonic()
@@ -549,12 +546,12 @@ def _where(found: tuple) -> str:
 def _probe_at(spec: ProbeSpec, start: float, deadline: float, connect_to: dict, cafile, late_headers,
               pinned: tuple) -> ProbeResult:
     """The dialogue at one address (``pinned``: family, sockaddr), within ``deadline``."""
-    kw = dict(spec=_spec_str(spec))
+    spec_text = _spec_str(spec)
     transcript: list[str] = []
     facts: dict = {}
     try:
         try:
-            return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, kw, start,
+            return _run(spec, deadline, connect_to, tls_context(cafile, verify=True), transcript, facts, spec_text, start,
                         late_headers, pinned)
         except ssl.SSLCertVerificationError as exc:
             why = f"certificate verification failed: {exc.verify_message} (code {exc.verify_code})"
@@ -563,27 +560,30 @@ def _probe_at(spec: ProbeSpec, start: float, deadline: float, connect_to: dict, 
         seen: dict = {}
         anonymous = replace(spec, headers={k: v for k, v in spec.headers.items() if k.lower() not in SECRET_HEADERS})
         try:
-            _run(anonymous, deadline, connect_to, tls_context(cafile, verify=False), [], seen, kw, start,
+            _run(anonymous, deadline, connect_to, tls_context(cafile, verify=False), [], seen, spec_text, start,
                  pinned=pinned)
         except (ProbeFailed, ssl.SSLError, OSError):
             pass
-        return ProbeResult(**kw, ok=False, step="tls", error=why, address=seen.get("address", ""),
+        return ProbeResult(spec=spec_text, ok=False, step="tls", error=why, address=seen.get("address", ""),
                            transcript=tuple(transcript), verified=False, verify_error=why,
                            chain=seen.get("chain", ()), tls_version=seen.get("tls_version", ""),
                            elapsed=time.monotonic() - start)
     except HeadersUnavailable as exc:
-        raise exc.__cause__ from None
+        cause = exc.__cause__
+        if cause is None:  # never: it is raised only ``from`` the failure to mint
+            raise
+        raise cause from None
     except ProbeFailed as exc:
-        return ProbeResult(**kw, ok=False, step=exc.step, error=str(exc), address=facts.get("address", ""),
+        return ProbeResult(spec=spec_text, ok=False, step=exc.step, error=str(exc), address=facts.get("address", ""),
                            transcript=tuple(transcript), verified=facts.get("verified"),
                            chain=facts.get("chain", ()), tls_version=facts.get("tls_version", ""),
                            status=facts.get("status"), elapsed=time.monotonic() - start)
     except Exception as exc:  # noqa: BLE001 - a probe reports, it never crashes the run
-        return ProbeResult(**kw, ok=False, step="probe", error=f"{type(exc).__name__}: {exc}"[:300],
+        return ProbeResult(spec=spec_text, ok=False, step="probe", error=f"{type(exc).__name__}: {exc}"[:300],
                            transcript=tuple(transcript), elapsed=time.monotonic() - start)
 
 
-def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start, late=None, pinned=None) -> ProbeResult:
+def _run(spec, deadline, connect_to, ctx, transcript, facts, spec_text, start, late=None, pinned=None) -> ProbeResult:
     redirects: list[str] = []
     path = spec.path or "/"
     first = (spec.host, spec.port)
@@ -613,7 +613,7 @@ def _run(spec, deadline, connect_to, ctx, transcript, facts, kw, start, late=Non
             if spec.host != host:  # secrets stay with the name they are for, as _follow's headers do
                 late = None
             continue
-        return ProbeResult(**kw, ok=True, step="", error="", address=facts["address"], transcript=tuple(transcript),
+        return ProbeResult(spec=spec_text, ok=True, step="", error="", address=facts["address"], transcript=tuple(transcript),
                            tls_version=facts.get("tls_version", ""), verified=facts.get("verified"),
                            chain=facts.get("chain", ()), status=status, body=body.decode("utf-8", "replace"),
                            redirects=tuple(redirects), elapsed=time.monotonic() - start)

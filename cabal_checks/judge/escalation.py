@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from ..shapes import Network, tag
@@ -34,7 +35,7 @@ def token_expiry(token: str, source: str, now: datetime, domain: str) -> Verdict
 
 
 def nacl_denies(nacls: list[dict], ports: tuple[int, ...], sources: list[str],
-                subnet_ids: set[str] | None = None, targets: list[str] = ()) -> Verdict:
+                subnet_ids: set[str] | None = None, targets: Sequence[str] = ()) -> Verdict:
     """Every NACL on the probe's path (associated with one of ``subnet_ids``; every associated one when unknown) lets
     the probe through both ways, as AWS evaluates it (stateless, first match by rule number, ``*`` last): in on the
     endpoint's ports from each probe source (NAT addresses for public probes, the private subnets for in-VPC ones),
@@ -149,6 +150,8 @@ def container_instances_ok(cluster: str, instances: list[dict]) -> Verdict:
 def nat_ok(net: Network, prefix: str, rt_prefix: str) -> Verdict:
     """NAT instances running; no private route table's default route blackholed."""
     nats, tables = net.nat, net.route_tables
+    if nats is None or tables is None:  # a gathering that did not ask for them: a wiring mistake, not a red
+        raise ValueError("nat_ok judges the network's nat and route_tables parts: gather both")
     lines = [f"{tag(i, 'Name')} {i['InstanceId']} {i['State']['Name']}" for i in nats]
     bad_nat = [i for i in nats if i["State"]["Name"] != "running"]
     bad_routes = []

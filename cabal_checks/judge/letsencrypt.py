@@ -132,9 +132,8 @@ def ran_within_period(sched: dict | None, activity: CertbotActivity, now: dateti
     if when is None:
         return red(f"no sign that {fn} ran lately: no log event in {group}, no Invocations metric",
                    *seen, step=STEP1, next=next_)
-    ahead = read_at is not None and now > read_at
-    at = read_at if ahead else now
-    if ahead:
+    at = read_at if read_at is not None and now > read_at else now
+    if at < now:
         seen.append(f"--now {now:%Y-%m-%d %H:%M}Z is {(now - at).total_seconds() / 86400:.1f} days after the logs were "
                     f"read: judged at {at:%Y-%m-%d %H:%M}Z; the runs its schedule makes in between are not seen, not "
                     "missed")
@@ -153,7 +152,7 @@ def last_run_succeeded(activity: CertbotActivity, names: dict) -> Verdict:
     attempt and the manual re-run that fixed it often share one warm stream and one day. Without a START
     line, the newest stream's first event and the Errors of its day or after."""
     fn = names["certbot_function"]
-    streams = activity.streams or []
+    streams = activity.streams or ()
     started = activity.last_start
     if started is None and streams and streams[0].get("firstEventTimestamp"):
         started = _ms(streams[0]["firstEventTimestamp"])
@@ -206,11 +205,12 @@ def _ssm_absent(ssm: SsmCertificate | None, name: str) -> Verdict | None:
     return None
 
 
-def _require_ssm(ssm: SsmCertificate | None, name: str) -> None:
+def _require_ssm(ssm: SsmCertificate | None, name: str) -> SsmCertificate:
     """Checks built on the SSM certificate skip when it is missing or unreadable: that is
-    test_ssm_certificate_parses' red step, not theirs to repeat."""
+    test_ssm_certificate_parses' red step, not theirs to repeat. Returns it, usable."""
     if ssm is None or ssm.error or not ssm.certs:
         raise NotApplicable(f"no usable certificate in SSM {name}: see test_ssm_certificate_parses")
+    return ssm
 
 
 def ssm_parses(ssm: SsmCertificate | None, name: str, must_cover: list[str], names: dict) -> Verdict:
@@ -218,6 +218,7 @@ def ssm_parses(ssm: SsmCertificate | None, name: str, must_cover: list[str], nam
     absent = _ssm_absent(ssm, name)
     if absent:
         return absent
+    ssm = _require_ssm(ssm, name)  # usable: not absent
     leaf = ssm.certs[0]
     seen = [f"version {ssm.version}, modified {ssm.modified}", *(c.short() for c in ssm.certs)]
     missing = [n for n in must_cover if not leaf.covers(n)]
@@ -234,7 +235,7 @@ def ssm_days_left(ssm: SsmCertificate | None, name: str, now: datetime, tier: in
                   read_at: datetime | None = None) -> Verdict:
     """The certificate in SSM has at least ``tier`` days left at ``now``. With ``now`` after ``read_at`` (when SSM was
     read: ``--now +85d``) a red is a forecast: the renewals certbot's schedule makes before then are not seen yet."""
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     leaf = ssm.certs[0]
     days = leaf.days_left(now)
     if days >= tier:
@@ -254,17 +255,22 @@ def _started(task: dict) -> datetime | None:
     return task.get("startedAt") or task.get("createdAt")
 
 
+def _started_before(task: dict, modified: datetime | None) -> bool:
+    started = _started(task)
+    return started is not None and modified is not None and started < modified
+
+
 def ssm_is_served(ep: Endpoint, ssm: SsmCertificate | None, tasks: list[dict] | None, s: Served | None,
                   cluster: str, service: str, name: str) -> Verdict:
     """The endpoint serves the certificate in SSM; when the wire can't be read, every task started after SSM changed.
 
     With neither a handshake nor a running task there is nothing to compare: a skip (probe-failure's red step).
     """
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     leaf, modified = ssm.certs[0], ssm.modified
     fix = f"aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment"
     seen = [f"SSM {name} version {ssm.version} last modified {modified}: {leaf.short()}"]
-    stale = [t for t in tasks or [] if _started(t) and modified and _started(t) < modified]
+    stale = [t for t in tasks or [] if _started_before(t, modified)]
     seen += [f"task {t['taskArn'].rsplit('/', 1)[-1]} started {_started(t) or 'at an unknown time'}"
              + (" - BEFORE the SSM write" if t in stale else "") for t in (tasks or [])[:5]]
     if s is not None:
@@ -320,7 +326,7 @@ def _source_cmds(tasks: list[dict] | None, cluster: str, service: str) -> list[s
 def escalation(ssm: SsmCertificate | None, now: datetime, names: dict, domain: str, services: list[str]) -> Verdict:
     """At 7 days or more left on the certificate in SSM, the manual renewal is not needed."""
     name = names["ssm_cert"]
-    _require_ssm(ssm, name)
+    ssm = _require_ssm(ssm, name)
     days = ssm.certs[0].days_left(now)
     if days >= CRITICAL_DAYS:
         return green(f"{name}: {days:.1f} days left, not below the {CRITICAL_DAYS}-day manual-renewal threshold", step=ESC)

@@ -229,7 +229,7 @@ def _past_deployments(s: Seeded) -> None:
 
 
 def _certbot_history(s: Seeded) -> None:
-    group, cd, run_at = s.names["certbot_log_group"], s.control_domain, s.certbot_run_at
+    group, cd, run_at = s.names["certbot_log_group"], s.control_domain, s.last_certbot_run()
     # The scheduled run failed; the operator re-ran it by hand 20 minutes later, in the same warm environment:
     # one log stream, the failure first.
     failed_at = run_at - timedelta(minutes=20)

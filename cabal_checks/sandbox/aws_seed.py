@@ -23,7 +23,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.session
@@ -31,6 +31,9 @@ from cryptography import x509
 
 from ..names import DEFAULT_NAMES
 from ..topology import Topology
+
+if TYPE_CHECKING:
+    from moto.backends import SERVICE_NAMES
 from .moto_patches import (  # noqa: F401  (re-exported: aws_faults, aws_noise, snapshot and the sandbox use them here)
     ACM_OVERRIDES,
     LAMBDA_CONFIG,
@@ -52,7 +55,7 @@ def session(region: str = "us-east-1") -> boto3.session.Session:
     return boto3.session.Session(botocore_session=bs, region_name=region)
 
 
-def backend(service: str, seeded: Seeded):
+def backend(service: SERVICE_NAMES, seeded: Seeded):
     """moto's backend object for ``service`` in the seeded account and region (in-process only)."""
     from moto.backends import get_backend
 
@@ -138,6 +141,12 @@ class Seeded:
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _session: Any = field(default=None, repr=False)
 
+    def last_certbot_run(self) -> datetime:
+        """When the certbot Lambda last ran (seed() sets it before anything reads it)."""
+        if self.certbot_run_at is None:
+            raise RuntimeError("certbot_run_at read before seed() set it")
+        return self.certbot_run_at
+
     def name(self, key: str) -> str:
         return self.names[key]
 
@@ -215,10 +224,11 @@ def put_log_lines(seeded: Seeded, group: str, stream: str, lines: list[tuple[dat
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    events = sorted(({"timestamp": _ms(t), "message": m} for t, m in lines), key=lambda e: e["timestamp"])
+    stamped = sorted(((_ms(t), m) for t, m in lines), key=lambda e: e[0])
     real_now = time.time() * 1000
-    in_window = [e for e in events if real_now - 14 * 86400_000 + 60_000 < e["timestamp"] < real_now + 3600_000]
-    outside = [e for e in events if not real_now - 14 * 86400_000 + 60_000 < e["timestamp"] < real_now + 3600_000]
+    low, high = real_now - 14 * 86400_000 + 60_000, real_now + 3600_000
+    in_window = [{"timestamp": ms, "message": m} for ms, m in stamped if low < ms < high]
+    outside = [{"timestamp": ms, "message": m} for ms, m in stamped if not low < ms < high]
     if in_window:
         resp = logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=in_window)
         if resp.get("rejectedLogEventsInfo"):
@@ -646,7 +656,7 @@ def _ecs(s: Seeded) -> None:
     sd = s.client("servicediscovery") if s.cloudmap_service_arns else None
     for i, key in enumerate(s.topology.services()):
         mail = key in MAIL_SERVICES
-        started_at = ((s.certbot_run_at + timedelta(minutes=2, seconds=20 + 25 * i)) if mail
+        started_at = ((s.last_certbot_run() + timedelta(minutes=2, seconds=20 + 25 * i)) if mail
                       else s.now - timedelta(days=20, hours=i))
         arn, ip = place_task(s, key, started_at, index=i)
         s.task_arns[key], s.task_ips[key] = arn, ip
@@ -922,14 +932,15 @@ def _certbot(s: Seeded) -> None:
         Target={"Arn": s.certbot_function_arn,
                 "RoleArn": f"arn:aws:iam::{s.account_id}:role/cabal-certbot-renewal-scheduler"},
         State="ENABLED", Description="Renew the control-domain wildcard")["ScheduleArn"]
-    s.certbot_log_stream = certbot_stream_name(s.certbot_run_at)
-    put_log_lines(s, group, s.certbot_log_stream, certbot_success_lines(s, s.certbot_run_at))
+    run_at = s.last_certbot_run()
+    s.certbot_log_stream = certbot_stream_name(run_at)
+    put_log_lines(s, group, s.certbot_log_stream, certbot_success_lines(s, run_at))
     cw = s.client("cloudwatch")
     dims = [{"Name": "FunctionName", "Value": s.names["certbot_function"]}]
     cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[
-        {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": s.certbot_run_at, "Value": 1, "Unit": "Count"},
-        {"MetricName": "Errors", "Dimensions": dims, "Timestamp": s.certbot_run_at, "Value": 0, "Unit": "Count"},
-        {"MetricName": "Duration", "Dimensions": dims, "Timestamp": s.certbot_run_at, "Value": 41873.22,
+        {"MetricName": "Invocations", "Dimensions": dims, "Timestamp": run_at, "Value": 1, "Unit": "Count"},
+        {"MetricName": "Errors", "Dimensions": dims, "Timestamp": run_at, "Value": 0, "Unit": "Count"},
+        {"MetricName": "Duration", "Dimensions": dims, "Timestamp": run_at, "Value": 41873.22,
          "Unit": "Milliseconds"}])
 
 

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -25,6 +26,9 @@ from ..topology import load_topology, site, without_monitoring
 from . import aws_noise, aws_seed, moto_patches, snapshot
 from .pki import SandboxPKI
 from .wire import WirePlant
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 CONTROL_DOMAIN = "cabal.example.test"  # RFC 2606: never a real domain
 REGION = "us-east-1"
@@ -68,7 +72,10 @@ class Sandbox:
         self.suite_env_extra: dict[str, str | None] = {}  # what a fault changes in the suite's environment
         self.unresolvable: set[str] = set()  # host:port a fault took out of DNS (dropped from connect_to)
         self.nodes: list = []  # load-balancer nodes a fault added (nodes.Node): more addresses behind a name
-        self.moto = self.plant = self.seeded = None
+        # There from start() on (stop() lets the servers go again):
+        self.moto: ThreadedMotoServer | None = None
+        self.plant: WirePlant | None = None
+        self.seeded: aws_seed.Seeded | None = None
         self._snapshots: dict[bool, snapshot.Snapshot] = {}  # noisy -> the account as seeded, put back by reset
         self.endpoint_url = ""
         self.start_seconds = 0.0
@@ -90,35 +97,46 @@ class Sandbox:
             from moto.server import ThreadedMotoServer  # imported late: the env above must come first
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
-            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            self.moto.start()
-            host, port = self.moto.get_host_and_port()
+            self.moto = moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            moto.start()
+            host, port = moto.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
             # moto's backends are per process: start from an empty account even if another sandbox ran here.
             requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-        self.plant = WirePlant(self.topology, self.control_domain, SandboxPKI(self.dir))
-        self.plant.start()
+        self.plant = plant = WirePlant(self.topology, self.control_domain, SandboxPKI(self.dir))
+        plant.start()
         self._seed()
         self.start_seconds = time.monotonic() - t0
         return self
 
     def _seed(self) -> None:
         with self.aws_env():
-            self.seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
-                                        acm_cert=self.plant.acm_cert, le_cert=self.plant.le_cert, region=REGION)
+            plant = self._plant()
+            self.seeded = seeded = aws_seed.seed(self.topology, self.control_domain, self.names,
+                                                 acm_cert=plant.acm_cert, le_cert=plant.le_cert, region=REGION)
             if self.noisy:
-                aws_noise.apply(self.seeded)
-        self._snapshots[self.noisy] = snapshot.take(self.seeded)
+                aws_noise.apply(seeded)
+        self._snapshots[self.noisy] = snapshot.take(seeded)
+
+    def _plant(self) -> WirePlant:
+        if self.plant is None:
+            raise RuntimeError("the sandbox is not started: no listeners yet (start() first)")
+        return self.plant
+
+    def _seeded(self) -> aws_seed.Seeded:
+        if self.seeded is None:
+            raise RuntimeError("the sandbox is not started: no account seeded yet (start() first)")
+        return self.seeded
 
     def reset(self) -> None:
         """Back to healthy (noisy if ``noisy`` is set): the account as seeded (put back from the snapshot while it is
         fresh, else emptied and seeded again), every listener normal, faults forgotten."""
-        self.plant.reset()
+        self._plant().reset()
         self._stop_nodes()
         self.faults, self.suite_env_extra, self.unresolvable = [], {}, set()
         taken = self._snapshots.get(self.noisy)
         if taken is not None and taken.fresh():
-            self.seeded = snapshot.restore(taken, self.seeded)
+            self.seeded = snapshot.restore(taken, self._seeded())
             return
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
         moto_patches.clear_registries()
@@ -189,8 +207,8 @@ class Sandbox:
         """Environment for the suite's process (None = unset)."""
         env: dict[str, str | None] = {**self.aws_variables(), "AWS_PROFILE": None, "AWS_SESSION_TOKEN": None,
                                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
-                                      "CABAL_PROBE_USERNAME": self.seeded.probe_username,
-                                      "CABAL_PROBE_PASSWORD": self.seeded.probe_password,
+                                      "CABAL_PROBE_USERNAME": self._seeded().probe_username,
+                                      "CABAL_PROBE_PASSWORD": self._seeded().probe_password,
                                       "CABAL_API_TOKEN": None, "CABAL_CONFIG": None}
         env.update(self.suite_env_extra)
         return env
@@ -200,15 +218,16 @@ class Sandbox:
         return clean_environ({**self.suite_env(), **(extra or {})})
 
     def config(self) -> dict:
-        connect_to = [c for c in self.plant.connect_to + [n.connect_to for n in self.nodes]
+        plant = self._plant()
+        connect_to = [c for c in plant.connect_to + [n.connect_to for n in self.nodes]
                       if ":".join(c.split(":")[:2]) not in self.unresolvable]
         return {
             "control_domain": self.control_domain,
             "topology": "auto" if self.discover else self.topology.name,
             "region": REGION,
             "connect_to": connect_to,
-            "vpc_connect_to": self.plant.vpc_connect_to,
-            "ca_bundle": str(self.plant.pki.ca_bundle_path),
+            "vpc_connect_to": plant.vpc_connect_to,
+            "ca_bundle": str(plant.pki.ca_bundle_path),
             "probe_timeout": self.probe_timeout,
             "vpc_host": "local://",
         }

@@ -27,7 +27,7 @@ class Conn:
     def wrap(self, ctx: ssl.SSLContext | None) -> ssl.SSLSocket:
         """Server-side TLS on this connection (the fd stays open until close(), whatever happens)."""
         if ctx is None:
-            raise ssl.SSLError(f"no TLS context to serve on fd {self._fd}")
+            raise ssl.SSLError(f"this listener serves TLS but has no ssl_context (fd {self._fd})")
         self.sock.settimeout(HANDSHAKE_TIMEOUT)
         tls = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
         with self._lock:

@@ -18,15 +18,20 @@ from .listener import Listener
 class LoopThread:
     """An asyncio event loop in a daemon thread, for the aiosmtpd protocol objects."""
 
-    loop: asyncio.AbstractEventLoop  # made by start()
-
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the sandbox's asyncio loop is not started (LoopThread.start() first)")
+        return self._loop
 
     def start(self) -> None:
         if self._thread is None:
-            self.loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self.loop.run_forever, name="sandbox asyncio", daemon=True)
+            self._loop = loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name="sandbox asyncio", daemon=True)
             self._thread.start()
 
     def run(self, coro) -> None:
@@ -43,7 +48,7 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(MODE_SWITCH_TIMEOUT)
         self.loop.close()
-        self._thread = None
+        self._thread = self._loop = None
 
 
 async def _cancel_tasks() -> None:
