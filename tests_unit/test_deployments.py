@@ -30,6 +30,7 @@ def test_the_monitor_selects_each_condition_and_every_check_outside_the_families
     assert monitor.pytest_args(["--cabal-config=c.toml"]) == ["-m", expr, "--cabal-config=c.toml"]
     for own in (["-m", "not vpc"], ["-mimap"], ["--markexpr=aws"]):
         assert monitor.pytest_args(own) == own
+    assert f'-m "{expr}"' in (REPO / "docs" / "continuous-verification.md").read_text()  # the doc shows this one
 
 
 def test_the_scheduled_workflow_runs_the_monitor_once_per_deployment_with_its_own_state():
