@@ -92,3 +92,35 @@ def test_words_from_a_function_of_the_evidence_and_two_runbooks_are_independent_
 def test_the_hand_walked_runbooks_are_not_walked_generically():
     assert set(d.HAND_WALKED) == {"deployment", "probe-failure", "cert-expiring"}
     assert not d._generic(Outcome("test_ecs_service_running[cabal-imap]", "red", "pf-2"))
+
+
+@pytest.mark.parametrize("runbook, check, param, said, words", [
+    ("container-restart-loop", "test_restart_loop_events", "cabal-imap",
+     "(service cabal-imap) was unable to place a task because no container instance met all of its requirements",
+     "cabal-imap: no capacity to place its task (capacity, not a crash loop)"),
+    ("container-restart-loop", "test_restart_loop_events", "cabal-imap",
+     "Essential container in task exited (exit code 1)", "cabal-imap: each new task crashes (a crash loop, not capacity)"),
+    ("lambda-errors", "test_lambda_errors_deploy_or_runtime", "list", "first error 2 min after the deploy",
+     "list: a deploy (the first error follows it): roll back"),
+    ("lambda-errors", "test_lambda_errors_deploy_or_runtime", "list", "no deploy in the 14 days before the first error",
+     "list: runtime (no deploy before the first error)"),
+    ("heartbeat-ecs-reconfigure", "test_reconfigure_loop_alive", "smtp-in", "last [reconfigure] Done. 3 h ago",
+     "the reconfigure loop of smtp-in is dead"),
+    ("imap-auth-failure-spike", "test_imap_auth_source", "", "rip=10.0.3.7 is InterfaceType lambda",
+     "the failed logins come from a Lambda (the Lambda source: cause 1), not one client"),
+    ("imap-auth-failure-spike", "test_imap_auth_source", "", "rip=203.0.113.9 (no ENI of this account)",
+     "the failed logins come from one client (cause 2), not the Lambda source"),
+    ("sendmail-bounced-spike", "test_bounces_by_tier", "smtp-out", "dsn=5.1.1 x 20, dsn=5.7.1 x 3",
+     "smtp-out bounces (5.1.1, 5.7.1)"),
+    ("heartbeat-aws-backup", "test_backup_latest_job", "cabal-addresses", "FAILED: Access denied",
+     "the backup of cabal-addresses failed"),
+])
+def test_each_runbooks_own_conclusion_from_its_cause(monkeypatch, runbook, check, param, said, words):
+    """Without a CONCLUDES row for the test function, the runbook's words come from the cause's own evidence."""
+    monkeypatch.setattr(d, "CONCLUDES", {})
+    step = Step("x-1", runbook, "1. the step", (check,))
+    monkeypatch.setattr(d, "_STEP", {**d._STEP, "x-1": step})
+    monkeypatch.setattr(d, "_RANK", {**d._RANK, ("x-1", check): (999, 0)})
+    (f,) = diagnose([Outcome(f"{check}[{param}]" if param else check, "red", "x-1", evidence=said,
+                             summary=f"{check} red")]).findings
+    assert f.conclusion.startswith(f"{words}; the first failing step is 1. the step"), f.conclusion

@@ -78,6 +78,55 @@ CONCLUDES: dict[str, str | Callable[[Outcome], str]] = {  # a text, or a functio
 }
 
 
+def _said(o: Outcome) -> str:
+    """What the cause said (its summary and first evidence), its own test name left out."""
+    return f"{o.summary} {o.evidence}".replace(o.check, "").casefold()
+
+
+def _restart_loop(o: Outcome) -> str:
+    text = _said(o)
+    if "unable to place" in text or "insufficient" in text:
+        return f"{o.param or 'the service'}: no capacity to place its task (capacity, not a crash loop)"
+    if "exited" in text or "exit code" in text or "exitcode" in text or "essential container" in text:
+        return f"{o.param or 'the service'}: each new task crashes (a crash loop, not capacity)"
+    return ""
+
+
+def _deploy_or_runtime(o: Outcome) -> str:
+    text, fn = _said(o), o.param or "the function"
+    if "runtime" in text or "no deploy" in text:
+        return f"{fn}: runtime (no deploy before the first error)"
+    return f"{fn}: a deploy (the first error follows it): roll back" if "deploy" in text else ""
+
+
+def _auth_source(o: Outcome) -> str:
+    text = _said(o)
+    if "interfacetype lambda" in text or "a lambda eni" in text or "lambda eni" in text:
+        return "the failed logins come from a Lambda (the Lambda source: cause 1), not one client"
+    if "rip=" in text or "client" in text:
+        return "the failed logins come from one client (cause 2), not the Lambda source"
+    return ""
+
+
+def _bounces(o: Outcome) -> str:
+    codes = sorted(set(re.findall(r"\b5\.\d{1,3}\.\d{1,3}\b", f"{o.summary} {o.evidence}")))
+    return (f"{o.param} bounces" if o.param else "") + (f" ({', '.join(codes[:5])})" if codes else "")
+
+
+# Per runbook, when its cause's test function has no row in CONCLUDES: the runbook's conclusion read from the cause's
+# own summary and evidence (crash loop vs capacity; deploy vs runtime; which tier's loop is dead; Lambda source vs one
+# client; which tier and codes bounce; which resource's backup failed). "" = the step's title alone.
+RUNBOOK_WORDS: dict[str, Callable[[Outcome], str]] = {
+    "container-restart-loop": _restart_loop,
+    "lambda-errors": lambda o: _deploy_or_runtime(o) if "deploy" in o.check else "",
+    "heartbeat-ecs-reconfigure": lambda o: f"the reconfigure loop of {o.param} is dead" if o.param and "loop" in o.check
+    else "",
+    "imap-auth-failure-spike": _auth_source,
+    "sendmail-bounced-spike": _bounces,
+    "heartbeat-aws-backup": lambda o: f"the backup of {o.param} failed" if o.param else "",
+}
+
+
 def _index(step, test: str) -> float:
     """A test's place in its step; a critical check comes before its warning twin (a certificate with 5 days left
     is the critical case, whose warning follows from it)."""
@@ -381,7 +430,7 @@ def _generic_conclusion(f: Finding) -> str:
         if f.blocked:
             return f"the alert's condition holds; {_blocked(f)}"
         return f"the alert's condition holds and every step of {f.runbook} read is green: its escalation"
-    said = CONCLUDES.get(c.check, "")
+    said = CONCLUDES.get(c.check) or RUNBOOK_WORDS.get(c.runbook, "")
     words = said(c) if callable(said) else said.format(param=c.param or "it")
     fired = any(_symptom(o) for o in f.consequences)
     return (f"{words}; " if words else "") + f"the first failing step is {step}" + \
