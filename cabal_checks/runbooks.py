@@ -107,12 +107,13 @@ def table(by_test: dict[str, list[str]]) -> str:
                 faults = sorted(set(by_test.get(test, [])))
                 lines.append(f"| {_cell(title)} | `{test}` | {', '.join(faults) or '**none**'} |")
         has_tests = bool(own or mapped)
-        for step in runbook.steps:
-            title = f"Escalation {step.key[1:]}: {step.title}" if step.key.startswith("e") else f"{step.key}. {step.title}"
-            if step.why_not:
-                lines.append(f"| {_cell(title)} | cannot be read: {_cell(step.why_not)} | |")
+        for planned in runbook.steps:
+            title = (f"Escalation {planned.key[1:]}: {planned.title}" if planned.key.startswith("e")
+                     else f"{planned.key}. {planned.title}")
+            if planned.why_not:
+                lines.append(f"| {_cell(title)} | cannot be read: {_cell(planned.why_not)} | |")
             elif not has_tests:
-                lines.append(f"| {_cell(title)} | no test in this checkout yet; the read: {_cell(step.read)} | |")
+                lines.append(f"| {_cell(title)} | no test in this checkout yet; the read: {_cell(planned.read)} | |")
         lines.append("")
     return "\n".join(lines)
 

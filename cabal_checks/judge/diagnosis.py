@@ -430,7 +430,7 @@ def _generic_conclusion(f: Finding) -> str:
         if f.blocked:
             return f"the alert's condition holds; {_blocked(f)}"
         return f"the alert's condition holds and every step of {f.runbook} read is green: its escalation"
-    said = CONCLUDES.get(c.check) or RUNBOOK_WORDS.get(c.runbook, "")
+    said: str | Callable[[Outcome], str] = CONCLUDES.get(c.check) or RUNBOOK_WORDS.get(c.runbook) or ""
     words = said(c) if callable(said) else said.format(param=c.param or "it")
     fired = any(_symptom(o) for o in f.consequences)
     return (f"{words}; " if words else "") + f"the first failing step is {step}" + \
