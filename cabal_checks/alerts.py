@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import runbook_catalog as catalog
 from .tomltypes import bounded, shown
 from .topology import Endpoint, Topology
 
@@ -55,8 +56,14 @@ KUMA_ERAS = {
     "HEAD": ("IMAP reachable (internal)", "SMTP relay (STARTTLS)", "Submission (STARTTLS)", "Submission (implicit TLS)",
              "Admin app", "API reachable (/list)", "ntfy server health", "Control-domain cert"),
 }
-# Healthchecks check (§14, heartbeats of scheduled jobs) -> the pipeline marker whose path it starts.
-HEALTHCHECKS = {"certbot-renewal": "letsencrypt"}
+# Healthchecks check (lambda/api/healthchecks_iac/config.py CHECKS) -> the marker of its runbook (certbot-renewal is
+# the existing Let's Encrypt pipeline, mapped, not copied); "" = nothing in AWS to check (quarterly-review).
+HEALTHCHECKS = {c: catalog.BY_CHECK[c].marker for c in catalog.BY_CHECK}
+# The other alerts of alerts.yml (issue #16): alert -> its runbook's marker, from the catalog.
+RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in ALERTS}
+# The labels that narrow such a page to one resource: the test id parameter (``test_<name>[<value>]``) names it.
+# alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
+NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {
     "763a5218": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
@@ -75,6 +82,10 @@ class AlertError(ValueError):
     """An alert the suite does not know, or whose instance is not an endpoint of the topology. One line."""
 
 
+class NothingToCheck(AlertError):
+    """A page whose runbook has nothing in AWS to check (healthchecks/quarterly-review): one line, no run."""
+
+
 @dataclass(frozen=True)
 class Path:
     """What an alert pages about, in this topology: the tests carrying one of ``markers``, for ``endpoints``."""
@@ -83,11 +94,15 @@ class Path:
     markers: tuple[str, ...]
     endpoints: tuple[Endpoint, ...] = ()  # () = every endpoint of the path
     critical_only: bool = False
+    narrow: tuple[str, ...] = ()  # label values naming one function, table, service or tier (``narrowed``)
+    note: str = ""  # what the page said that selects nothing (an exporter's instance, other labels)
 
     def describe(self) -> str:
         tier = ", critical tier" if self.critical_only else ""
         where = f" for {', '.join(e.spec for e in self.endpoints)}" if self.endpoints else ""
-        return f"{self.alert}: the tests of -m {' or '.join(self.markers)}{where}{tier}"
+        only = f" narrowed to {', '.join(self.narrow)}" if self.narrow else ""
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.alert}: the tests of -m {' or '.join(self.markers)}{where}{tier}{only}{note}"
 
 
 def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
@@ -99,7 +114,14 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
         check = source.split("/", 1)[1].strip()
         if check not in HEALTHCHECKS:
             raise AlertError(f"--alert {bounded(text, 120)}: unknown Healthchecks check {bounded(check, 120)}; {known(topology)}")
+        if not HEALTHCHECKS[check]:
+            raise NothingToCheck(f"--alert healthchecks/{check}: nothing in AWS to check: every step of "
+                                 f"{catalog.BY_CHECK[check].file} is a person's review (dashboards, silences, the "
+                                 "on-call number); do the review, then ping the check")
         return Path(f"healthchecks/{check}", (HEALTHCHECKS[check],))
+    lead = re.match(r"(?:alertmanager/)?(\w+)", source)
+    if lead and lead.group(1) in RUNBOOK_ALERTS:
+        return _runbook_alert(lead.group(1), source[lead.end():], text)
     if source.startswith("alertmanager/"):
         name, _, instance = source.removeprefix("alertmanager/").partition("/")
     else:
@@ -119,6 +141,60 @@ def resolve(text: str, topology: Topology, control_domain: str = "") -> Path:
         raise AlertError(f"--alert {bounded(text, 120)}: {shown(instance, 120)} is not an endpoint of topology {topology.name}"
                          f"{' (' + why + ')' if why else ''}; endpoints: {instances(topology)}")
     return _path(f"{name} on {instance.strip()}", kind, eps, critical_only, text, topology)
+
+
+_PAIR = r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,{}"=]+))'
+
+
+def _runbook_alert(name: str, rest: str, text: str) -> Path:
+    """An alert of issue #16's runbooks, bare (``alertmanager/LambdaErrors``), with the instance alert_sink keeps
+    (``alertmanager/EFSBurstCreditsLow/10.0.1.5:9106``: the exporter, ignored) or with labels
+    (``LambdaErrors{function_name="list"}``, ``DynamoDBThrottling table_name=cabal-addresses``)."""
+    rest = rest.strip()
+    labels: dict[str, str] = {}
+    if rest.startswith("/"):  # alertmanager/<alert>/<instance>
+        labels["instance"] = rest[1:].strip()
+    elif rest:
+        body = rest[1:-1] if rest.startswith("{") and rest.endswith("}") else rest
+        pairs = list(re.finditer(_PAIR, body))
+        if re.sub(_PAIR, "", body).strip(" \t,") or not pairs:  # what is left between the pairs: separators only
+            raise AlertError(f"--alert {bounded(text, 120)}: labels are label=value or {{label=\"value\", ...}}; "
+                             f"{name} narrows by {_narrows(name)}")
+        labels = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in pairs}
+    if any(not (k + v).isprintable() or len(v) > 200 for k, v in labels.items()):
+        raise AlertError(f"--alert {bounded(text, 120)}: a label value is not printable text of at most 200 characters")
+    narrow = tuple(dict.fromkeys(v.strip() for k, v in labels.items() if k in _narrowing(name) and v.strip()))
+    ignored = [f"{k}={v}" for k, v in labels.items() if k not in _narrowing(name)]
+    note = f"{', '.join(shown(x, 60) for x in ignored)} names no resource the tests are per: ignored" if ignored else ""
+    marker = RUNBOOK_ALERTS[name]
+    return Path(name + (f" ({', '.join(f'{k}={v}' for k, v in labels.items() if k in _narrowing(name))})"
+                        if narrow else ""), (marker,), narrow=narrow, note=note)
+
+
+def _narrowing(name: str) -> tuple[str, ...]:
+    alert = next(a for a in catalog.BY_ALERT[name].alerts if a.name == name)
+    return tuple(k for k in NARROWING if k in alert.summed_by) + ("tier",)
+
+
+def _narrows(name: str) -> str:
+    return ", ".join(_narrowing(name))
+
+
+def narrowed(path: Path, items: list[tuple[str, str]]) -> set[int]:
+    """Which of ``items`` (test function, parameter id) a narrowed page keeps: of each function whose parameters
+    name the label's value (``test_lambda_errors_condition[list]``, ``[cabal-addresses]``, ``[imap]`` for
+    ``cabal-imap``), only those; a function whose parameters name none of it is not per that resource: all of it."""
+    if not path.narrow:
+        return set(range(len(items)))
+    hits = {i for i, (_, param) in enumerate(items) if any(_names(param, v) for v in path.narrow)}
+    named = {items[i][0] for i in hits}
+    return hits | {i for i, (function, _) in enumerate(items) if function not in named}
+
+
+def _names(param: str, value: str) -> bool:
+    def norm(x: str) -> str:
+        return x.strip().casefold().removeprefix("cabal-")
+    return bool(param) and norm(value) in {norm(seg) for seg in re.split(r"[:/,\s]+|\]\[", param) if seg}
 
 
 def _kuma(source: str, topology: Topology) -> Path:
@@ -195,6 +271,7 @@ def _instance(e: Endpoint) -> str:
 def known(topology: Topology) -> str:
     return (f"known: alertmanager/{{{','.join(ALERTS)}}}/<instance> (or '<alert> instance=<instance>'), "
             f"instances in topology {topology.name}: {instances(topology)}; "
+            f"alertmanager/{{{','.join(RUNBOOK_ALERTS)}}} (or '<alert> {'|'.join(NARROWING)}=<value>'); "
             f"kuma/{{{'; '.join(KUMA)}}}; healthchecks/{{{', '.join(HEALTHCHECKS)}}}")
 
 

@@ -35,6 +35,7 @@ KEYS = {
     "monitoring": "monitoring",
     "alert": "alert",
     "metrics_file": "metrics_file",
+    "deployment": "deployment",
 }
 TABLES = {"names"}
 # TOML key -> the TOML types it takes, and an array's items (one table: every key of the file is checked before it is
@@ -44,11 +45,12 @@ TYPES = {
     "control_domain": (TEXT,), "topology": (TEXT,), "region": (TEXT,), "connect_to": ((str, list), TEXT),
     "ca_bundle": (TEXT,), "probe_timeout": (NUMBER,), "now": ((str, datetime, date),), "vpc_host": (TEXT,),
     "vpc_connect_to": ((str, list), TEXT), "aws_timeout": (NUMBER,), "monitoring": ((bool, str),), "alert": (TEXT,),
-    "metrics_file": (TEXT,), "names": ((dict,),),
+    "metrics_file": (TEXT,), "names": ((dict,),), "deployment": (TEXT,),
 }
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
 NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
+DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", flags=re.ASCII)  # a label value and a file name
 AUTO = "auto"  # topology = "auto" / monitoring = "auto": read the account before collection (cabal_checks.discovery)
 
 
@@ -97,6 +99,7 @@ class Settings:
     source: str = ""
     secrets: tuple = field(default=(), repr=False)
     alert: str | None = None  # --alert: the page, resolved against the topology at collection
+    deployment: str = ""  # --deployment: which deployment this run checks (stage, prod, an operator's); "" = unnamed
 
     def name(self, key: str) -> str:
         return self.names[key]
@@ -170,6 +173,10 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
     which = str(value("topology"))
     given = cli.get("topology") not in (None, "") or "topology" in data
     mode = AUTO if which == AUTO else "given" if given else "default"
+    deployment = str(value("deployment") or "").strip()
+    if deployment and not DEPLOYMENT.fullmatch(deployment):
+        raise ConfigError(f"deployment = {tomltypes.bounded(deployment)}: expected a name of letters, digits, '.', '_' "
+                          f"or '-', at most 63, starting with a letter or digit (it labels metrics and pages) ({where})")
     monitoring = str(value("monitoring")).lower()
     if monitoring not in ("true", "false", AUTO):
         raise ConfigError(f"monitoring = {value('monitoring')!r}: expected true, false or \"auto\" ({where})")
@@ -229,6 +236,7 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
         source=where,
         secrets=tuple(s for s in (token, password) if s),
         alert=str(value("alert")).strip() if value("alert") else None,
+        deployment=deployment,
     )
 
 

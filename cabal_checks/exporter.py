@@ -4,7 +4,8 @@
     cabal-checks-exporter --listen 127.0.0.1:9117 --interval 60 --cabal-config=cabal.toml -m "not vpc"
 
 Every option it does not know is the suite's (``--control-domain``, ``--vpc-host``, ``-m`` ...) and goes to
-``python -m pytest tests_live`` unchanged. A run makes ~60 AWS calls, so it happens on the interval, never on
+``python -m pytest tests_live`` unchanged; without a ``-m`` of its own it runs ``-m`` ``monitor.SELECTION`` (every
+runbook's alert condition, the probes, the certificates). A run makes ~60 AWS calls, so it happens on the interval, never on
 a scrape; a scrape only reads the last result (``metrics.py``). A run that fails or outlives ``--run-timeout``
 is killed (its whole process group) and leaves the previous result in place, with ``cabal_checks_up`` 0.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from prometheus_client import start_http_server
 
-from . import metrics, results, suite_run
+from . import metrics, monitor, results, suite_run
 
 DEFAULT_LISTEN = "0.0.0.0:9117"  # the exporters' security group admits 9100-9120
 
@@ -37,12 +38,13 @@ class Exporter:
         self.last_run: float | None = None
         self.duration: float | None = None
         self.up = False
+        self.deployment = ""  # as the last completed run's results.json names it (--deployment)
         self.proc: subprocess.Popen | None = None
         self.stopping = threading.Event()
 
     def snapshot(self):
         with self.lock:
-            return self.results, self.last_run, self.duration, self.up
+            return self.results, self.last_run, self.duration, self.up, self.deployment
 
     def run_once(self) -> str:
         """One run of the suite; returns a one-line account of it."""
@@ -61,7 +63,7 @@ class Exporter:
                     _kill_group(self.proc)
             duration = time.monotonic() - t0
             done = rc in (0, 1) and out.exists()  # 1: some step is red or can't tell, a completed run all the same
-            got = results.load(out)[0] if done else None
+            got, meta = results.load(out) if done else (None, {})
             lines = log.read_text().strip().splitlines() or [""]
             why = next((x for x in reversed(lines) if x.startswith(("ERROR", "INTERNALERROR>")) or ": error: " in x),
                        lines[-1])  # the telling line of a failed run
@@ -70,6 +72,7 @@ class Exporter:
         with self.lock:
             if got is not None:
                 self.results, self.last_run, self.duration = got, time.time(), duration
+                self.deployment = str(meta.get("deployment") or "")
             self.up = got is not None
         if got is not None:
             counts = {s: sum(r.status == s for r in got.values()) for s in results.STATUSES}
@@ -139,7 +142,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Names
 
 def main(argv: list[str] | None = None) -> int:
     p, args, pytest_args = parse_args(sys.argv[1:] if argv is None else argv)
-    exporter = Exporter(pytest_args, args.run_timeout or args.interval)
+    exporter = Exporter(monitor.pytest_args(pytest_args), args.run_timeout or args.interval)
     addr, port = args.listen
     try:
         server, _ = start_http_server(port, addr=addr, registry=metrics.registry_for(exporter.snapshot))

@@ -5,7 +5,9 @@ once at the end of a pytest run. Labels stay bounded: runbook, step key, check (
 (parameter id) and status; ``cabal_check_red_role`` adds, per red id, the diagnosis's role (cause | consequence)
 and cause (the test id of its probable cause, one of the run's ids); the only free text is
 ``cabal_check_red_info``'s ``summary``, present while a step is red
-and cut to ``RED_INFO_MAX`` characters (alert_sink cuts Pushover bodies at 1024).
+and cut to ``RED_INFO_MAX`` characters (alert_sink cuts Pushover bodies at 1024). A run of a named deployment
+(``--deployment prod``) adds the label ``deployment`` to every family, so several deployments' results sit side by side
+in one Prometheus; an unnamed run's series are as they always were.
 """
 
 from __future__ import annotations
@@ -32,7 +34,20 @@ def red_info_summary(r: Result) -> str:
 
 
 def families(results: dict[str, Result], *, last_run: float | None, duration: float | None,
-             up: bool) -> Iterable[GaugeMetricFamily]:
+             up: bool, deployment: str = "") -> Iterable[GaugeMetricFamily]:
+    for family in _families(results, last_run=last_run, duration=duration, up=up):
+        yield _named(family, deployment) if deployment else family
+
+
+def _named(family: GaugeMetricFamily, deployment: str) -> GaugeMetricFamily:
+    """The family with ``deployment="<name>"`` on each sample (a gauge without labels gets it as its one label)."""
+    named = GaugeMetricFamily(family.name, family.documentation, labels=())
+    named.samples = [s._replace(labels={**s.labels, "deployment": deployment}) for s in family.samples]
+    return named
+
+
+def _families(results: dict[str, Result], *, last_run: float | None, duration: float | None,
+              up: bool) -> Iterable[GaugeMetricFamily]:
     success = GaugeMetricFamily("cabal_check_success", "1 green, 0 red, one series per live test id; can't-tell and "
                                 "not-applicable ids have no series here (see cabal_check_status). " + CACHED,
                                 labels=ID_LABELS)
@@ -73,8 +88,8 @@ class RunCollector(Collector):
         self.snapshot = snapshot
 
     def collect(self):
-        results, last_run, duration, up = self.snapshot()
-        return families(results, last_run=last_run, duration=duration, up=up)
+        results, last_run, duration, up, *named = self.snapshot()  # (..., deployment) when the run named one
+        return families(results, last_run=last_run, duration=duration, up=up, deployment=named[0] if named else "")
 
 
 def registry_for(snapshot) -> CollectorRegistry:
@@ -83,12 +98,13 @@ def registry_for(snapshot) -> CollectorRegistry:
     return registry
 
 
-def render(results: dict[str, Result], *, last_run=None, duration=None, up=True) -> str:
+def render(results: dict[str, Result], *, last_run=None, duration=None, up=True, deployment: str = "") -> str:
     """The text exposition of one run's families."""
-    return generate_latest(registry_for(lambda: (results, last_run, duration, up))).decode()
+    return generate_latest(registry_for(lambda: (results, last_run, duration, up, deployment))).decode()
 
 
-def write_file(path: str, results: dict[str, Result], *, last_run: float, duration: float, up: bool) -> None:
+def write_file(path: str, results: dict[str, Result], *, last_run: float, duration: float, up: bool,
+               deployment: str = "") -> None:
     """Write the families once, atomically (prometheus_client writes a temporary file and renames it)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_to_textfile(str(path), registry_for(lambda: (results, last_run, duration, up)))
+    write_to_textfile(str(path), registry_for(lambda: (results, last_run, duration, up, deployment)))

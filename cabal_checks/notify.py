@@ -31,7 +31,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import results
@@ -115,6 +115,11 @@ def pages(previous: dict[str, results.Result], current: dict[str, results.Result
         out.append(Page("warning", text[:PUSHOVER_MAX], f"cabal-checks/RunbookStepCantTell/{_instance(first)}",
                         RUNBOOK_URL.format(runbook), tuple(r.test_id for r in rs)))
     return out
+
+
+def named(out: list[Page], deployment: str) -> list[Page]:
+    """Each page says which deployment it is about (``--deployment``), first, when the run named one."""
+    return [replace(p, summary=f"[{deployment}] {p.summary}"[:PUSHOVER_MAX]) for p in out] if deployment else out
 
 
 def next_state(previous: dict[str, results.Result], current: dict[str, results.Result],
@@ -204,12 +209,12 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         print(f"cabal-checks-notify: no results at {args.results}: the run did not complete; state kept", file=sys.stderr)
         return 2
     try:
-        current, _ = results.load(args.results)
+        current, meta = results.load(args.results)
     except results.BadFile as exc:
         print(f"cabal-checks-notify: results {exc}: state kept", file=sys.stderr)
         return 2
     previous = _load_state(args.state)
-    todo, not_out = pages(previous, current), []
+    todo, not_out = named(pages(previous, current), str(meta.get("deployment") or "")), []
     sinks = channels(args, env)
     for page in todo:
         print(f"page [{page.severity}] {page.source}: {page.summary}")

@@ -62,3 +62,26 @@ def test_the_report_orders_steps_as_the_runbooks_do_escalation_last():
         letsencrypt.STEP2, letsencrypt.STEP3, letsencrypt.ESC, "(not judged)"]
     assert sorted(["other", "cert-expiring", "probe-failure", "deployment"], key=runbook_order) == [
         "deployment", "probe-failure", "cert-expiring", "other"]
+
+
+def test_every_runbook_of_cabal_infra_has_its_section_both_ways():
+    """Issue #16: the table has a section for each of the 21 runbooks of the catalog (cabal-infra HEAD), and no other;
+    every runbook STEPS names is one of them (or the deployment's shape)."""
+    import re
+
+    from cabal_checks import runbook_catalog as cat
+
+    text = table(faults_by_test())
+    sections = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert sections == [r.file.removesuffix(".md") for r in cat.RUNBOOKS] and len(sections) == 21
+    assert {s.runbook for s in STEPS} - {"deployment"} <= set(sections)
+    for r in cat.RUNBOOKS:
+        part = text.split(f"## {r.file.removesuffix('.md')}\n", 1)[1].split("\n## ", 1)[0]
+        assert (f"`-m {r.marker}`" if r.marker else "nothing in AWS to check") in part, r.file
+        for step in r.steps:  # what cannot be read says why, in the catalog's words
+            assert not step.why_not or f"cannot be read: {step.why_not.replace('|', chr(92) + '|')}" in part, \
+                (r.file, step.key)
+        if r.steps and not any(s.runbook == r.file.removesuffix(".md") for s in STEPS) and not r.existing:
+            assert all(f"the read: {s.read}" in part for s in r.steps if s.read), r.file  # planned, said so
+    certbot = text.split("## heartbeat-certbot-renewal\n", 1)[1].split("\n## ", 1)[0]
+    assert "cert-expiring ce-l1 (mapped, not copied)" in certbot and "`test_certbot_schedule_enabled`" in certbot

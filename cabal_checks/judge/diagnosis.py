@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -66,6 +67,64 @@ CAUSE_SAYS = {
     "test_nat_instances_running": "the NAT instance (escalation)",
 }
 _STEP = {s.key: s for s in STEPS}
+
+# The runbooks of issue #16 (every runbook in STEPS but these): walked generically. The alert's condition
+# (``test_<runbook>_condition[...]``) is the symptom; the first red step in the runbook's order the cause; the
+# conclusion in the runbook's own words from CONCLUDES, keyed by the cause's test function ({param} = its test id
+# parameter: the function, table, service or tier). Families add their rows at the end, in one block each.
+HAND_WALKED = ("deployment", "probe-failure", "cert-expiring")
+CONDITION_SUFFIX = "_condition"
+CONCLUDES: dict[str, str | Callable[[Outcome], str]] = {  # a text, or a function of the cause (its evidence)
+}
+
+
+def _said(o: Outcome) -> str:
+    """What the cause said (its summary and first evidence), its own test name left out."""
+    return f"{o.summary} {o.evidence}".replace(o.check, "").casefold()
+
+
+def _restart_loop(o: Outcome) -> str:
+    text = _said(o)
+    if "unable to place" in text or "insufficient" in text:
+        return f"{o.param or 'the service'}: no capacity to place its task (capacity, not a crash loop)"
+    if "exited" in text or "exit code" in text or "exitcode" in text or "essential container" in text:
+        return f"{o.param or 'the service'}: each new task crashes (a crash loop, not capacity)"
+    return ""
+
+
+def _deploy_or_runtime(o: Outcome) -> str:
+    text, fn = _said(o), o.param or "the function"
+    if "runtime" in text or "no deploy" in text:
+        return f"{fn}: runtime (no deploy before the first error)"
+    return f"{fn}: a deploy (the first error follows it): roll back" if "deploy" in text else ""
+
+
+def _auth_source(o: Outcome) -> str:
+    text = _said(o)
+    if "interfacetype lambda" in text or "a lambda eni" in text or "lambda eni" in text:
+        return "the failed logins come from a Lambda (the Lambda source: cause 1), not one client"
+    if "rip=" in text or "client" in text:
+        return "the failed logins come from one client (cause 2), not the Lambda source"
+    return ""
+
+
+def _bounces(o: Outcome) -> str:
+    codes = sorted(set(re.findall(r"\b5\.\d{1,3}\.\d{1,3}\b", f"{o.summary} {o.evidence}")))
+    return (f"{o.param} bounces" if o.param else "") + (f" ({', '.join(codes[:5])})" if codes else "")
+
+
+# Per runbook, when its cause's test function has no row in CONCLUDES: the runbook's conclusion read from the cause's
+# own summary and evidence (crash loop vs capacity; deploy vs runtime; which tier's loop is dead; Lambda source vs one
+# client; which tier and codes bounce; which resource's backup failed). "" = the step's title alone.
+RUNBOOK_WORDS: dict[str, Callable[[Outcome], str]] = {
+    "container-restart-loop": _restart_loop,
+    "lambda-errors": lambda o: _deploy_or_runtime(o) if "deploy" in o.check else "",
+    "heartbeat-ecs-reconfigure": lambda o: f"the reconfigure loop of {o.param} is dead" if o.param and "loop" in o.check
+    else "",
+    "imap-auth-failure-spike": _auth_source,
+    "sendmail-bounced-spike": _bounces,
+    "heartbeat-aws-backup": lambda o: f"the backup of {o.param} failed" if o.param else "",
+}
 
 
 def _index(step, test: str) -> float:
@@ -222,6 +281,11 @@ def diagnose(outcomes: list[Outcome]) -> Diagnosis:
         else:
             add(Finding(o.runbook, _subject(o), o))
 
+    # Issue #16's runbooks: a red condition follows from the first red step of its runbook, else is its own finding.
+    for o in (o for o in reds if o.test_id not in placed and _generic(o)):
+        home = next((f for f in findings if f.runbook == o.runbook), None)
+        add(home or Finding(o.runbook, _subject(o), o), o)
+
     # The wire (cert-expiring, which endpoint): follows from its pipeline's cause, else is the first failing step.
     for o in (o for o in reds if o.test_id not in placed and o.step == "ce-0"):
         home = next((f for f in findings if f.runbook == "cert-expiring" and f.cause.pipeline == o.pipeline), None)
@@ -256,7 +320,12 @@ def _service(o: Outcome) -> tuple[str, ...]:
 
 
 def _symptom(o: Outcome) -> bool:
-    return o.check in PROBES_SEEN or o.step == "ce-0"
+    return o.check in PROBES_SEEN or o.step == "ce-0" or (_generic(o) and o.check.endswith(CONDITION_SUFFIX))
+
+
+def _generic(o: Outcome) -> bool:
+    """A test of a runbook walked by the generic walk (issue #16), not by the hand-written one."""
+    return bool(o.runbook) and o.runbook not in HAND_WALKED
 
 
 def _follows(o: Outcome, f: Finding) -> bool:
@@ -264,6 +333,8 @@ def _follows(o: Outcome, f: Finding) -> bool:
     c = f.cause
     if o.runbook != c.runbook:
         return False
+    if _generic(o):  # one finding per runbook: its first red step is the cause, the rest follows
+        return True
     if o.runbook == "cert-expiring":
         return bool(o.pipeline) and o.pipeline == c.pipeline
     if not o.probes and not c.probes:  # a service no probe covers: its own later steps (same name)
@@ -288,12 +359,16 @@ def _same_name(o: Outcome, dns: Outcome) -> bool:
 
 
 def _on_path(o: Outcome, f: Finding) -> bool:
+    if _generic(f.cause):
+        return o.runbook == f.runbook
     if f.runbook == "cert-expiring":
         return o.runbook == "cert-expiring" and o.pipeline == f.cause.pipeline
     return o.runbook == "probe-failure" and bool(set(o.probes) & f.probes())
 
 
 def _subject(o: Outcome) -> str:
+    if _generic(o):
+        return f"{o.check.removeprefix('test_')}" + (f" ({o.param})" if o.param else "")
     if o.runbook == "cert-expiring":
         return PIPELINES.get(o.pipeline, "certificate")
     if o.check in SHARED:
@@ -305,6 +380,8 @@ def _subject(o: Outcome) -> str:
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    if _generic(c):
+        return _generic_conclusion(f)
     everywhere = bool(_every_endpoint_fails(outcomes))
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
@@ -343,6 +420,21 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
         words.append(_blocked(f) if f.blocked else "every later step of its path is green: the endpoint itself"
                      + (", unless what every endpoint shares (said first)" if everywhere else ""))
     return "; ".join(words)
+
+
+def _generic_conclusion(f: Finding) -> str:
+    """Issue #16's runbooks: the alert's condition alone, or the first red step and the runbook's words for it."""
+    c = f.cause
+    step = _STEP[c.step].title if c.step in _STEP else c.step
+    if _symptom(c):
+        if f.blocked:
+            return f"the alert's condition holds; {_blocked(f)}"
+        return f"the alert's condition holds and every step of {f.runbook} read is green: its escalation"
+    said: str | Callable[[Outcome], str] = CONCLUDES.get(c.check) or RUNBOOK_WORDS.get(c.runbook) or ""
+    words = said(c) if callable(said) else said.format(param=c.param or "it")
+    fired = any(_symptom(o) for o in f.consequences)
+    return (f"{words}; " if words else "") + f"the first failing step is {step}" + \
+        ("" if fired else " (its alert's condition does not hold, or was not read: red on its own)")
 
 
 def _why(o: Outcome) -> str:
@@ -396,8 +488,9 @@ def _checked(outcomes: list[Outcome]) -> str:
     seen = [o for o in path if o.check in PROBES_SEEN]  # NAT and the instances are on every probe's path: not a probe
     probes = sorted({p for o in seen or path for p in o.probes})
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
+    others = list(dict.fromkeys(o.runbook for o in judged if _generic(o)))
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
-            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
+            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else []) + others
     return ", ".join(parts) or NOTHING_CHECKED
 
 
