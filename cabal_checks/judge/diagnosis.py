@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ..runbooks import STEPS
+from ..runbooks import STEPS, runbook_order
 
 GREEN, RED, CANT_TELL, NOT_APPLICABLE = "green", "red", "cant_tell", "not_applicable"
 PIPELINES = {"acm": "the ACM pipeline", "letsencrypt": "the Let's Encrypt pipeline"}
@@ -293,7 +293,12 @@ def _on_path(o: Outcome, f: Finding) -> bool:
     return o.runbook == "probe-failure" and bool(set(o.probes) & f.probes())
 
 
+OWN_PATHS = ("probe-failure", "cert-expiring", "deployment", "")  # the runbooks this module walks step by step
+
+
 def _subject(o: Outcome) -> str:
+    if o.runbook not in OWN_PATHS:  # issue #16's runbooks: the tier, function, table ... the test names
+        return o.param or o.runbook
     if o.runbook == "cert-expiring":
         return PIPELINES.get(o.pipeline, "certificate")
     if o.check in SHARED:
@@ -313,6 +318,9 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
                 return f"{_blocked(f)}: whether the wire's red comes from a step of the pipeline is not known"
             return f"no step of the pipeline fails; the first failing step is the wire itself ({step})"
         return f"its first failing step is {step}"
+    if f.runbook not in OWN_PATHS:  # its verdict already speaks the runbook's words (which tier, which cause)
+        step = _STEP[c.step].title if c.step in _STEP else c.step
+        return f"{c.summary}; its first failing step is {step}"
     seen = [o for o in f.members() if o.check == "test_endpoint_answers"]
     if not seen:
         if c.check in PROBES_SEEN:  # only the in-VPC probe fails
@@ -396,8 +404,9 @@ def _checked(outcomes: list[Outcome]) -> str:
     seen = [o for o in path if o.check in PROBES_SEEN]  # NAT and the instances are on every probe's path: not a probe
     probes = sorted({p for o in seen or path for p in o.probes})
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
+    others = sorted({o.runbook for o in judged if o.runbook not in OWN_PATHS}, key=runbook_order)  # issue #16's
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
-            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
+            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else []) + others
     return ", ".join(parts) or NOTHING_CHECKED
 
 

@@ -39,9 +39,9 @@ def spike_condition(spike: LogSpike) -> Verdict:
     words = " ".join(f'"{w}"' for w in rule.any_of)
     nxt = [f"aws logs filter-log-events --log-group-name {spike.group} --filter-pattern '{words}' "
            f"--start-time {start_ms}"]
-    if rule.key == "imap_auth":
-        nxt += [f"aws ec2 describe-network-interfaces --filters Name=addresses.private-ip-address,Values={s.address}"
-                for s in spike.sources[:1]]
+    if rule.key == "imap_auth":  # step 1 first: is the top source a Lambda's ENI?
+        nxt[:0] = [f"aws ec2 describe-network-interfaces --filters Name=addresses.private-ip-address,"
+                   f"Values={s.address}" for s in spike.sources[:1]]
     elif rule.key == "bounced" and spike.service.endswith("smtp-in"):
         nxt.append(f"aws logs filter-log-events --log-group-name {spike.group} --filter-pattern '\"[reconfigure]\"' "
                    f"--start-time {start_ms}  # the address map regenerated? (step 3)")
