@@ -124,7 +124,7 @@ def plaintext_not_refused(seen: LastLine) -> Verdict:
         return green(f"{seen.service}: no plaintext login refused", f"0 {what}", step=step)
     return red(f"{seen.service}: {seen.count} plaintext login(s) refused before TLS: a client is configured without "
                "STARTTLS (red even while IMAPAuthFailureSpike is quiet)",
-               f"{seen.count} {what}, the newest at {seen.last:%H:%M} UTC", step=step,  # type: ignore[union-attr]
+               f"{seen.count} {what}, the newest at {seen.last:%H:%M} UTC", step=step,
                next=(f"aws logs filter-log-events --log-group-name {seen.group} --filter-pattern "
                      f"'\"Plaintext authentication\"' --start-time "
                      f"{int((seen.now - seen.lookback).timestamp() * 1000)}  # rip= names the client",))
