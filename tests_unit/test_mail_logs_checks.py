@@ -217,3 +217,24 @@ def test_a_tally_keeps_at_most_max_keys():
 
     out = lc.tally(Many(), "/g", "dsn=5", AT - timedelta(minutes=5), AT, lambda m: [m.split("@")[1]], max_keys=10)
     assert len(out) == 11 and out[lc.OTHER] == 40
+
+
+# --- selection: -m imap does not grow ----------------------------------------------------------------------------
+
+
+def test_mail_log_tests_carry_no_probe_marker_and_read_like_tiers():
+    import importlib
+
+    from fixtures.params import PROBE_MARKS, cases
+
+    settings = SimpleNamespace(names=DEFAULT_NAMES, topology=SimpleNamespace(
+        services=lambda: ("service_imap", "service_smtp_in", "service_smtp_out", "service_ntfy")))
+    tiers = cases(settings, "mail_tier")
+    assert [p.id for p in tiers] == ["cabal-imap", "cabal-smtp-in", "cabal-smtp-out"]
+    assert not [p for argname in ("mail_tier", "imap_log_tier", "smtp_in_log_tier") for p in cases(settings, argname)
+                if p.marks]
+    for name in ("test_sendmail_deferred_spike", "test_sendmail_bounced_spike", "test_imap_auth_failure_spike"):
+        module = importlib.import_module(f"tests_live.{name}")
+        marks = {m.name for m in module.pytestmark} | {m.name for f in vars(module).values()
+                                                      for m in getattr(f, "pytestmark", [])}
+        assert "mail_logs" in marks and "condition" in marks and not marks & set(PROBE_MARKS), (name, marks)
