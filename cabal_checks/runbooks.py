@@ -65,6 +65,19 @@ STEPS = (
          ("test_certbot_not_rate_limited", "test_caa_allows_letsencrypt")),
     Step("ce-e1", "cert-expiring", "Escalation: ACM stuck <14 d (re-request, disruptive); LE stuck <7 d (manual)",
          ("test_acm_escalation_not_needed", "test_letsencrypt_escalation_not_needed")),
+    # mail_logs (r4): counted from the raw /ecs/cabal-<tier> logs (the metric filters are in the monitoring module)
+    Step("sd-1", "sendmail-deferred-spike", "1-2. Which tier (substitute for mailq: \"stat=Deferred\" per tier, "
+         "> 10 in 10 min for 15 min) and the dsn=4.x.y codes (step 3, the NAT instance: pf-e4's "
+         "test_nat_instances_running)", ("test_sendmail_deferred_condition",)),
+    Step("sb-1", "sendmail-bounced-spike", "1-2. Which tier, which dsn=5.x.y codes (\"dsn=5\" per tier, > 15 in 30 min "
+         "for 15 min); smtp-out's recipient domains", ("test_sendmail_bounced_condition",)),
+    Step("sb-3", "sendmail-bounced-spike", "3. smtp-in: the address map fresh (substitute: the newest "
+         "\"[reconfigure] Done.\" within 60 min)", ("test_smtp_in_address_map_fresh",)),
+    Step("ia-1", "imap-auth-failure-spike", "1-3. \"auth failed\" AND \"imap-login\" > 25 in 5 min for 5 min; the "
+         "source (rip=: a Lambda ENI is cause 1, anything else cause 2), the user spread, successful logins",
+         ("test_imap_auth_failures_condition",)),
+    Step("ia-3", "imap-auth-failure-spike", "3. Plaintext logins refused before TLS (red even while the alert is "
+         "quiet)", ("test_imap_plaintext_not_refused",)),
 )
 
 

@@ -26,6 +26,7 @@ from .load_balancers import (
     target_group,
     target_group_description,
 )
+from .mail_logs import last_line, mail_log_spike, plaintext_refusals
 
 
 def _none(params: dict) -> tuple:
@@ -94,6 +95,12 @@ TABLE = (
     Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+    # mail_logs (r4): sendmail-deferred-spike, sendmail-bounced-spike, imap-auth-failure-spike
+    Fact("deferred_spike", "aws", mail_log_spike, ("logs", "ec2"), lambda p: ("deferred", p["mail_tier"])),
+    Fact("bounced_spike", "aws", mail_log_spike, ("logs", "ec2"), lambda p: ("bounced", p["mail_tier"])),
+    Fact("imap_auth_spike", "aws", mail_log_spike, ("logs", "ec2"), lambda p: ("imap_auth", p["imap_log_tier"])),
+    Fact("smtp_in_reconfigure", "aws", last_line, ("logs", "ecs"), lambda p: (p["smtp_in_log_tier"],)),
+    Fact("imap_plaintext", "aws", plaintext_refusals, ("logs",), lambda p: (p["imap_log_tier"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}

@@ -372,8 +372,12 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _acm_look(s, acm_cert)
     _certbot(s)
     _imap_logs(s)
+    history_mail_logs.seed(s)  # r4 mail_logs: the mail tiers' log history at normal rates
     s.seconds = time.perf_counter() - started
     return s
+
+
+from . import history_mail_logs  # noqa: E402  (it imports this module's helpers)
 
 
 def _network(s: Seeded) -> None:
