@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ..runbooks import STEPS, runbook_order
+from ..runbooks import STEPS
 
 GREEN, RED, CANT_TELL, NOT_APPLICABLE = "green", "red", "cant_tell", "not_applicable"
 PIPELINES = {"acm": "the ACM pipeline", "letsencrypt": "the Let's Encrypt pipeline"}
