@@ -14,7 +14,9 @@ from ..aws.reader import SERVICES
 from .account import public_zone
 from .acm import acm_certificate, acm_consumer
 from .cert_wire import served_certificates
+from .dynamodb import dynamodb_metrics, dynamodb_table
 from .ecs import ecs_services, running_tasks, stopped_tasks
+from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
@@ -94,6 +96,10 @@ TABLE = (
     Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+    # dynamodb-throttling, dynamodb-system-errors, efs-burst-credits-low (r2 dynamodb/efs)
+    Fact("dynamodb_metrics", "aws", dynamodb_metrics, ("cloudwatch",)),
+    Fact("dynamodb_table_facts", "aws", dynamodb_table, ("dynamodb",), lambda p: (p["ddb_table"],)),
+    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
@@ -105,7 +111,8 @@ CLIENTS: dict = {}  # fact function -> its rows' clients (a function gathering p
 for _fact in (fact for fact in TABLE if fact.kind == "aws"):
     CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
-                "lambda", "scheduler")
+                "lambda", "scheduler",
+                "efs", "dynamodb")  # r2 dynamodb/efs
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 
