@@ -68,6 +68,8 @@ STEPS = (
          "for 1m per table, every (TableName, Operation) series ListMetrics lists", ("test_dynamodb_throttling_condition",)),
     Step("dt-1", "dynamodb-throttling", "1. Burst or hot partition: key-range throttle events, consumed capacity",
          ("test_dynamodb_no_hot_partition",)),
+    Step("dt-2", "dynamodb-throttling", "2. Access pattern: the reconfigure loop not regenerating in a tight loop "
+         "(per tier, /ecs/cabal-<tier>)", ("test_reconfigure_not_in_tight_loop",)),
     Step("dt-3", "dynamodb-throttling", "3. Switched from on-demand to provisioned: BillingMode PAY_PER_REQUEST",
          ("test_dynamodb_table_on_demand",)),
     Step("dt-r1", "dynamodb-throttling", "Escalation: back off the reconfigure consumer; provisioned + autoscaling: "
@@ -76,6 +78,8 @@ STEPS = (
          "for 1m per table, read per (TableName, Operation)", ("test_dynamodb_system_errors_condition",)),
     Step("ds-2", "dynamodb-system-errors", "2. One table, one operation, or all: SystemErrors per operation, last hour",
          ("test_dynamodb_system_errors_by_operation",)),
+    Step("ds-3", "dynamodb-system-errors", "3. The application retrying: ProvisionedThroughputExceededException or "
+         "InternalServerError in /cabal/lambda/list", ("test_dynamodb_errors_not_retried",)),
     Step("ds-r1", "dynamodb-system-errors", "1. and escalation: the AWS status page, a support ticket: printed, "
          "never run", ()),
     Step("ee-c", "efs-burst-credits-low", "The alert's condition: EFSBurstCreditsLow, BurstCreditBalance < 20e9 "

@@ -2,7 +2,7 @@
 Operation) as AWS publishes it, then the runbook's steps.
 
 Step 1 (an AWS incident) is the status page: health:DescribeEvents needs a Business support plan. Step 3 (the
-application retrying) is not yet a test.
+application retrying) reads /cabal/lambda/list (the runbook's /aws/lambda/cabal-list).
 """
 
 import pytest
@@ -19,3 +19,7 @@ def test_dynamodb_system_errors_condition(ddb_table, dynamodb_metrics, expect):
 
 def test_dynamodb_system_errors_by_operation(ddb_table, dynamodb_metrics, expect):
     expect(dynamodb.system_errors_by_operation(ddb_table, dynamodb_metrics))
+
+
+def test_dynamodb_errors_not_retried(list_log_group, list_retry_lines, expect):
+    expect(dynamodb.not_retrying(list_log_group, list_retry_lines))

@@ -1,6 +1,7 @@
 """dynamodb-throttling runbook (alert DynamoDBThrottling): the condition per table, then the runbook's steps.
 
-Step 2 (the access pattern, the reconfigure loop) is not yet a test; the escalation items are remediation.
+Step 2 reads the reconfigure loop per tier (the access pattern of /cabal/lambda/list is data, not a verdict); the
+escalation items are remediation.
 """
 
 import pytest
@@ -23,3 +24,7 @@ def test_dynamodb_table_on_demand(ddb_table, dynamodb_table_facts, expect):
     if dynamodb_table_facts is None:
         pytest.skip(f"{ddb_table}: no such table in this account (dynamodb:DescribeTable)")
     expect(dynamodb.on_demand(ddb_table, dynamodb_table_facts))
+
+
+def test_reconfigure_not_in_tight_loop(reconfigure_service_key, regeneration_lines, settings, expect):
+    expect(dynamodb.reconfigure_not_looping(settings.names[reconfigure_service_key], regeneration_lines))

@@ -151,7 +151,7 @@ def test_efs_healthy_is_green(ctx):
     fs_id = file_system()
     h.efs_history(client("cloudwatch"), fs_id, NOW)
     f = efs_facts(ctx)
-    assert f.file_system["FileSystemId"] == fs_id and len(f.balance) == 288 and f.size == h.EFS_SIZE
+    assert f.file_system["FileSystemId"] == fs_id and len(f.balance) == 68 and f.size == h.EFS_SIZE
     for judge in (efs.credits_condition, efs.credits_not_draining, efs.size_supports_baseline):
         v = judge(f)
         assert v.ok, v.render()
@@ -221,3 +221,52 @@ def test_efs_staging_neighbour_is_not_read(ctx):
     h.balance_history(client("cloudwatch"), stage, h.five_minutes(NOW, timedelta(hours=24), lambda i: 1e9))
     f = efs_facts(ctx)
     assert f.file_system["FileSystemId"] == fs_id and efs.credits_condition(f).ok
+
+
+# --- the log steps ------------------------------------------------------------------------------------------------
+
+
+def log_lines(group: str, lines: list[tuple[datetime, str]]) -> None:
+    logs = client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    if lines:
+        logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+            {"timestamp": int(t.timestamp() * 1000), "message": m} for t, m in sorted(lines)])
+
+
+def test_retries_green_then_red_either_word(ctx):
+    from cabal_checks.facts.dynamodb import LIST_GROUP, list_retries
+
+    with pytest.raises(NotApplicable, match="no log group /cabal/lambda/list"):
+        ddb.not_retrying(LIST_GROUP, list_retries(ctx))
+    log_lines(LIST_GROUP, [(NOW - timedelta(minutes=5), "[list] listed 25 messages"),
+                           (NOW - timedelta(hours=2), "ClientError (InternalServerError): two hours ago")])
+    ctx.aws = AwsReader(REGION, 10.0)
+    assert ddb.not_retrying(LIST_GROUP, list_retries(ctx)).ok
+    client("logs").put_log_events(logGroupName=LIST_GROUP, logStreamName="s", logEvents=[
+        {"timestamp": int((NOW - timedelta(minutes=3)).timestamp() * 1000),
+         "message": "An error occurred (ProvisionedThroughputExceededException) when calling the Query operation"}])
+    ctx.aws = AwsReader(REGION, 10.0)
+    v = ddb.not_retrying(LIST_GROUP, list_retries(ctx))
+    assert not v.ok and v.summary.startswith("/cabal/lambda/list: 1 line(s) with ProvisionedThroughputExceededException "
+                                             "or InternalServerError in the last hour")
+    assert v.step == "dynamodb-system-errors, step 3 (the application retrying)"
+    assert v.next[1].startswith("aws logs filter-log-events --log-group-name /cabal/lambda/list --filter-pattern "
+                                "'\"InternalServerError\"'")
+
+
+def test_reconfigure_loop_green_at_a_few_an_hour_red_above_thirty(ctx):
+    from cabal_checks.facts.dynamodb import reconfigure_regenerations
+
+    ctx.name = {"service_smtp_in": "cabal-smtp-in"}.get
+    log_lines("/ecs/cabal-smtp-in", [(NOW - timedelta(minutes=m), "[reconfigure] Regenerating maps")
+                                     for m in range(2, 62, 2)])  # 30: at the limit
+    v = ddb.reconfigure_not_looping("cabal-smtp-in", reconfigure_regenerations(ctx, "service_smtp_in"))
+    assert v.ok and "30 regeneration(s)" in v.summary
+    client("logs").put_log_events(logGroupName="/ecs/cabal-smtp-in", logStreamName="s", logEvents=[
+        {"timestamp": int((NOW - timedelta(seconds=30)).timestamp() * 1000), "message": "[reconfigure] Regenerating"}])
+    ctx.aws = AwsReader(REGION, 10.0)
+    v = ddb.reconfigure_not_looping("cabal-smtp-in", reconfigure_regenerations(ctx, "service_smtp_in"))
+    assert not v.ok and "regenerated 31 times in the last hour (more than 30)" in v.summary
+    assert "--queue-name cabal-reconfig-smtp-in" in v.next[1]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..aws import dynamodb
 from ..aws.cloudwatch import Metric, Series, metric_data
+from ..aws.log_counts import LogCount, count_per_minute
 from ..context import Context
 
 # The eight tables cabal-infra creates, all PAY_PER_REQUEST (modules/table/main.tf, modules/app/dmarc.tf:9-62,
@@ -54,3 +55,21 @@ def dynamodb_metrics(ctx: Context) -> DynamoDbMetrics:
 def dynamodb_table(ctx: Context, name: str) -> dict | None:
     """``DescribeTable`` of one table (None: no such table)."""
     return dynamodb.table(ctx.aws, name)
+
+
+# Log steps: the application retrying (system-errors step 3), the reconfigure loop (throttling step 2)
+LIST_GROUP = "/cabal/lambda/list"  # the runbook's /aws/lambda/cabal-list (modules/app/modules/call/lambda.tf:202)
+RETRY_WORDS = ("ProvisionedThroughputExceededException", "InternalServerError")  # OR (the runbook's pair is an AND)
+REGENERATING = "[reconfigure] Regenerating"  # docker/shared/reconfigure.sh:31
+
+
+def list_retries(ctx: Context, group: str = LIST_GROUP) -> LogCount | None:
+    """Lines of the last hour in the list function's group naming a DynamoDB error it retried (None: no group)."""
+    now = ctx.settings.now
+    return count_per_minute(ctx.aws, group, RETRY_WORDS, now - LOOKBACK, now)
+
+
+def reconfigure_regenerations(ctx: Context, service_key: str) -> LogCount | None:
+    """``[reconfigure] Regenerating`` lines of the last hour in the tier's group (None: no group)."""
+    now = ctx.settings.now
+    return count_per_minute(ctx.aws, f"/ecs/{ctx.name(service_key)}", (REGENERATING,), now - LOOKBACK, now)

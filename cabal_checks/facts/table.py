@@ -14,7 +14,7 @@ from ..aws.reader import SERVICES
 from .account import public_zone
 from .acm import acm_certificate, acm_consumer
 from .cert_wire import served_certificates
-from .dynamodb import dynamodb_metrics, dynamodb_table
+from .dynamodb import dynamodb_metrics, dynamodb_table, list_retries, reconfigure_regenerations
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
@@ -100,6 +100,8 @@ TABLE = (
     Fact("dynamodb_metrics", "aws", dynamodb_metrics, ("cloudwatch",)),
     Fact("dynamodb_table_facts", "aws", dynamodb_table, ("dynamodb",), lambda p: (p["ddb_table"],)),
     Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
+    Fact("list_retry_lines", "aws", list_retries, ("logs",), lambda p: (p["list_log_group"],)),
+    Fact("regeneration_lines", "aws", reconfigure_regenerations, ("logs",), lambda p: (p["reconfigure_service_key"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}

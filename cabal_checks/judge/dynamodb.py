@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from ..verdict import Verdict, green, red
+from ..verdict import NotApplicable, Verdict, green, red
 from . import condition
 
 WINDOW, FOR = timedelta(minutes=5), timedelta(minutes=1)
@@ -115,3 +115,48 @@ def on_demand(table: str, description: dict | None) -> Verdict:
                          "'Table.{mode:BillingModeSummary,throughput:ProvisionedThroughput}'",
                          f"# then re-apply Terraform (terraform/infra) to put {table} back on {ON_DEMAND}"))
     return green(f"{table}: {ON_DEMAND} (on demand)", seen, step=step)
+
+
+TIGHT_LOOP = 30  # regenerations in an hour: every two minutes or more often is a loop, not address changes
+
+
+def _logs_cmd(group: str, word: str) -> str:
+    return (f"aws logs filter-log-events --log-group-name {group} --filter-pattern '\"{word}\"' "
+            "--start-time $(( $(date +%s) - 3600 ))000 --query 'events[-5:].message'")
+
+
+def _peak(count) -> str:
+    when, n = max(count.per_minute, key=lambda mn: mn[1])
+    return f"busiest minute {when:%H:%M} UTC: {n}; first {count.per_minute[0][0]:%H:%M}, last " \
+           f"{count.per_minute[-1][0]:%H:%M} UTC"
+
+
+def not_retrying(group: str, count) -> Verdict:
+    """dynamodb-system-errors step 3, the application retrying: the list function's log names a DynamoDB error."""
+    step = "dynamodb-system-errors, step 3 (the application retrying)"
+    if count is None:
+        raise NotApplicable(f"no log group {group} in this account")
+    words = " or ".join(count.any_of)
+    if count.total:
+        return red(f"{group}: {count.total} line(s) with {words} in the last hour: the function meets DynamoDB "
+                   "errors (its retries add load)", _peak(count), step=step,
+                   next=tuple(_logs_cmd(group, w) for w in count.any_of))
+    return green(f"{group}: no {words} in the last hour", step=step)
+
+
+def reconfigure_not_looping(service: str, count) -> Verdict:
+    """dynamodb-throttling step 2, the access pattern: the reconfigure loop regenerating in a tight loop reads
+    cabal-addresses on every pass."""
+    step = "dynamodb-throttling, step 2 (access pattern: the reconfigure loop)"
+    group = count.group if count is not None else f"/ecs/{service}"
+    if count is None:
+        raise NotApplicable(f"no log group {group} in this account")
+    if count.total > TIGHT_LOOP:
+        return red(f"{service}: the reconfigure loop regenerated {count.total} times in the last hour (more than "
+                   f"{TIGHT_LOOP}): a tight loop reading cabal-addresses", _peak(count), step=step,
+                   next=(_logs_cmd(group, "[reconfigure]"),
+                         f"aws sqs get-queue-attributes --queue-url $(aws sqs get-queue-url --queue-name "
+                         f"cabal-reconfig-{service.removeprefix('cabal-')} --query QueueUrl --output text) "
+                         "--attribute-names ApproximateNumberOfMessages ApproximateNumberOfMessagesNotVisible"))
+    return green(f"{service}: {count.total} regeneration(s) in the last hour (at most {TIGHT_LOOP}: not a loop)",
+                 step=step)

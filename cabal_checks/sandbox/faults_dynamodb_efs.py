@@ -14,7 +14,9 @@ from .history_dynamodb_efs import (
     every,
     five_minutes,
     forget_efs_history,
+    list_lines,
     put_points,
+    regenerations,
 )
 
 ADDR = "cabal-addresses"
@@ -68,3 +70,21 @@ def _draining(sb):
     forget_efs_history(backend("cloudwatch", sb.seeded), fs_id)
     balance_history(sb.seeded.client("cloudwatch"), fs_id, five_minutes(now, span, balance),
                     five_minutes(now, span, lambda i: 4 * 1024 ** 2 * 300))
+
+
+@fault("list-retrying-dynamodb", "the list function meets DynamoDB errors and retries: InternalServerError and "
+       "ProvisionedThroughputExceededException lines in /cabal/lambda/list for 10 minutes",
+       ("test_dynamodb_errors_not_retried[/cabal/lambda/list]",), runbook="dynamodb-system-errors step 3")
+def _retrying(sb):
+    now = _now()
+    list_lines(sb.seeded, [(now - timedelta(minutes=m, seconds=20), f"[ERROR] ClientError: An error occurred ({word}) "
+                            "when calling the Query operation (reached max retries: 3)")
+                           for m in range(1, 11) for word in ("InternalServerError",
+                                                              "ProvisionedThroughputExceededException")])
+
+
+@fault("reconfigure-tight-loop", "the smtp-in reconfigure loop regenerates every 30 seconds for 40 minutes, "
+       "reading cabal-addresses on every pass", ("test_reconfigure_not_in_tight_loop[cabal-smtp-in]",),
+       runbook="dynamodb-throttling step 2")
+def _tight_loop(sb):
+    regenerations(sb.seeded, "service_smtp_in", [_now() - timedelta(seconds=30 * k + 5) for k in range(80)])

@@ -48,13 +48,13 @@ def create_tables(ddb, names=TABLES) -> None:
 
 
 def table_history(cw, now: datetime, tables=TABLES) -> None:
-    """Consumed capacity every minute; ThrottledRequests and SystemErrors of 0 four days ago (a series ListMetrics
-    lists, as AWS keeps one that once had data)."""
+    """Consumed capacity every five minutes (moto keeps every datapoint: the history stays small); ThrottledRequests
+    and SystemErrors of 0 four days ago (a series ListMetrics lists, as AWS keeps one that once had data)."""
     for name in tables:
         put_points(cw, "AWS/DynamoDB", "ConsumedReadCapacityUnits", {"TableName": name},
-                   every(now, DDB_HISTORY, MIN, lambda i: 2 + i % 5))
+                   every(now, DDB_HISTORY, 5 * MIN, lambda i: 10 + i % 5))
         put_points(cw, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", {"TableName": name},
-                   every(now, DDB_HISTORY, MIN, lambda i: i % 3))
+                   every(now, DDB_HISTORY, 5 * MIN, lambda i: 1 + i % 3))
         for op in OPERATIONS.get(name, ("GetItem",)):
             for metric in ("ThrottledRequests", "SystemErrors"):
                 put_points(cw, "AWS/DynamoDB", metric, {"TableName": name, "Operation": op},
@@ -89,14 +89,57 @@ def five_minutes(now: datetime, span: timedelta, value: Callable[[int], float]):
     return [(end - (n - i) * timedelta(minutes=5), value(i)) for i in range(n)]
 
 
+def sparse(now: datetime, value: Callable[[int], float]):
+    """5-minute points for the last two hours, one every half hour before (the day's slope needs no more): moto
+    filters every datapoint it holds for each query, so the sandbox keeps its history small."""
+    recent = five_minutes(now, timedelta(hours=2), value)
+    older = [(t, v) for t, v in five_minutes(now, HISTORY, value) if t < recent[0][0] and t.minute % 30 == 0]
+    return older + recent
+
+
 def efs_history(cw, fs_id: str, now: datetime) -> None:
-    balance_history(cw, fs_id, five_minutes(now, HISTORY, lambda i: FULL_BALANCE - (i % 7) * 1e6),
-                    five_minutes(now, HISTORY, lambda i: QUIET_IO * (0.5 + (i % 4) / 4)))
+    balance_history(cw, fs_id, sparse(now, lambda i: FULL_BALANCE - (i % 7) * 1e6),
+                    sparse(now, lambda i: QUIET_IO * (0.5 + (i % 4) / 4)))
+
+
+LIST_GROUP = "/cabal/lambda/list"
+TIERS = ("service_imap", "service_smtp_in", "service_smtp_out")
+
+
+def ensure_group(s, group: str) -> None:
+    logs = s.client("logs")
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+
+
+def regenerations(s, service_key: str, times) -> None:
+    """``[reconfigure] Regenerating`` lines (docker/shared/reconfigure.sh) in the tier's group."""
+    from .aws_seed import put_log_lines
+
+    group = f"/ecs/{s.names[service_key]}"
+    ensure_group(s, group)
+    put_log_lines(s, group, f"reconfigure/{s.names[service_key]}/loop",
+                  [(t, "[reconfigure] Regenerating address maps from cabal-addresses") for t in times])
+
+
+def list_lines(s, lines) -> None:
+    from .aws_seed import put_log_lines
+
+    ensure_group(s, LIST_GROUP)
+    put_log_lines(s, LIST_GROUP, "2026/12/03/[$LATEST]0f3e0c1d", lines)
 
 
 def seed(s) -> None:
     """The healthy state, in the seeded account ``s`` (aws_seed.Seeded)."""
     from .aws_seed import backend
+
+    # the list function answering; each tier regenerating its maps a few times an hour (address changes)
+    list_lines(s, [(s.now - timedelta(minutes=m), f"[list] listed 25 messages for folder INBOX (request {m})")
+                   for m in (50, 31, 12, 4)])
+    for key in (k for k in TIERS if k in s.topology.services()):
+        regenerations(s, key, [s.now - timedelta(minutes=m) for m in (47, 22)])
 
     create_tables(s.client("dynamodb"))
     table_history(s.client("cloudwatch"), s.now)
@@ -120,5 +163,4 @@ def noise(s) -> None:
             put_points(cw, "AWS/DynamoDB", metric, {"TableName": name, "Operation": "GetItem"},
                        every(now, timedelta(minutes=20), MIN, lambda i: 3))
     fs_id = create_file_system(s.client("efs"), lambda: backend("efs", s), "cabal-stage-efs", 1024 ** 3)
-    balance_history(cw, fs_id, five_minutes(now, HISTORY, lambda i: 1e9),
-                    five_minutes(now, HISTORY, lambda i: 5e8))
+    balance_history(cw, fs_id, sparse(now, lambda i: 1e9), sparse(now, lambda i: 5e8))
