@@ -60,6 +60,7 @@ def test_condition_green_when_healthy_red_when_every_point_breaches(ctx, metric,
     m = dynamodb_metrics(ctx)
     assert all(judge(t, m).ok for t in TABLES)
     assert ctx.aws.calls.count(("cloudwatch", "GetMetricData")) == 1  # one request for the family
+    assert ctx.aws.calls.count(("cloudwatch", "ListMetrics")) == 1  # the namespace listed once, every metric in it
     per_minute(metric, ADDR, "GetItem", 10)
     ctx.aws = AwsReader(REGION, 10.0)
     m = dynamodb_metrics(ctx)

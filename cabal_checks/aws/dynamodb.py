@@ -15,14 +15,14 @@ def table(aws: AwsReader, name: str) -> dict | None:
         return None
 
 
-def series_of(aws: AwsReader, metric: str, tables) -> tuple[tuple[str, str], ...]:
-    """``cloudwatch:ListMetrics``: the (TableName, Operation) pairs of ``metric`` for ``tables`` (Operation "" for a
-    TableName-only series), as CloudWatch lists them (the last two weeks). Another account's or stage's tables with
-    similar names are not these tables: only exact names count."""
-    wanted = set(tables)
+def series_of(aws: AwsReader, metrics, tables) -> tuple[tuple[str, str, str], ...]:
+    """``cloudwatch:ListMetrics`` of the namespace, once (its pages): the (metric, TableName, Operation) series of
+    ``metrics`` for ``tables`` (Operation "" for a TableName-only series), as CloudWatch lists them (the last two
+    weeks). Another stage's tables with similar names are not these tables: only exact names count."""
+    wanted, names = set(tables), set(metrics)
     out = []
-    for m in aws.pages("cloudwatch", "list_metrics", "Metrics", Namespace=NAMESPACE, MetricName=metric):
+    for m in aws.pages("cloudwatch", "list_metrics", "Metrics", Namespace=NAMESPACE):
         dims = {d["Name"]: d["Value"] for d in m.get("Dimensions") or ()}
-        if dims.get("TableName") in wanted and set(dims) <= {"TableName", "Operation"}:
-            out.append((dims["TableName"], dims.get("Operation", "")))
+        if m.get("MetricName") in names and dims.get("TableName") in wanted and set(dims) <= {"TableName", "Operation"}:
+            out.append((m["MetricName"], dims["TableName"], dims.get("Operation", "")))
     return tuple(sorted(set(out)))

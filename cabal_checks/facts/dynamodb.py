@@ -42,8 +42,7 @@ def dynamodb_metrics(ctx: Context) -> DynamoDbMetrics:
     now = ctx.settings.now
     at = datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
     start = at - LOOKBACK
-    listed = tuple((metric, table, op) for metric in PER_OPERATION + HOT_KEY
-                   for table, op in dynamodb.series_of(ctx.aws, metric, TABLES))
+    listed = dynamodb.series_of(ctx.aws, PER_OPERATION + HOT_KEY, TABLES)
     wanted = list(listed) + [(metric, table, "") for metric in CONSUMED for table in TABLES]
     metrics = {key: Metric(dynamodb.NAMESPACE, key[0], (("TableName", key[1]),) + ((("Operation", key[2]),)
                                                                                      if key[2] else ()))
