@@ -78,6 +78,32 @@ STEPS = (
          ("test_imap_auth_failures_condition",)),
     Step("ia-3", "imap-auth-failure-spike", "3. Plaintext logins refused before TLS (red even while the alert is "
          "quiet)", ("test_imap_plaintext_not_refused",)),
+    # dynamodb-throttling, dynamodb-system-errors, efs-burst-credits-low (r2 dynamodb/efs)
+    Step("dt-c", "dynamodb-throttling", "The alert's condition: DynamoDBThrottling, increase(ThrottledRequests[5m]) > 0 "
+         "for 1m per table, every (TableName, Operation) series ListMetrics lists", ("test_dynamodb_throttling_condition",)),
+    Step("dt-1", "dynamodb-throttling", "1. Burst or hot partition: key-range throttle events, consumed capacity",
+         ("test_dynamodb_no_hot_partition",)),
+    Step("dt-2", "dynamodb-throttling", "2. Access pattern: the reconfigure loop not regenerating in a tight loop "
+         "(per tier, /ecs/cabal-<tier>)", ("test_reconfigure_not_in_tight_loop",)),
+    Step("dt-3", "dynamodb-throttling", "3. Switched from on-demand to provisioned: BillingMode PAY_PER_REQUEST",
+         ("test_dynamodb_table_on_demand",)),
+    Step("dt-r1", "dynamodb-throttling", "Escalation: back off the reconfigure consumer; provisioned + autoscaling: "
+         "printed, never run", ()),
+    Step("ds-c", "dynamodb-system-errors", "The alert's condition: DynamoDBSystemErrors, increase(SystemErrors[5m]) > 0 "
+         "for 1m per table, read per (TableName, Operation)", ("test_dynamodb_system_errors_condition",)),
+    Step("ds-2", "dynamodb-system-errors", "2. One table, one operation, or all: SystemErrors per operation, last hour",
+         ("test_dynamodb_system_errors_by_operation",)),
+    Step("ds-3", "dynamodb-system-errors", "3. The application retrying: ProvisionedThroughputExceededException or "
+         "InternalServerError in /cabal/lambda/list", ("test_dynamodb_errors_not_retried",)),
+    Step("ds-r1", "dynamodb-system-errors", "1. and escalation: the AWS status page, a support ticket: printed, "
+         "never run", ()),
+    Step("ee-c", "efs-burst-credits-low", "The alert's condition: EFSBurstCreditsLow, BurstCreditBalance < 20e9 "
+         "for 1h (cabal-efs in bursting mode; else a skip)", ("test_efs_burst_credits_condition",)),
+    Step("ee-1", "efs-burst-credits-low", "1. Burning fast or a slow drain: the 24-hour slope",
+         ("test_efs_burst_credits_not_draining",)),
+    Step("ee-3", "efs-burst-credits-low", "3. File system very small: baseline (50 KiB/s per GiB) vs metered I/O",
+         ("test_efs_size_supports_baseline",)),
+    Step("ee-r1", "efs-burst-credits-low", "Escalation: elastic or provisioned throughput: printed, never run", ()),
 )
 
 

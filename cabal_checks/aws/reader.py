@@ -46,9 +46,11 @@ CLIENT_WAIT = 30.0  # bound on a gathering thread's wait for the main thread to 
 POOL = 20  # connections kept per client: as many as a run has in flight to one service, so each is reused
 # Every service the suite reads (tests_unit/test_readonly_policy.py checks it against the code and the policy).
 SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
-            "scheduler", "ssm")
+            "scheduler", "ssm",
+            "dynamodb", "efs")  # r2 dynamodb/efs
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
-IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing",
+              "efs": "elasticfilesystem"}  # r2 dynamodb/efs
 
 
 def iam_action(service: str, api: str) -> str:

@@ -14,7 +14,9 @@ from ..aws.reader import SERVICES
 from .account import public_zone
 from .acm import acm_certificate, acm_consumer
 from .cert_wire import served_certificates
+from .dynamodb import dynamodb_metrics, dynamodb_table, list_retries, reconfigure_regenerations
 from .ecs import ecs_services, running_tasks, stopped_tasks
+from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
@@ -101,6 +103,12 @@ TABLE = (
     Fact("imap_auth_spike", "aws", mail_log_spike, ("logs", "ec2"), lambda p: ("imap_auth", p["imap_log_tier"])),
     Fact("smtp_in_reconfigure", "aws", last_line, ("logs", "ecs"), lambda p: (p["smtp_in_log_tier"],)),
     Fact("imap_plaintext", "aws", plaintext_refusals, ("logs",), lambda p: (p["imap_log_tier"],)),
+    # dynamodb-throttling, dynamodb-system-errors, efs-burst-credits-low (r2 dynamodb/efs)
+    Fact("dynamodb_metrics", "aws", dynamodb_metrics, ("cloudwatch",)),
+    Fact("dynamodb_table_facts", "aws", dynamodb_table, ("dynamodb",), lambda p: (p["ddb_table"],)),
+    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
+    Fact("list_retry_lines", "aws", list_retries, ("logs",), lambda p: (p["list_log_group"],)),
+    Fact("regeneration_lines", "aws", reconfigure_regenerations, ("logs",), lambda p: (p["reconfigure_service_key"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
@@ -112,7 +120,8 @@ CLIENTS: dict = {}  # fact function -> its rows' clients (a function gathering p
 for _fact in (fact for fact in TABLE if fact.kind == "aws"):
     CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
-                "lambda", "scheduler")
+                "lambda", "scheduler",
+                "efs", "dynamodb")  # r2 dynamodb/efs
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 

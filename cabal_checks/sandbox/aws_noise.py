@@ -40,7 +40,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import history_mail_logs
+from . import history_dynamodb_efs, history_mail_logs
 from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
     NAT_AMI,
@@ -74,6 +74,7 @@ def apply(s: Seeded) -> None:
     _nacls(s)
     _spellings(s)  # before _pages: it rewrites records found on the zones' first page
     _pages(s, certs)
+    history_dynamodb_efs.noise(s)
 
 
 # --- certificates -----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..topology import Topology
 
 if TYPE_CHECKING:
     from moto.backends import SERVICE_NAMES
+from . import history_dynamodb_efs
 from .moto_patches import (  # noqa: F401  (re-exported: aws_faults, aws_noise, snapshot and the sandbox use them here)
     ACM_OVERRIDES,
     LAMBDA_CONFIG,
@@ -373,6 +374,7 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _certbot(s)
     _imap_logs(s)
     history_mail_logs.seed(s)  # r4 mail_logs: the mail tiers' log history at normal rates
+    history_dynamodb_efs.seed(s)
     s.seconds = time.perf_counter() - started
     return s
 

@@ -603,6 +603,9 @@ def _ssm_missing(sb):
     aws.ssm_cert_missing(sb.seeded)
 
 
+from . import faults_dynamodb_efs  # noqa: E402,F401  (r2: registers the DynamoDB and EFS faults)
+
+
 def faults_by_test() -> dict[str, list[str]]:
     """Live test function -> faults (``topology:fault``) that turn one of its ids red."""
     out: dict[str, list[str]] = {}
