@@ -17,6 +17,7 @@ from .cert_wire import served_certificates
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
+from .heartbeat import backup_state, dmarc_trace, reconfigure_queue, reconfigure_trace, user_sync
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
 from .load_balancers import (
     front_zones,
@@ -94,6 +95,12 @@ TABLE = (
     Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+    # heartbeat family: dmarc-ingest, ecs-reconfigure, cognito-user-sync, aws-backup (certbot-renewal is letsencrypt's)
+    Fact("dmarc_trace", "aws", dmarc_trace, ("scheduler", "logs")),
+    Fact("reconfigure_trace", "aws", reconfigure_trace, ("logs", "ecs"), lambda p: (p["reconfigure_service_key"],)),
+    Fact("reconfigure_queue_depth", "aws", reconfigure_queue, ("sqs",), lambda p: (p["reconfigure_queue_key"],)),
+    Fact("user_sync_facts", "aws", user_sync, ("cognito-idp", "lambda")),
+    Fact("backup_facts", "aws", backup_state, ("backup",)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
@@ -106,6 +113,7 @@ for _fact in (fact for fact in TABLE if fact.kind == "aws"):
     CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
                 "lambda", "scheduler")
+CLIENT_ORDER += ("sqs", "backup")  # heartbeat family
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 

@@ -362,6 +362,8 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _acm_look(s, acm_cert)
     _certbot(s)
     _imap_logs(s)
+    from .history_heartbeat import seed as heartbeat_history  # heartbeat family (imports this module)
+    heartbeat_history(s)
     s.seconds = time.perf_counter() - started
     return s
 

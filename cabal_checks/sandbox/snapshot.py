@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import copyreg
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 
@@ -85,6 +86,9 @@ def _register_copiers() -> None:
     from moto.ssm.models import ParameterDict
 
     copyreg.pickle(ParameterDict, _reduce_parameter_dict)
+    # moto's SQS queues hold a threading.Condition (the heartbeat family's cabal-reconfig-<tier> queues): a copy gets
+    # a fresh one, as a lock cannot be copied
+    copyreg.pickle(threading.Condition, lambda _: (threading.Condition, ()))
 
 
 def _reduce_parameter_dict(d):
