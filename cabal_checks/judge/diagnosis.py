@@ -66,6 +66,21 @@ CAUSE_SAYS = {
     "test_nat_instances_running": "the NAT instance (escalation)",
 }
 _STEP = {s.key: s for s in STEPS}
+# The heartbeat runbooks (each job's own order: its schedule or trigger, its heartbeat, its failures): what the runbook
+# concludes when the first failing step is this check ({param}: the tier, queue, job or vault).
+HEARTBEAT_SAYS = {
+    "test_dmarc_schedule_enabled": "process_dmarc is not scheduled (step 1): the job never runs by itself",
+    "test_dmarc_ingest_heartbeat": "process_dmarc has not completed a run within 6 h + 2 h (the heartbeat)",
+    "test_dmarc_last_run_without_errors": "process_dmarc runs but fails on reports (step 3)",
+    "test_reconfigure_heartbeat": "the reconfigure loop of {param} is dead: that tier's address map goes stale (the "
+                                  "one shared Healthchecks check would stay green while the other tiers ping)",
+    "test_reconfigure_queue_not_backing_up": "{param} backs up: its tier's loop does not receive (step 2)",
+    "test_cognito_users_have_osid": "a sign-up has no OSID: assign_osid did not run for it (step 2)",
+    "test_post_confirmation_wired": "assign_osid is no longer the pool's PostConfirmation trigger (step 3)",
+    "test_backup_heartbeat": "a selected resource's backup did not complete within 1 d + 6 h (step 2: which one, "
+                             "and its StatusMessage, below)",
+    "test_backup_copies_succeeded": "the DR copies to cabal-backup-dr fail (step 2)",
+}
 
 
 def _index(step, test: str) -> float:
@@ -294,6 +309,8 @@ def _on_path(o: Outcome, f: Finding) -> bool:
 
 
 def _subject(o: Outcome) -> str:
+    if o.check in HEARTBEAT_SAYS:
+        return o.param or o.check
     if o.runbook == "cert-expiring":
         return PIPELINES.get(o.pipeline, "certificate")
     if o.check in SHARED:
@@ -305,6 +322,8 @@ def _subject(o: Outcome) -> str:
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    if c.check in HEARTBEAT_SAYS:
+        return HEARTBEAT_SAYS[c.check].format(param=c.param)
     everywhere = bool(_every_endpoint_fails(outcomes))
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
@@ -396,8 +415,10 @@ def _checked(outcomes: list[Outcome]) -> str:
     seen = [o for o in path if o.check in PROBES_SEEN]  # NAT and the instances are on every probe's path: not a probe
     probes = sorted({p for o in seen or path for p in o.probes})
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
+    beats = list(dict.fromkeys(o.runbook.removeprefix("heartbeat-") for o in judged if o.check in HEARTBEAT_SAYS))
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
-            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
+            ([f"cert-expiring ({', '.join(pipes)})"] if pipes else []) + \
+            ([f"heartbeat ({', '.join(beats)})"] if beats else [])
     return ", ".join(parts) or NOTHING_CHECKED
 
 

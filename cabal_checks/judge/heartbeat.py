@@ -109,7 +109,7 @@ def reconfigure_heartbeat(trace: JobTrace, service: str, now: datetime, names: d
     nxt = [_tail(trace.group, "1h") + " --filter-pattern '\"[reconfigure]\"'",
            f"aws ecs list-tasks --cluster {names['cluster']} --service-name {service} --desired-status RUNNING",
            f"aws ecs update-service --cluster {names['cluster']} --service {service} --force-new-deployment "
-           "(restarts the loop; printed, never run)"]
+           "  # restarts the loop (remediation: printed, never run)"]
     hb = heartbeat(trace.last_success, now, check.timeout, check.grace)
     started = trace.task_started
     if hb.down and started is not None and now - started.astimezone(UTC) <= check.timeout + check.grace:

@@ -603,6 +603,9 @@ def _ssm_missing(sb):
     aws.ssm_cert_missing(sb.seeded)
 
 
+from . import faults_heartbeat  # noqa: E402, F401  (heartbeat family: registers its faults)
+
+
 def faults_by_test() -> dict[str, list[str]]:
     """Live test function -> faults (``topology:fault``) that turn one of its ids red."""
     out: dict[str, list[str]] = {}
