@@ -109,7 +109,7 @@ def reconfigure_heartbeat(trace: JobTrace, service: str, now: datetime, names: d
     nxt = [_tail(trace.group, "1h") + " --filter-pattern '\"[reconfigure]\"'",
            f"aws ecs list-tasks --cluster {names['cluster']} --service-name {service} --desired-status RUNNING",
            f"aws ecs update-service --cluster {names['cluster']} --service {service} --force-new-deployment "
-           "  # restarts the loop (remediation: printed, never run)"]
+           "# restarts the loop (remediation: printed, never run)"]
     hb = heartbeat(trace.last_success, now, check.timeout, check.grace)
     started = trace.task_started
     if hb.down and started is not None and now - started.astimezone(UTC) <= check.timeout + check.grace:
@@ -246,7 +246,8 @@ def backup_copies(state: BackupState, now: datetime, names: dict) -> Verdict:
         return red(f"{len(failed)} DR copy jobs to {names['backup_dr_vault']} failed in the last 30 h", *seen, step=step,
                    next=[f"aws backup list-copy-jobs --by-state FAILED --by-created-after "
                          f"{(now - timedelta(hours=30)):%Y-%m-%dT%H:%MZ}",
-                         "DynamoDB copies need AWS Backup's advanced features for DynamoDB (update-region-settings)"])
+                         "aws backup describe-region-settings  # DynamoDB copies need advanced features for DynamoDB "
+                         "backups (ResourceTypeManagementPreference)"])
     return green(f"no DR copy job to {names['backup_dr_vault']} failed in the last 30 h", *seen, step=step)
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from .aws_seed import backend, put_log_lines
 from .faults import fault
 from .history_heartbeat import dmarc_runs, reconfigure_stream
+from .moto_patches import BACKUP_JOBS
 
 
 def _runbook(name: str, step: str) -> str:
@@ -75,3 +76,50 @@ def _no_osid(sb):
        ("test_post_confirmation_wired[cabal]",), runbook=_runbook("cognito-user-sync", "step 3"))
 def _unwired(sb):
     backend("cognito-idp", sb.seeded).user_pools[sb.seeded.user_pool_id].extended_config["LambdaConfig"] = {}
+
+
+def _backup_on(sb, *, table_ok: bool, copy_ok: bool) -> None:
+    """var.backup = true: the plan, the vault, and the last days' jobs (served by moto_patches' BACKUP_JOBS)."""
+    s = sb.seeded
+    backup = s.client("backup")
+    backup.create_backup_vault(BackupVaultName=s.names["backup_vault"])
+    backup.create_backup_plan(BackupPlan={"BackupPlanName": s.names["backup_plan"], "Rules": [
+        {"RuleName": "cabal-backup-plan-rule", "TargetBackupVaultName": s.names["backup_vault"],
+         "ScheduleExpression": "cron(0 0 * * ? *)"}]})
+    vault_arn = f"arn:aws:backup:{s.region}:{s.account_id}:backup-vault:{s.names['backup_vault']}"
+    dr_arn = f"arn:aws:backup:us-west-2:{s.account_id}:backup-vault:{s.names['backup_dr_vault']}"
+    table = f"arn:aws:dynamodb:{s.region}:{s.account_id}:table/cabal-addresses"
+    efs = f"arn:aws:elasticfilesystem:{s.region}:{s.account_id}:file-system/fs-0cabal0mail0store"
+    midnight = s.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    jobs, copies = [], []
+    for days in range(3):
+        start = midnight - timedelta(days=days)
+        for kind, arn in (("DynamoDB", table), ("EFS", efs)):
+            ok = table_ok or kind != "DynamoDB" or days == 2
+            jobs.append({"BackupJobId": f"job-{kind}-{days}", "BackupVaultName": s.names["backup_vault"],
+                         "BackupVaultArn": vault_arn, "ResourceArn": arn, "ResourceType": kind,
+                         "CreationDate": start, "State": "COMPLETED" if ok else "FAILED",
+                         "CompletionDate": start + timedelta(minutes=12),
+                         **({} if ok else {"StatusMessage": "Insufficient privileges to perform this action."})})
+            copy_fine = copy_ok or kind != "DynamoDB"
+            copies.append({"CopyJobId": f"copy-{kind}-{days}", "SourceBackupVaultArn": vault_arn,
+                           "DestinationBackupVaultArn": dr_arn, "ResourceArn": arn, "ResourceType": kind,
+                           "CreationDate": start + timedelta(minutes=15), "State": "COMPLETED" if copy_fine else "FAILED",
+                           "CompletionDate": start + timedelta(minutes=30),
+                           **({} if copy_fine else {"StatusMessage": "Cross-Region copy of DynamoDB backups needs "
+                                                    "advanced features for Amazon DynamoDB backups"})})
+    BACKUP_JOBS["backup"], BACKUP_JOBS["copy"] = jobs, copies
+
+
+@fault("backup-job-failed", "backup on (var.backup): the cabal-addresses table's nightly jobs FAILED for two days "
+       "(Insufficient privileges); the EFS mail store's completed", ("test_backup_heartbeat[cabal-backup]",),
+       runbook=_runbook("aws-backup", "step 2"))
+def _backup_failed(sb):
+    _backup_on(sb, table_ok=False, copy_ok=True)
+
+
+@fault("backup-copy-failed", "backup on (var.backup): the backups complete, but the DynamoDB copies to cabal-backup-dr "
+       "fail (advanced features not enabled)", ("test_backup_copies_succeeded[cabal-backup-dr]",),
+       runbook=_runbook("aws-backup", "step 2"))
+def _copy_failed(sb):
+    _backup_on(sb, table_ok=True, copy_ok=False)

@@ -77,7 +77,8 @@ def _backend_dicts() -> list:
 
 def _registries() -> dict:
     return {"acm": moto_patches.ACM_OVERRIDES, "target_health": moto_patches.TARGET_HEALTH,
-            "lambda": moto_patches.LAMBDA_CONFIG, "routes": moto_patches.ROUTE_STATES}
+            "lambda": moto_patches.LAMBDA_CONFIG, "routes": moto_patches.ROUTE_STATES,
+            "backup_jobs": moto_patches.BACKUP_JOBS}
 
 
 def _register_copiers() -> None:
