@@ -85,3 +85,22 @@ def seed(s: Seeded) -> None:
     for user in idp.list_users(UserPoolId=s.user_pool_id)["Users"]:
         idp.admin_update_user_attributes(UserPoolId=s.user_pool_id, Username=user["Username"],
                                          UserAttributes=[{"Name": "custom:osid", "Value": "1001"}])
+
+
+def noise(s: Seeded) -> None:
+    """What a lived-in account adds (``--noisy``), all healthy or resolved: a dmarc run that counted errors 14 hours
+    ago (outside 6 h + 2 h, followed by clean runs), a reconfigure crash loop in cabal-smtp-in 3 hours ago that
+    recovered, a staging neighbour's ``cabal-reconfig-imap-staging`` queue with a backlog and its
+    ``/cabal/lambda/process_dmarc-staging`` group whose last summary is two days old."""
+    dmarc_runs(s, s.now - timedelta(hours=14, minutes=10), errors=4)
+    if "service_smtp_in" in s.task_arns:
+        put_log_lines(s, f"/ecs/{s.names['service_smtp_in']}", reconfigure_stream(s, "service_smtp_in"),
+                      [(s.now - timedelta(hours=3, minutes=m), "[reconfigure] Starting config watch loop")
+                       for m in (40, 30, 20)])
+    sqs = s.client("sqs")
+    url = sqs.create_queue(QueueName=s.names["reconfig_queue_prefix"] + "imap-staging")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "{}"} for i in range(10)])
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "{}"} for i in range(10, 20)])
+    staging = s.names["dmarc_log_group"] + "-staging"
+    s.client("logs").create_log_group(logGroupName=staging)
+    put_log_lines(s, staging, "2026/staging/[$LATEST]0", [(s.now - timedelta(days=2), summary(errors=1))])
