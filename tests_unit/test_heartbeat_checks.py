@@ -271,3 +271,24 @@ def test_backup_copies_green_and_red():
     v = hb.backup_copies(backup(copies=[job("DynamoDB", "FAILED", 3, "advanced features not enabled")]), now(), NAMES)
     assert not v.ok and "1 DR copy jobs to cabal-backup-dr failed" in v.summary
     assert v.step.startswith("heartbeat-aws-backup, step 2")
+
+
+# --- the policy: capability secrets denied beside the TLS key ----------------------------------------------
+
+
+def test_policy_denies_the_ping_parameters_and_the_master_password():
+    from fnmatch import fnmatchcase
+    from pathlib import Path
+
+    policy = json.loads((Path(__file__).resolve().parent.parent / "iam" / "readonly-policy.json").read_text())
+    denies = [st for st in policy["Statement"] if st["Effect"] == "Deny"]
+
+    def denied(param: str) -> bool:
+        arn = f"arn:aws:ssm:us-east-1:123456789012:parameter{param}"
+        return any(fnmatchcase(arn, r) for st in denies for r in ([st["Resource"]] if isinstance(st["Resource"], str)
+                                                                  else st["Resource"])
+                   if "ssm:GetParameter" in st["Action"] and "ssm:GetParameters" in st["Action"])
+    for param in ("/cabal/healthcheck_ping_certbot_renewal", "/cabal/healthcheck_ping_ecs_reconfigure",
+                  "/cabal/master_password", "/cabal/control_domain_ssl_key"):
+        assert denied(param), param
+    assert not denied("/cabal/control_domain_ssl_cert")
