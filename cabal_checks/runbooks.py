@@ -83,6 +83,8 @@ STEPS = (
          "(cabal-addresses, EFS) within 1 d + 6 h (the heartbeat)", ("test_backup_heartbeat",)),
     Step("hb-backup-2c", "heartbeat-aws-backup", "2. The DR copies to cabal-backup-dr did not fail",
          ("test_backup_copies_succeeded",)),
+    Step("hb-backup-e2", "heartbeat-aws-backup", "Escalation: job failures more than 1 in 7 (per resource, 7 days)",
+         ("test_backup_failures_rare",)),
 )
 # Runbooks whose steps are another runbook's tests (mapped, not copied), and those with nothing in AWS to check.
 MAPPED = {"heartbeat-certbot-renewal": "ce-l1"}

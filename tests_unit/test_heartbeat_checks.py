@@ -292,3 +292,13 @@ def test_policy_denies_the_ping_parameters_and_the_master_password():
                   "/cabal/master_password", "/cabal/control_domain_ssl_key"):
         assert denied(param), param
     assert not denied("/cabal/control_domain_ssl_cert")
+
+
+def test_backup_failures_more_than_one_in_seven_is_red():
+    once = backup(job("DynamoDB", "FAILED", 50, "x"), job("DynamoDB", "COMPLETED", 5), job("EFS", "COMPLETED", 5))
+    assert hb.backup_failures_rare(once, now(), NAMES).ok
+    twice = backup(job("DynamoDB", "FAILED", 50, "x"), job("DynamoDB", "FAILED", 26, "Insufficient privileges"),
+                   job("EFS", "COMPLETED", 5))
+    v = hb.backup_failures_rare(twice, now(), NAMES)
+    assert not v.ok and "backup jobs of DynamoDB failed more than once in 7 days" in v.summary
+    assert v.step.startswith("heartbeat-aws-backup, escalation")

@@ -80,6 +80,7 @@ HEARTBEAT_SAYS = {
     "test_backup_heartbeat": "a selected resource's backup did not complete within 1 d + 6 h (step 2: which one, "
                              "and its StatusMessage, below)",
     "test_backup_copies_succeeded": "the DR copies to cabal-backup-dr fail (step 2)",
+    "test_backup_failures_rare": "backups fail more than once in 7 days (escalation 2)",
 }
 
 

@@ -232,6 +232,27 @@ def backup_heartbeat(state: BackupState, now: datetime, names: dict) -> Verdict:
                  step=step)
 
 
+def backup_failures_rare(state: BackupState, now: datetime, names: dict) -> Verdict:
+    """Escalation 2: job failures more than 1 in 7 (per resource, over the last 7 days) is more than a transient."""
+    if state.plan is None:
+        raise NotApplicable(f"backup is off (var.backup): no plan {names['backup_plan']}")
+    step = _step(BACKUP, "e2", "failures more than 1 in 7")
+    seen, often = [], []
+    for kind in BACKUP_TYPES:
+        jobs = [j for j in state.jobs if j.get("ResourceType") == kind]
+        failed = [j for j in jobs if j.get("State") in ("FAILED", "ABORTED", "EXPIRED")]
+        seen.append(f"{kind}: {len(failed)} of {len(jobs)} jobs failed since {state.since:%Y-%m-%d} UTC"
+                    + (f" (latest: {failed[-1].get('StatusMessage', failed[-1].get('State'))})" if failed else ""))
+        if len(failed) > 1:
+            often.append(kind)
+    if often:
+        return red(f"backup jobs of {' and '.join(often)} failed more than once in 7 days: not a transient, open a "
+                   "ticket with the StatusMessage", *seen, step=step,
+                   next=[f"aws backup list-backup-jobs --by-backup-vault-name {state.vault} --by-state FAILED "
+                         f"--by-created-after {state.since:%Y-%m-%dT%H:%MZ}"])
+    return green("no resource's backup failed more than once in 7 days", *seen, step=step)
+
+
 def backup_copies(state: BackupState, now: datetime, names: dict) -> Verdict:
     """Step 2: the DR copies (copy_action to cabal-backup-dr) of the last 30 h did not fail."""
     if state.plan is None:

@@ -112,8 +112,9 @@ def _backup_on(sb, *, table_ok: bool, copy_ok: bool) -> None:
 
 
 @fault("backup-job-failed", "backup on (var.backup): the cabal-addresses table's nightly jobs FAILED for two days "
-       "(Insufficient privileges); the EFS mail store's completed", ("test_backup_heartbeat[cabal-backup]",),
-       runbook=_runbook("aws-backup", "step 2"))
+       "(Insufficient privileges); the EFS mail store's completed",
+       ("test_backup_heartbeat[cabal-backup]", "test_backup_failures_rare[cabal-backup]"),
+       runbook=_runbook("aws-backup", "step 2"), cause="test_backup_heartbeat[cabal-backup]")
 def _backup_failed(sb):
     _backup_on(sb, table_ok=False, copy_ok=True)
 
