@@ -83,6 +83,8 @@ STEPS = (
          "(cabal-addresses, EFS) within 1 d + 6 h (the heartbeat)", ("test_backup_heartbeat",)),
     Step("hb-backup-2c", "heartbeat-aws-backup", "2. The DR copies to cabal-backup-dr did not fail",
          ("test_backup_copies_succeeded",)),
+    Step("hb-backup-e1", "heartbeat-aws-backup", "Escalation: plan disabled or vault missing: the vault cabal-backup "
+         "exists, locked", ("test_backup_vault_locked",)),
     Step("hb-backup-e2", "heartbeat-aws-backup", "Escalation: job failures more than 1 in 7 (per resource, 7 days)",
          ("test_backup_failures_rare",)),
 )

@@ -200,3 +200,4 @@ class BackupState:
     since: datetime
     jobs: tuple[dict, ...] = ()
     copies: tuple[dict, ...] = ()
+    vault_info: dict | None = None  # DescribeBackupVault (None: the vault does not exist)

@@ -5,7 +5,7 @@ cabal-backup (the cabal-addresses table and the EFS mail store) daily at 00:00 U
 to cabal-backup-dr. Its pinger backup_heartbeat is monitoring-module only: with the module off nothing says whether a
 backup succeeded, so the jobs themselves are read (ListBackupJobs, ListCopyJobs).
 The heartbeat (condition): a COMPLETED job per resource within 1 d + 6 h. Step 2: the DR copies did not fail.
-Escalation 2: no resource's jobs failed more than once in 7 days.
+Escalation 1: the vault exists and is locked. Escalation 2: no resource's jobs failed more than once in 7 days.
 """
 
 import pytest
@@ -26,3 +26,7 @@ def test_backup_copies_succeeded(backup_dr_vault_name, backup_facts, settings, e
 
 def test_backup_failures_rare(backup_vault_name, backup_facts, settings, expect):
     expect(hb.backup_failures_rare(backup_facts, settings.now, settings.names))
+
+
+def test_backup_vault_locked(backup_vault_name, backup_facts, settings, expect):
+    expect(hb.backup_vault_locked(backup_facts, settings.names))

@@ -302,3 +302,21 @@ def test_backup_failures_more_than_one_in_seven_is_red():
     v = hb.backup_failures_rare(twice, now(), NAMES)
     assert not v.ok and "backup jobs of DynamoDB failed more than once in 7 days" in v.summary
     assert v.step.startswith("heartbeat-aws-backup, escalation")
+
+
+def test_backup_vault_locked_green_and_red(monkeypatch):
+    # moto has no ListBackupJobs/ListCopyJobs (the sandbox patches them in): none here; the plan and vault are moto's
+    monkeypatch.setattr(fh.heartbeat, "backup_jobs", lambda *a: [])
+    monkeypatch.setattr(fh.heartbeat, "copy_jobs", lambda *a: [])
+    b = c("backup")
+    b.create_backup_plan(BackupPlan={"BackupPlanName": "cabal-backup-plan", "Rules": [
+        {"RuleName": "r", "TargetBackupVaultName": "cabal-backup", "ScheduleExpression": "cron(0 0 * * ? *)"}]})
+    missing = fh.backup_state(ctx())
+    v = hb.backup_vault_locked(missing, NAMES)
+    assert not v.ok and "vault cabal-backup does not exist" in v.summary
+    b.create_backup_vault(BackupVaultName="cabal-backup")
+    v = hb.backup_vault_locked(fh.backup_state(ctx()), NAMES)
+    assert not v.ok and "vault cabal-backup has no lock" in v.summary
+    assert v.step.startswith("heartbeat-aws-backup, escalation")
+    b.put_backup_vault_lock_configuration(BackupVaultName="cabal-backup", MinRetentionDays=30, MaxRetentionDays=365)
+    assert hb.backup_vault_locked(fh.backup_state(ctx()), NAMES).ok

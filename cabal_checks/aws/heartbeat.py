@@ -43,6 +43,14 @@ def backup_plan(aws: AwsReader, name: str) -> dict | None:
                  if p.get("BackupPlanName") == name), None)
 
 
+def backup_vault(aws: AwsReader, name: str) -> dict | None:
+    """DescribeBackupVault (``Locked``, ``MinRetentionDays``...), None when the vault does not exist."""
+    try:
+        return aws.call("backup", "describe_backup_vault", BackupVaultName=name)
+    except NotFound:
+        return None
+
+
 def backup_jobs(aws: AwsReader, vault: str, since: datetime) -> list[dict]:
     """Backup jobs of the vault created since ``since`` (ListBackupJobs keeps 30 days)."""
     return aws.pages("backup", "list_backup_jobs", "BackupJobs", ByBackupVaultName=vault, ByCreatedAfter=since)

@@ -86,15 +86,16 @@ def user_sync(ctx: Context) -> UserSync:
 
 def backup_state(ctx: Context) -> BackupState:
     """The plan ``cabal-backup-plan`` (None: var.backup is off, nothing else read), the jobs of vault
-    ``cabal-backup`` and the copy jobs of the last 7 days."""
+    ``cabal-backup`` and the copy jobs of the last 7 days, the vault itself (its lock)."""
     now, vault = ctx.settings.now, ctx.name("backup_vault")
     since = now - BACKUP_READ
     plan = heartbeat.backup_plan(ctx.aws, ctx.name("backup_plan"))
     if plan is None:
         return BackupState(None, vault, since)
-    jobs, copies = concurrently(lambda: heartbeat.backup_jobs(ctx.aws, vault, since),
-                                lambda: heartbeat.copy_jobs(ctx.aws, since))
-    return BackupState(plan, vault, since, tuple(jobs), tuple(copies))
+    jobs, copies, info = concurrently(lambda: heartbeat.backup_jobs(ctx.aws, vault, since),
+                                      lambda: heartbeat.copy_jobs(ctx.aws, since),
+                                      lambda: heartbeat.backup_vault(ctx.aws, vault))
+    return BackupState(plan, vault, since, tuple(jobs), tuple(copies), info)
 
 
 def _when(event: dict | None) -> datetime | None:

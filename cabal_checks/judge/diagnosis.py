@@ -81,6 +81,7 @@ HEARTBEAT_SAYS = {
                              "and its StatusMessage, below)",
     "test_backup_copies_succeeded": "the DR copies to cabal-backup-dr fail (step 2)",
     "test_backup_failures_rare": "backups fail more than once in 7 days (escalation 2)",
+    "test_backup_vault_locked": "the vault cabal-backup is missing or unlocked (escalation 1: re-apply Terraform)",
 }
 
 

@@ -253,6 +253,25 @@ def backup_failures_rare(state: BackupState, now: datetime, names: dict) -> Verd
     return green("no resource's backup failed more than once in 7 days", *seen, step=step)
 
 
+def backup_vault_locked(state: BackupState, names: dict) -> Verdict:
+    """Escalation 1 (plan disabled or vault missing): the vault cabal-backup exists and carries its lock (Terraform
+    sets a governance lock of 30-365 days: without it a recovery point can be deleted early)."""
+    if state.plan is None:
+        raise NotApplicable(f"backup is off (var.backup): no plan {names['backup_plan']}")
+    step = _step(BACKUP, "e1", "plan disabled or vault missing")
+    info = state.vault_info
+    look = f"aws backup describe-backup-vault --backup-vault-name {state.vault}"
+    if info is None:
+        return red(f"vault {state.vault} does not exist: the plan's jobs have nowhere to go", step=step,
+                   next=[look, "re-apply the infra stack (terraform apply) with backup = true"])
+    seen = (f"{state.vault}: Locked {info.get('Locked')}, MinRetentionDays {info.get('MinRetentionDays')}, "
+            f"MaxRetentionDays {info.get('MaxRetentionDays')}, {info.get('NumberOfRecoveryPoints', '?')} recovery points")
+    if not info.get("Locked"):
+        return red(f"vault {state.vault} has no lock: recovery points can be deleted before their retention", seen,
+                   step=step, next=[look, "re-apply the infra stack (terraform apply): the module sets the vault lock"])
+    return green(f"vault {state.vault} exists and is locked", seen, step=step)
+
+
 def backup_copies(state: BackupState, now: datetime, names: dict) -> Verdict:
     """Step 2: the DR copies (copy_action to cabal-backup-dr) of the last 30 h did not fail."""
     if state.plan is None:

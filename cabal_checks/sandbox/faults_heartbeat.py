@@ -78,11 +78,14 @@ def _unwired(sb):
     backend("cognito-idp", sb.seeded).user_pools[sb.seeded.user_pool_id].extended_config["LambdaConfig"] = {}
 
 
-def _backup_on(sb, *, table_ok: bool, copy_ok: bool) -> None:
+def _backup_on(sb, *, table_ok: bool = True, copy_ok: bool = True, locked: bool = True) -> None:
     """var.backup = true: the plan, the vault, and the last days' jobs (served by moto_patches' BACKUP_JOBS)."""
     s = sb.seeded
     backup = s.client("backup")
     backup.create_backup_vault(BackupVaultName=s.names["backup_vault"])
+    if locked:  # the module's governance lock
+        backup.put_backup_vault_lock_configuration(BackupVaultName=s.names["backup_vault"], MinRetentionDays=30,
+                                                   MaxRetentionDays=365)
     backup.create_backup_plan(BackupPlan={"BackupPlanName": s.names["backup_plan"], "Rules": [
         {"RuleName": "cabal-backup-plan-rule", "TargetBackupVaultName": s.names["backup_vault"],
          "ScheduleExpression": "cron(0 0 * * ? *)"}]})
@@ -124,3 +127,9 @@ def _backup_failed(sb):
        runbook=_runbook("aws-backup", "step 2"))
 def _copy_failed(sb):
     _backup_on(sb, table_ok=True, copy_ok=False)
+
+
+@fault("backup-vault-unlocked", "backup on (var.backup), jobs and copies complete, but the vault cabal-backup lost its "
+       "lock", ("test_backup_vault_locked[cabal-backup]",), runbook=_runbook("aws-backup", "escalation 1"))
+def _unlocked(sb):
+    _backup_on(sb, locked=False)
