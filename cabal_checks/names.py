@@ -50,12 +50,24 @@ DEFAULT_NAMES: dict[str, str] = {
     "ssm_cert": "/cabal/control_domain_ssl_cert",
     "ssm_key": "/cabal/control_domain_ssl_key",
     "ssm_chain": "/cabal/control_domain_chain_cert",
+    # heartbeat runbooks (every-runbook-facts 3.15-3.18: the real names, not the runbooks' text)
+    "dmarc_function": "process_dmarc",
+    "dmarc_schedule": "cabal-process-dmarc",
+    "dmarc_log_group": "/cabal/lambda/process_dmarc",
+    "reconfig_queue_prefix": "cabal-reconfig-",
+    "osid_function": "assign_osid",
+    "backup_plan": "cabal-backup-plan",
+    "backup_vault": "cabal-backup",
+    "backup_dr_vault": "cabal-backup-dr",
 }
 
 # Where the runbook text names a place that does not exist in the real deployment.
 RUNBOOK_SAYS = {
     "certbot_log_group": "/aws/lambda/cabal-certbot-renewal",
     "ssm_cert": "/cabal/letsencrypt/*",
+    "dmarc_function": "cabal-process-dmarc",
+    "dmarc_log_group": "/aws/lambda/cabal-process-dmarc",
+    "osid_function": "cabal-cognito-counter",
 }
 
 

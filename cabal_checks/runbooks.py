@@ -104,6 +104,30 @@ STEPS = (
     Step("ee-3", "efs-burst-credits-low", "3. File system very small: baseline (50 KiB/s per GiB) vs metered I/O",
          ("test_efs_size_supports_baseline",)),
     Step("ee-r1", "efs-burst-credits-low", "Escalation: elastic or provisioned throughput: printed, never run", ()),
+    # heartbeat family (heartbeat-certbot-renewal is ce-l1, mapped; quarterly-review: nothing in AWS: the catalog says so)
+    Step("hb-dmarc-1", "heartbeat-dmarc-ingest", "1. Invoked at all: schedule cabal-process-dmarc ENABLED, targets "
+         "process_dmarc", ("test_dmarc_schedule_enabled",)),
+    Step("hb-dmarc-h", "heartbeat-dmarc-ingest", "The heartbeat (dmarc-ingest, 6 h + 2 h): the newest \"[process_dmarc] "
+         "run summary\" in /cabal/lambda/process_dmarc (substitute for the ping)", ("test_dmarc_ingest_heartbeat",)),
+    Step("hb-dmarc-3", "heartbeat-dmarc-ingest", "2-3. Reports queued; crashed: the run summary's queued and errors "
+         "counters", ("test_dmarc_last_run_without_errors",)),
+    Step("hb-reconf-1", "heartbeat-ecs-reconfigure", "1. The loop alive, per tier: the newest \"[reconfigure] Done.\" in "
+         "/ecs/cabal-<tier> within 30 + 30 min, unless the task is younger (the heartbeat; substitute for pgrep)",
+         ("test_reconfigure_heartbeat",)),
+    Step("hb-reconf-2", "heartbeat-ecs-reconfigure", "2. The SQS queue cabal-reconfig-<tier> backing up",
+         ("test_reconfigure_queue_not_backing_up",)),
+    Step("hb-cognito-2", "heartbeat-cognito-user-sync", "1-2. Sign-ups, and the Lambda ran for each: every user has "
+         "custom:osid (the heartbeat, better than the ping)", ("test_cognito_users_have_osid",)),
+    Step("hb-cognito-3", "heartbeat-cognito-user-sync", "3. Still wired: PostConfirmation is assign_osid",
+         ("test_post_confirmation_wired",)),
+    Step("hb-backup-2", "heartbeat-aws-backup", "1-2. var.backup on (else a skip); a COMPLETED job per resource "
+         "(cabal-addresses, EFS) within 1 d + 6 h (the heartbeat)", ("test_backup_heartbeat",)),
+    Step("hb-backup-2c", "heartbeat-aws-backup", "2. The DR copies to cabal-backup-dr did not fail",
+         ("test_backup_copies_succeeded",)),
+    Step("hb-backup-e1", "heartbeat-aws-backup", "Escalation: plan disabled or vault missing: the vault cabal-backup "
+         "exists, locked", ("test_backup_vault_locked",)),
+    Step("hb-backup-e2", "heartbeat-aws-backup", "Escalation: job failures more than 1 in 7 (per resource, 7 days)",
+         ("test_backup_failures_rare",)),
 )
 
 

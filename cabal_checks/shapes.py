@@ -158,3 +158,47 @@ def tag(resource: dict, key: str) -> str:
         if t.get("Key") == key:
             return t.get("Value", "")
     return ""
+
+
+# --- heartbeat family (heartbeat-* runbooks) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobTrace:
+    """A scheduled job's traces: its schedule (None: absent), its log group and whether it exists, the newest success
+    line (time and text; None: none in what was read) and ``since``, how far back was read."""
+
+    group: str
+    group_exists: bool
+    since: datetime
+    schedule: dict | None = None
+    last_success: datetime | None = None
+    last_line: str = ""
+    restarts: int = 0  # "Starting config watch loop" lines read (the reconfigure loop)
+    task_started: datetime | None = None  # the running task's startedAt (the reconfigure loop starts with it)
+
+
+@dataclass(frozen=True)
+class UserSync:
+    """The Cognito pool ``pool`` (id "" when absent): its PostConfirmation trigger, the assign_osid function's ARN
+    ("" when absent), and the users without ``custom:osid`` as (username, created)."""
+
+    pool: str
+    pool_id: str
+    post_confirmation: str
+    function_arn: str
+    users: int
+    without_osid: tuple[tuple[str, datetime | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class BackupState:
+    """The backup plan (None: backup is off), the vault's backup jobs and the copy jobs since ``since`` (the
+    selection, ``cabal-addresses`` and the EFS mail store, is judged by the jobs' ResourceType)."""
+
+    plan: dict | None
+    vault: str
+    since: datetime
+    jobs: tuple[dict, ...] = ()
+    copies: tuple[dict, ...] = ()
+    vault_info: dict | None = None  # DescribeBackupVault (None: the vault does not exist)

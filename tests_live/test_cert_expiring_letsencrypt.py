@@ -8,6 +8,8 @@ did not fail; CAA lets letsencrypt.org issue.
 Step 2: the certificate in SSM parses and has days left; it is the one the tasks serve.
 Step 3: no rate limiting in the last 7 days.
 Escalation: below 7 days, the manual renewal path with the real SSM names.
+Step 1's tests are also the heartbeat-certbot-renewal runbook (family marker ``heartbeat``), mapped, not copied; the
+run within one period plus 24 h is its Healthchecks condition (``condition``).
 """
 
 from datetime import UTC, datetime
@@ -22,22 +24,27 @@ pytestmark = [pytest.mark.cert_expiring, pytest.mark.letsencrypt]
 
 
 @pytest.mark.aws
+@pytest.mark.heartbeat
 def test_certbot_function_exists(certbot_function_name, certbot_function_facts, settings, expect):
     expect(le.function_exists(certbot_function_facts, settings.names))
 
 
 @pytest.mark.aws
+@pytest.mark.heartbeat
 def test_certbot_schedule_enabled(certbot_schedule_name, certbot_schedule_facts, settings, expect):
     expect(le.schedule_enabled(certbot_schedule_facts, settings.names))
 
 
 @pytest.mark.aws
+@pytest.mark.heartbeat
+@pytest.mark.condition  # heartbeat-certbot-renewal: period + 24 h is Healthchecks' 60 d + 24 h
 def test_certbot_ran_within_period(certbot_function_name, certbot_schedule_facts, certbot_runs, settings, expect):
     read_at = datetime.now(UTC) if settings.now_given else None  # --now ahead: runs before it are not seen yet
     expect(le.ran_within_period(certbot_schedule_facts, certbot_runs, settings.now, settings.names, read_at))
 
 
 @pytest.mark.aws
+@pytest.mark.heartbeat
 def test_certbot_last_run_succeeded(certbot_function_name, certbot_activity, settings, expect):
     expect(le.last_run_succeeded(certbot_activity, settings.names))
 

@@ -33,7 +33,9 @@ CASES = [(t, None) for t in TOPOLOGIES] + [(t, name) for t in TOPOLOGIES for nam
 COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
                 ("2026-08", ("container-instance-disconnected", "ntfy-down")),
                 ("2026-05", ("relay-sg-rule-removed", "certbot-schedule-disabled")),
-                ("2026-08", ("acm-validation-cname-missing", "le-cert-in-warning-window"))]
+                ("2026-08", ("acm-validation-cname-missing", "le-cert-in-warning-window")),
+                # heartbeat family: two jobs, two causes (one tier's loop; one sign-up without an OSID)
+                ("2026-08", ("reconfigure-loop-dead-smtp-in", "user-without-osid"))]
 
 
 def sandbox_for(sandboxes, topology: str, monitoring: bool = True, apex: bool = False) -> Sandbox:

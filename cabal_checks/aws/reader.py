@@ -47,7 +47,8 @@ POOL = 20  # connections kept per client: as many as a run has in flight to one 
 # Every service the suite reads (tests_unit/test_readonly_policy.py checks it against the code and the policy).
 SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
             "scheduler", "ssm",
-            "dynamodb", "efs")  # r2 dynamodb/efs
+            "dynamodb", "efs", "backup", "sqs")  # issue 16: DynamoDB/EFS, the heartbeats
+SQS_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")  # SQS's "not found" codes
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing",
               "efs": "elasticfilesystem"}  # r2 dynamodb/efs
@@ -244,7 +245,8 @@ def _translate(exc: ClientError, service: str, api: str) -> Exception:
     message = _one_line(str(err.get("Message", "")))[:200]
     action = iam_action(service, api)
     if code.endswith(("NotFound", "NotFoundException", "NotFoundFault")) or code in {"NoSuchEntity", "NoSuchHostedZone",
-                                                                                  "ParameterNotFound", "InvalidGroup.NotFound"}:
+                                                                                  "ParameterNotFound", "InvalidGroup.NotFound",
+                                                                                  *SQS_NO_QUEUE}:
         return NotFound(f"{action}: {code}: {message}")
     if code in EXPIRED_CODES:
         return CantTell(f"AWS rejected the credentials ({code}) calling {action}: they have expired "

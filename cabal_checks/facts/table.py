@@ -19,6 +19,7 @@ from .ecs import ecs_services, running_tasks, stopped_tasks
 from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
+from .heartbeat import backup_state, dmarc_trace, reconfigure_queue, reconfigure_trace, user_sync
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
 from .load_balancers import (
     front_zones,
@@ -109,6 +110,12 @@ TABLE = (
     Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
     Fact("list_retry_lines", "aws", list_retries, ("logs",), lambda p: (p["list_log_group"],)),
     Fact("regeneration_lines", "aws", reconfigure_regenerations, ("logs",), lambda p: (p["reconfigure_service_key"],)),
+    # heartbeat family: dmarc-ingest, ecs-reconfigure, cognito-user-sync, aws-backup (certbot-renewal is letsencrypt's)
+    Fact("dmarc_trace", "aws", dmarc_trace, ("scheduler", "logs")),
+    Fact("reconfigure_trace", "aws", reconfigure_trace, ("logs", "ecs"), lambda p: (p["reconfigure_service_key"],)),
+    Fact("reconfigure_queue_depth", "aws", reconfigure_queue, ("sqs",), lambda p: (p["reconfigure_queue_key"],)),
+    Fact("user_sync_facts", "aws", user_sync, ("cognito-idp", "lambda")),
+    Fact("backup_facts", "aws", backup_state, ("backup",)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
@@ -121,7 +128,7 @@ for _fact in (fact for fact in TABLE if fact.kind == "aws"):
     CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
                 "lambda", "scheduler",
-                "efs", "dynamodb")  # r2 dynamodb/efs
+                "efs", "dynamodb", "sqs", "backup")  # issue 16: DynamoDB/EFS, the heartbeats
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 

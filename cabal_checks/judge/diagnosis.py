@@ -67,6 +67,23 @@ CAUSE_SAYS = {
     "test_nat_instances_running": "the NAT instance (escalation)",
 }
 _STEP = {s.key: s for s in STEPS}
+# The heartbeat runbooks (each job's own order: its schedule or trigger, its heartbeat, its failures): what the runbook
+# concludes when the first failing step is this check ({param}: the tier, queue, job or vault).
+HEARTBEAT_SAYS = {
+    "test_dmarc_schedule_enabled": "process_dmarc is not scheduled (step 1): the job never runs by itself",
+    "test_dmarc_ingest_heartbeat": "process_dmarc has not completed a run within 6 h + 2 h (the heartbeat)",
+    "test_dmarc_last_run_without_errors": "process_dmarc runs but fails on reports (step 3)",
+    "test_reconfigure_heartbeat": "the reconfigure loop of {param} is dead: that tier's address map goes stale (the "
+                                  "one shared Healthchecks check would stay green while the other tiers ping)",
+    "test_reconfigure_queue_not_backing_up": "{param} backs up: its tier's loop does not receive (step 2)",
+    "test_cognito_users_have_osid": "a sign-up has no OSID: assign_osid did not run for it (step 2)",
+    "test_post_confirmation_wired": "assign_osid is no longer the pool's PostConfirmation trigger (step 3)",
+    "test_backup_heartbeat": "a selected resource's backup did not complete within 1 d + 6 h (step 2: which one, "
+                             "and its StatusMessage, below)",
+    "test_backup_copies_succeeded": "the DR copies to cabal-backup-dr fail (step 2)",
+    "test_backup_failures_rare": "backups fail more than once in 7 days (escalation 2)",
+    "test_backup_vault_locked": "the vault cabal-backup is missing or unlocked (escalation 1: re-apply Terraform)",
+}
 
 # The runbooks of issue #16 (every runbook in STEPS but these): walked generically. The alert's condition
 # (``test_<runbook>_condition[...]``) is the symptom; the first red step in the runbook's order the cause; the
@@ -75,6 +92,7 @@ _STEP = {s.key: s for s in STEPS}
 HAND_WALKED = ("deployment", "probe-failure", "cert-expiring")
 CONDITION_SUFFIX = "_condition"
 CONCLUDES: dict[str, str | Callable[[Outcome], str]] = {  # a text, or a function of the cause (its evidence)
+    **HEARTBEAT_SAYS,
 }
 
 

@@ -54,6 +54,7 @@ from .aws_seed import (
     service_event,
     stop_task,
 )
+from .history_heartbeat import noise as heartbeat_noise
 from .moto_patches import ACM_OVERRIDES, ROUTE_STATES, TARGET_HEALTH
 
 STAGING_CIDR = "10.1.0.0/16"
@@ -75,6 +76,7 @@ def apply(s: Seeded) -> None:
     _spellings(s)  # before _pages: it rewrites records found on the zones' first page
     _pages(s, certs)
     history_dynamodb_efs.noise(s)
+    heartbeat_noise(s)  # heartbeat family
 
 
 # --- certificates -----------------------------------------------------------------------------------

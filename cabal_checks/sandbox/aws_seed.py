@@ -375,6 +375,8 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _imap_logs(s)
     history_mail_logs.seed(s)  # r4 mail_logs: the mail tiers' log history at normal rates
     history_dynamodb_efs.seed(s)
+    from .history_heartbeat import seed as heartbeat_history  # heartbeat family (imports this module)
+    heartbeat_history(s)
     s.seconds = time.perf_counter() - started
     return s
 

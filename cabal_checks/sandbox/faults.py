@@ -603,7 +603,7 @@ def _ssm_missing(sb):
     aws.ssm_cert_missing(sb.seeded)
 
 
-from . import faults_dynamodb_efs  # noqa: E402,F401  (r2: registers the DynamoDB and EFS faults)
+from . import faults_dynamodb_efs, faults_heartbeat  # noqa: E402, F401  (issue 16's families register their faults)
 
 
 def faults_by_test() -> dict[str, list[str]]:

@@ -10,6 +10,10 @@ account into a fault state means setting an entry (see ``aws_faults``):
 * ``TARGET_HEALTH[(target_group_arn, target_id)] = (State, Reason, Description)``.
 * ``LAMBDA_CONFIG[function_arn]``: keys merged into the function configuration (``LoggingConfig``).
 * ``ROUTE_STATES[(route_table_id, destination_cidr)] = "blackhole"``.
+* ``BACKUP_JOBS["backup"|"copy"]``: the jobs AWS Backup's ``ListBackupJobs`` and ``ListCopyJobs`` answer (moto has
+  neither API: two routes and two handlers are added to its Backup service, so the suite reaches them through the same
+  moto endpoint, reader, read-only gate and error handling as every other read; a second server behind
+  ``AWS_ENDPOINT_URL_BACKUP`` would have had to serve the plans too, and its state would live outside the snapshot).
 
 Two more patches only make moto start faster: a memo of botocore's region lists and one shared model loader.
 """
@@ -26,13 +30,14 @@ ACM_OVERRIDES: dict[str, dict[str, Any]] = {}
 TARGET_HEALTH: dict[tuple[str, str], tuple[str, str, str]] = {}
 LAMBDA_CONFIG: dict[str, dict[str, Any]] = {}
 ROUTE_STATES: dict[tuple[str, str], str] = {}
+BACKUP_JOBS: dict[str, list[dict[str, Any]]] = {}  # "backup" / "copy" -> jobs (datetimes), heartbeat-aws-backup
 
 _ORIGINALS: dict[str, Any] = {}
 
 
 def clear_registries() -> None:
     """Forget every injected override (the patches then behave like plain moto)."""
-    for registry in (ACM_OVERRIDES, TARGET_HEALTH, LAMBDA_CONFIG, ROUTE_STATES):
+    for registry in (ACM_OVERRIDES, TARGET_HEALTH, LAMBDA_CONFIG, ROUTE_STATES, BACKUP_JOBS):
         registry.clear()
 
 
@@ -111,6 +116,7 @@ def install_patches() -> None:
     FakeTargetGroup.health_for = _elbv2_health_for  # type: ignore[method-assign]
     LambdaFunction.get_configuration = _lambda_get_configuration  # type: ignore[method-assign]
     Route.state = property(_route_state)  # type: ignore[method-assign, assignment]
+    _install_backup_jobs()
 
 
 def remove_patches() -> None:
@@ -145,3 +151,56 @@ def shared_loader():
 
         _LOADER = create_loader()
     return _LOADER
+
+
+# --- AWS Backup jobs (heartbeat-aws-backup): ListBackupJobs and ListCopyJobs, which moto lacks -------------------
+
+
+def _install_backup_jobs() -> None:
+    import moto.backup.urls
+    from moto.backup.responses import BackupResponse
+
+    moto.backup.urls.url_paths.update({"{0}/backup-jobs/?$": moto.backup.urls.response.dispatch,
+                                       "{0}/copy-jobs/?$": moto.backup.urls.response.dispatch})
+    BackupResponse.list_backup_jobs = _list_backup_jobs  # type: ignore[attr-defined]
+    BackupResponse.list_copy_jobs = _list_copy_jobs  # type: ignore[attr-defined]
+
+
+def _jobs(kind: str, params: dict, vault_key: str) -> list[dict[str, Any]]:
+    import datetime as dt
+
+    after = params.get("createdAfter")
+    vault = params.get(vault_key)
+    out = []
+    for job in BACKUP_JOBS.get(kind, []):
+        if vault and job.get("BackupVaultName", job.get("SourceBackupVaultArn", "").rsplit(":", 1)[-1]) != vault:
+            continue
+        if after and job["CreationDate"].timestamp() < float(after if not isinstance(after, list) else after[0]):
+            continue
+        out.append({k: v.timestamp() if isinstance(v, dt.datetime) else v for k, v in job.items()})
+    return out
+
+
+def _query(response) -> dict:
+    # rest-json query strings: timestamps are ISO 8601 or epoch seconds
+    import datetime as dt
+
+    out = {}
+    for key, values in response.querystring.items():
+        value = values[0] if isinstance(values, list) else values
+        if key.startswith("created") and value and not value.replace(".", "").isdigit():
+            value = str(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        out[key] = value
+    return out
+
+
+def _list_backup_jobs(self):
+    import json
+
+    return json.dumps({"BackupJobs": _jobs("backup", _query(self), "backupVaultName")})
+
+
+def _list_copy_jobs(self):
+    import json
+
+    return json.dumps({"CopyJobs": _jobs("copy", _query(self), "")})

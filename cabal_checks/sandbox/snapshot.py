@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import copyreg
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 
@@ -76,7 +77,8 @@ def _backend_dicts() -> list:
 
 def _registries() -> dict:
     return {"acm": moto_patches.ACM_OVERRIDES, "target_health": moto_patches.TARGET_HEALTH,
-            "lambda": moto_patches.LAMBDA_CONFIG, "routes": moto_patches.ROUTE_STATES}
+            "lambda": moto_patches.LAMBDA_CONFIG, "routes": moto_patches.ROUTE_STATES,
+            "backup_jobs": moto_patches.BACKUP_JOBS}
 
 
 def _register_copiers() -> None:
@@ -85,6 +87,9 @@ def _register_copiers() -> None:
     from moto.ssm.models import ParameterDict
 
     copyreg.pickle(ParameterDict, _reduce_parameter_dict)
+    # moto's SQS queues hold a threading.Condition (the heartbeat family's cabal-reconfig-<tier> queues): a copy gets
+    # a fresh one, as a lock cannot be copied
+    copyreg.pickle(threading.Condition, lambda _: (threading.Condition, ()))
 
 
 def _reduce_parameter_dict(d):
