@@ -177,7 +177,11 @@ class Enforced:
 
     def __init__(self, sb):
         self.sb = sb
-        with sb.aws_env():
+        self.make_user()
+
+    def make_user(self) -> None:
+        """The user and its keys (again after a sandbox reset, which drops them)."""
+        with self.sb.aws_env():
             iam = boto3.client("iam")
             iam.create_user(UserName="auditor")
             key = iam.create_access_key(UserName="auditor")["AccessKey"]
@@ -323,6 +327,7 @@ def test_a_red_probe_asks_which_zone_its_bad_node_is_in_under_the_policy(enforce
     finally:
         enforced.auth(False)
         sb.reset()
+        enforced.make_user()  # for the tests after this one, in this module's order
     assert not run.outcomes("error"), run.outcomes("error")
     (nodeid, text), = run.outcomes("failure").items()
     assert nodeid.endswith(f"::test_endpoint_answers[smtp://smtp-in.{sb.control_domain}:25]"), nodeid
