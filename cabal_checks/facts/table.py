@@ -17,6 +17,7 @@ from .cert_wire import served_certificates
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
+from .lambdas import lambda_account_limit, lambda_concurrency, lambda_error_lines, lambda_fleet
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
 from .load_balancers import (
     front_zones,
@@ -94,6 +95,11 @@ TABLE = (
     Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+    # lambda family (lambda-5xx-spike, lambda-throttles, lambda-errors): one GetMetricData for every function
+    Fact("lambda_fleet", "aws", lambda_fleet, ("lambda", "cloudwatch")),
+    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch")),
+    Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
+    Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs")),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}
