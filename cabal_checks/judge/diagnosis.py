@@ -66,6 +66,21 @@ CAUSE_SAYS = {
     "test_nat_instances_running": "the NAT instance (escalation)",
 }
 _STEP = {s.key: s for s in STEPS}
+# lambda family (issue #16): the three runbooks read the same functions; a red in one follows from the first red of
+# any of them, in STEPS' order (lambda-errors, lambda-throttles, lambda-5xx-spike). Their conclusions, in their words.
+LAMBDA_RUNBOOKS = ("lambda-errors", "lambda-throttles", "lambda-5xx-spike")
+LAMBDA_SAYS = {
+    "test_lambda_errors_condition": "LambdaErrors would be firing: a function errs (its error: lambda-errors step 1)",
+    "test_lambda_errors_error_text": "a function errs (lambda-errors step 1)",
+    "test_lambda_errors_not_after_deploy": "a deploy just before the first error: roll back (lambda-errors step 2)",
+    "test_lambda_throttles_condition": "LambdaThrottles would be firing: a function is throttled",
+    "test_lambda_throttles_no_load_spike": "a load spike: invocations at 10x the hour's baseline (lambda-throttles "
+                                           "step 1)",
+    "test_lambda_no_reserved_concurrency": "reserved concurrency set by hand (lambda-throttles step 2)",
+    "test_lambda_account_below_limit": "the account near its concurrency limit (lambda-throttles step 3)",
+    "test_lambda_5xx_spike_condition": "Lambda5xxSpike would be firing: the API fails its callers",
+    "test_lambda_5xx_failing_functions": "a function errs (lambda-5xx-spike step 1)",
+}
 
 
 def _index(step, test: str) -> float:
@@ -262,6 +277,8 @@ def _symptom(o: Outcome) -> bool:
 def _follows(o: Outcome, f: Finding) -> bool:
     """A later red of the same path: the same pipeline, or a probe-failure step of no probe beyond the cause's."""
     c = f.cause
+    if o.runbook in LAMBDA_RUNBOOKS and c.runbook in LAMBDA_RUNBOOKS:
+        return True
     if o.runbook != c.runbook:
         return False
     if o.runbook == "cert-expiring":
@@ -294,6 +311,8 @@ def _on_path(o: Outcome, f: Finding) -> bool:
 
 
 def _subject(o: Outcome) -> str:
+    if o.runbook in LAMBDA_RUNBOOKS:
+        return f"API {o.param}" if "/" in o.param else "Cabal's Lambda functions"
     if o.runbook == "cert-expiring":
         return PIPELINES.get(o.pipeline, "certificate")
     if o.check in SHARED:
@@ -305,6 +324,8 @@ def _subject(o: Outcome) -> str:
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    if c.runbook in LAMBDA_RUNBOOKS:
+        return _lambda_conclusion(f, outcomes)
     everywhere = bool(_every_endpoint_fails(outcomes))
     if f.runbook == "cert-expiring":
         step = _STEP[c.step].title if c.step in _STEP else c.step
@@ -342,6 +363,19 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     elif c.check in PROBES_SEEN:
         words.append(_blocked(f) if f.blocked else "every later step of its path is green: the endpoint itself"
                      + (", unless what every endpoint shares (said first)" if everywhere else ""))
+    return "; ".join(words)
+
+
+def _lambda_conclusion(f: Finding, outcomes: list[Outcome]) -> str:
+    """The first failing step in the Lambda runbooks' words; for errors, deploy or runtime (lambda-errors step 2)."""
+    words = [f"the first failing step is {LAMBDA_SAYS.get(f.cause.check, f.cause.check)}"]
+    if any(o.check in ("test_lambda_errors_condition", "test_lambda_errors_error_text",
+                       "test_lambda_5xx_failing_functions") for o in f.members()):
+        deploy = next((o for o in outcomes if o.check == "test_lambda_errors_not_after_deploy"), None)
+        if deploy is not None and deploy.status == GREEN:
+            words.append("runtime, not a deploy: no erring function changed within 1 h before its first error")
+        elif deploy is not None and deploy.status == RED and f.cause is not deploy:
+            words.append("after a deploy: roll back (lambda-errors step 2)")
     return "; ".join(words)
 
 

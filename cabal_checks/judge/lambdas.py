@@ -152,8 +152,10 @@ def error_text(fleet: LambdaFleet, found: ErrorLines) -> Verdict:
                             "end logs neither: look for 'Task timed out')")
         else:
             when, text = lines[-1]
+            rows = [r.strip() for r in text.splitlines() if r.strip()] or [""]
+            shown = rows[0] if len(rows) == 1 else f"{rows[-1]} (the last line of a {len(rows)}-line event)"
             evidence.append(f"{name}: {len(lines)} error line(s) in {group}, the last at {when:%H:%M:%S} UTC: "
-                            f"{text[:200]}")
+                            f"{shown[:200]}")
     first = sorted(found.lines)[0]
     return red(f"{', '.join(sorted(found.lines))} erring in the last {found.lookback_minutes} min: the error, from "
                "each function's log group", *evidence, step=SERR_1,

@@ -362,6 +362,8 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _acm_look(s, acm_cert)
     _certbot(s)
     _imap_logs(s)
+    from . import history_lambda  # lambda family: API and function metrics at normal rates (imports this module)
+    history_lambda.seed(s)
     s.seconds = time.perf_counter() - started
     return s
 

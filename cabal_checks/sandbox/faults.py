@@ -611,3 +611,6 @@ def faults_by_test() -> dict[str, list[str]]:
             for test_id in ids:
                 out.setdefault(test_id.split("[")[0], []).append(f"{fault.name} ({topology})")
     return out
+
+
+from . import faults_lambda  # noqa: E402,F401  (lambda family: registers its faults)
