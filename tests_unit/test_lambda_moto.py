@@ -17,7 +17,7 @@ from cabal_checks.context import Context
 from cabal_checks.facts import lambdas as lf
 from cabal_checks.judge import lambdas as lj
 from cabal_checks.sandbox.moto_patches import LAMBDA_CONFIG, clear_registries, install_patches
-from cabal_checks.verdict import Verdict
+from cabal_checks.verdict import CantTell, Verdict
 
 REGION = "us-east-1"
 MIN = timedelta(minutes=1)
@@ -182,8 +182,14 @@ def test_reserved_concurrency_red_when_set(ctx):
                "every call is throttled", "delete-function-concurrency --function-name list  # printed, never run")
 
 
-def test_account_limit_unknown_in_moto_and_judged_where_known(ctx):
-    assert lf.lambda_account_limit(ctx) is None  # moto has no GetAccountSettings: the live test skips
+def test_account_limit_unknown_is_none_and_judged_where_known(ctx, monkeypatch):
+    assert lf.lambda_account_limit(ctx) == 1000  # the sandbox's GetAccountSettings (sandbox/moto_lambda.py)
+
+    def denied(aws):
+        raise CantTell("AWS lambda:GetAccountSettings: AccessDeniedException")
+
+    monkeypatch.setattr(lf.lambdas, "account_limit", denied)
+    assert lf.lambda_account_limit(fresh(ctx)) is None  # denied or absent: the live test skips, never red
     put(ctx, "AWS/Lambda", "ConcurrentExecutions", [], [950])
     assert_red(lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 1000), "near its Lambda concurrency limit")
     assert lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 10000).ok

@@ -432,6 +432,7 @@ def _checked(outcomes: list[Outcome]) -> str:
     pipes = sorted({o.pipeline for o in judged if o.runbook == "cert-expiring" and o.pipeline})
     parts = ([f"probe-failure ({', '.join(probes)})"] if probes else []) + \
             ([f"cert-expiring ({', '.join(pipes)})"] if pipes else [])
+    parts += sorted({o.runbook for o in judged if o.runbook in LAMBDA_RUNBOOKS}, key=LAMBDA_RUNBOOKS.index)
     return ", ".join(parts) or NOTHING_CHECKED
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .aws_seed import put_log_lines
+from .aws_seed import LAMBDA_CONFIG, put_log_lines
 from .faults import fault
 from .history_lambda import api_dims, per_minute
 
@@ -53,3 +53,29 @@ def _reserved(sb):
        ("test_lambda_5xx_spike_condition[cabal_gateway/prod]",), runbook="lambda-5xx-spike")
 def _api_5xx(sb):
     per_minute(sb.seeded, "AWS/ApiGateway", "5XXError", api_dims(sb.seeded), 7, *_recent(25))
+
+
+@fault("lambda-deploy-broke-list", "a deploy of list 20 min ago broke it: Errors since, its LastModified just before",
+       (f"test_lambda_errors_condition[{FN}]", f"test_lambda_errors_error_text[{FN}]",
+        f"test_lambda_errors_not_after_deploy[{FN}]", f"test_lambda_5xx_failing_functions[{FN}]"),
+       runbook="lambda-errors", cause=f"test_lambda_errors_condition[{FN}]")
+def _deploy_broke(sb):
+    s = sb.seeded
+    start, end = _recent(18)
+    per_minute(s, "AWS/Lambda", "Errors", {"FunctionName": "list"}, 1, start, end)
+    arn = s.client("lambda").get_function_configuration(FunctionName="list")["FunctionArn"]
+    changed = start - timedelta(minutes=2)
+    LAMBDA_CONFIG.setdefault(arn, {})["LastModified"] = changed.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+@fault("lambda-load-spike", "a runaway client: list invoked 1000 times a minute for the last 8 min (30 before)",
+       (f"test_lambda_throttles_no_load_spike[{FN}]",), runbook="lambda-throttles")
+def _load_spike(sb):
+    per_minute(sb.seeded, "AWS/Lambda", "Invocations", {"FunctionName": "list"}, 1000, *_recent(8))
+
+
+@fault("lambda-near-account-limit", "the account's ConcurrentExecutions at 960 of its 1000 limit (another workload "
+       "in the account); the sandbox answers GetAccountSettings (sandbox/moto_lambda.py)",
+       (f"test_lambda_account_below_limit[{FN}]",), runbook="lambda-throttles")
+def _near_limit(sb):
+    per_minute(sb.seeded, "AWS/Lambda", "ConcurrentExecutions", {}, 960, *_recent(10))

@@ -111,6 +111,9 @@ def install_patches() -> None:
     FakeTargetGroup.health_for = _elbv2_health_for  # type: ignore[method-assign]
     LambdaFunction.get_configuration = _lambda_get_configuration  # type: ignore[method-assign]
     Route.state = property(_route_state)  # type: ignore[method-assign, assignment]
+    from . import moto_lambda  # lambda:GetAccountSettings, which moto lacks (lambda-throttles step 3)
+
+    moto_lambda.install()
 
 
 def remove_patches() -> None:
