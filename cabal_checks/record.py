@@ -17,7 +17,10 @@ from .runbooks import STEPS
 
 STATUSES = ("green", "red", "cant_tell", "not_applicable")
 ROLES = ("cause", "consequence")  # of a red; "" for anything else
-STEP_OF_TEST = {test: step for step in STEPS for test in step.tests}
+STEP_OF_TEST: dict = {}  # a test two runbooks' steps list (lambda-errors step 1 is lambda-5xx-spike step 2) is the
+for _step in STEPS:  # first one's: its runbook's report and the diagnosis place it there
+    for _test in _step.tests:
+        STEP_OF_TEST.setdefault(_test, _step)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,30 @@ STEPS = (
          "exists, locked", ("test_backup_vault_locked",)),
     Step("hb-backup-e2", "heartbeat-aws-backup", "Escalation: job failures more than 1 in 7 (per resource, 7 days)",
          ("test_backup_failures_rare",)),
+    # lambda family (issue #16): lambda-errors, lambda-throttles, lambda-5xx-spike (this order: the diagnosis walks it)
+    Step("le-c", "lambda-errors", "Condition: LambdaErrors, increase(Errors[15m]) > 0 for 5 min, per function",
+         ("test_lambda_errors_condition",)),
+    Step("le-1", "lambda-errors", "1. What is the error: ERROR/Exception/Traceback in the function's log group "
+         "(/cabal/lambda/<name>, /aws/lambda/<user-pool trigger>)", ("test_lambda_errors_error_text",)),
+    Step("le-2", "lambda-errors", "2. Deploy or runtime: LastModified against the first error",
+         ("test_lambda_errors_not_after_deploy",)),
+    Step("lt-c", "lambda-throttles", "Condition: LambdaThrottles, rate(Throttles[5m]) > 0 for 1 min, per function",
+         ("test_lambda_throttles_condition",)),
+    Step("lt-1", "lambda-throttles", "1. Load spike or configuration change: Invocations, last hour (10x the baseline)",
+         ("test_lambda_throttles_no_load_spike",)),
+    Step("lt-2", "lambda-throttles", "2. The function's reserved concurrency (cabal-infra sets none)",
+         ("test_lambda_no_reserved_concurrency",)),
+    Step("lt-3", "lambda-throttles", "3. Account near its concurrency limit (a skip where GetAccountSettings is not "
+         "answered)", ("test_lambda_account_below_limit",)),
+    Step("lt-e1", "lambda-throttles", "Escalation: request a quota increase, a WAF rule: printed, never run", ()),
+    Step("l5-c", "lambda-5xx-spike", "Condition: Lambda5xxSpike, 5XXError / clamp_min(Count, 1/s) > 5 % over 10 min "
+         "for 5 min, cabal_gateway/prod", ("test_lambda_5xx_spike_condition",)),
+    Step("l5-1", "lambda-5xx-spike", "1. Which Lambda is failing: Errors per function, last 15 min",
+         ("test_lambda_5xx_failing_functions",)),
+    Step("l5-2", "lambda-5xx-spike", "2. What is the error: the function's log group", ("test_lambda_errors_error_text",)),
+    Step("l5-3", "lambda-5xx-spike", "3. One function or all (environment-wide)", ("test_lambda_5xx_failing_functions",)),
+    Step("l5-e1", "lambda-5xx-spike", "Escalation: a recent deploy: roll back", ("test_lambda_errors_not_after_deploy",)),
+    Step("l5-e4", "lambda-5xx-spike", "Escalation: capture a request id, open a GitHub issue: printed, never run", ()),
 )
 
 

@@ -40,7 +40,7 @@ ENFORCED = {"acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elb
 UNGRANTED = {"acm": ("get_account_configuration", {}), "cloudfront": ("list_functions", {}),
              "cloudwatch": ("list_metrics", {}), "cognito-idp": ("list_groups", {"UserPoolId": "us-east-1_x"}),
              "ec2": ("describe_regions", {}), "ecs": ("list_clusters", {}), "elbv2": ("describe_account_limits", {}),
-             "lambda": ("list_functions", {}), "logs": ("describe_destinations", {}),
+             "lambda": ("list_layers", {}), "logs": ("describe_destinations", {}),
              "route53": ("list_hosted_zones", {}), "scheduler": ("list_schedules", {}),
              "ssm": ("describe_parameters", {}),
              "backup": ("list_backup_vaults", {}), "sqs": ("list_queues", {})}  # heartbeat family

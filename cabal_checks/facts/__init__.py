@@ -27,6 +27,7 @@ from .endpoints import (
     wants_token,
 )
 from .escalation import NETWORK_PARTS, container_instances, fail2ban_lines, network
+from .lambdas import lambda_account_limit, lambda_concurrency, lambda_error_lines, lambda_fleet
 from .letsencrypt import (
     ACTIVITY_PARTS,
     CERTBOT_FAILURE_WORDS,
@@ -61,4 +62,6 @@ __all__ = [
     "fail2ban_lines", "front_load_balancers", "load_balancer", "minted_token", "network", "probe", "probe_in_vpc",
     "probe_spec", "probes_in_vpc", "public_zone", "running_tasks", "security_group", "served",
     "served_certificates", "ssm_certificate", "stopped_tasks", "subnets", "target_group", "wants_token",
+    # lambda family
+    "lambda_account_limit", "lambda_concurrency", "lambda_error_lines", "lambda_fleet",
 ]

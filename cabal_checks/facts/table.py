@@ -20,6 +20,7 @@ from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
 from .heartbeat import backup_state, dmarc_trace, reconfigure_queue, reconfigure_trace, user_sync
+from .lambdas import lambda_account_limit, lambda_concurrency, lambda_error_lines, lambda_fleet
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
 from .load_balancers import (
     front_zones,
@@ -116,6 +117,11 @@ TABLE = (
     Fact("reconfigure_queue_depth", "aws", reconfigure_queue, ("sqs",), lambda p: (p["reconfigure_queue_key"],)),
     Fact("user_sync_facts", "aws", user_sync, ("cognito-idp", "lambda")),
     Fact("backup_facts", "aws", backup_state, ("backup",)),
+    # lambda family (lambda-5xx-spike, lambda-throttles, lambda-errors): one GetMetricData for every function
+    Fact("lambda_fleet", "aws", lambda_fleet, ("lambda", "cloudwatch")),
+    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch")),
+    Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
+    Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs")),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}

@@ -144,6 +144,22 @@ RUNBOOK_WORDS: dict[str, Callable[[Outcome], str]] = {
     "heartbeat-aws-backup": lambda o: f"the backup of {o.param} failed" if o.param else "",
 }
 
+# lambda family (issue #16): the three runbooks read the same functions; a red in one follows from the first red of
+# any of them, in STEPS' order (lambda-errors, lambda-throttles, lambda-5xx-spike). Their conclusions, in their words.
+LAMBDA_RUNBOOKS = ("lambda-errors", "lambda-throttles", "lambda-5xx-spike")
+LAMBDA_SAYS = {
+    "test_lambda_errors_condition": "LambdaErrors would be firing: a function errs (its error: lambda-errors step 1)",
+    "test_lambda_errors_error_text": "a function errs (lambda-errors step 1)",
+    "test_lambda_errors_not_after_deploy": "a deploy just before the first error: roll back (lambda-errors step 2)",
+    "test_lambda_throttles_condition": "LambdaThrottles would be firing: a function is throttled",
+    "test_lambda_throttles_no_load_spike": "a load spike: invocations at 10x the hour's baseline (lambda-throttles "
+                                           "step 1)",
+    "test_lambda_no_reserved_concurrency": "reserved concurrency set by hand (lambda-throttles step 2)",
+    "test_lambda_account_below_limit": "the account near its concurrency limit (lambda-throttles step 3)",
+    "test_lambda_5xx_spike_condition": "Lambda5xxSpike would be firing: the API fails its callers",
+    "test_lambda_5xx_failing_functions": "a function errs (lambda-5xx-spike step 1)",
+}
+
 
 def _index(step, test: str) -> float:
     """A test's place in its step; a critical check comes before its warning twin (a certificate with 5 days left
@@ -349,6 +365,8 @@ def _generic(o: Outcome) -> bool:
 def _follows(o: Outcome, f: Finding) -> bool:
     """A later red of the same path: the same pipeline, or a probe-failure step of no probe beyond the cause's."""
     c = f.cause
+    if o.runbook in LAMBDA_RUNBOOKS and c.runbook in LAMBDA_RUNBOOKS:
+        return True
     if o.runbook != c.runbook:
         return False
     if _generic(o):  # one finding per runbook: its first red step is the cause, the rest follows
@@ -385,6 +403,8 @@ def _on_path(o: Outcome, f: Finding) -> bool:
 
 
 def _subject(o: Outcome) -> str:
+    if o.runbook in LAMBDA_RUNBOOKS:
+        return f"API {o.param}" if "/" in o.param else "Cabal's Lambda functions"
     if _generic(o):
         return f"{o.check.removeprefix('test_')}" + (f" ({o.param})" if o.param else "")
     if o.runbook == "cert-expiring":
@@ -398,6 +418,8 @@ def _subject(o: Outcome) -> str:
 
 def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     c = f.cause
+    if c.runbook in LAMBDA_RUNBOOKS:
+        return _lambda_conclusion(f, outcomes)
     if _generic(c):
         return _generic_conclusion(f)
     everywhere = bool(_every_endpoint_fails(outcomes))
@@ -453,6 +475,17 @@ def _generic_conclusion(f: Finding) -> str:
     fired = any(_symptom(o) for o in f.consequences)
     return (f"{words}; " if words else "") + f"the first failing step is {step}" + \
         ("" if fired else " (its alert's condition does not hold, or was not read: red on its own)")
+def _lambda_conclusion(f: Finding, outcomes: list[Outcome]) -> str:
+    """The first failing step in the Lambda runbooks' words; for errors, deploy or runtime (lambda-errors step 2)."""
+    words = [f"the first failing step is {LAMBDA_SAYS.get(f.cause.check, f.cause.check)}"]
+    if any(o.check in ("test_lambda_errors_condition", "test_lambda_errors_error_text",
+                       "test_lambda_5xx_failing_functions") for o in f.members()):
+        deploy = next((o for o in outcomes if o.check == "test_lambda_errors_not_after_deploy"), None)
+        if deploy is not None and deploy.status == GREEN:
+            words.append("runtime, not a deploy: no erring function changed within 1 h before its first error")
+        elif deploy is not None and deploy.status == RED and f.cause is not deploy:
+            words.append("after a deploy: roll back (lambda-errors step 2)")
+    return "; ".join(words)
 
 
 def _why(o: Outcome) -> str:

@@ -40,7 +40,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import history_dynamodb_efs, history_mail_logs
+from . import history_dynamodb_efs, history_lambda, history_mail_logs
 from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
     NAT_AMI,
@@ -77,6 +77,7 @@ def apply(s: Seeded) -> None:
     _pages(s, certs)
     history_dynamodb_efs.noise(s)
     heartbeat_noise(s)  # heartbeat family
+    history_lambda.noise(s)  # lambda family: a resolved spike, a staging neighbour's function
 
 
 # --- certificates -----------------------------------------------------------------------------------

@@ -377,6 +377,8 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     history_dynamodb_efs.seed(s)
     from .history_heartbeat import seed as heartbeat_history  # heartbeat family (imports this module)
     heartbeat_history(s)
+    from . import history_lambda  # lambda family: API and function metrics at normal rates (imports this module)
+    history_lambda.seed(s)
     s.seconds = time.perf_counter() - started
     return s
 

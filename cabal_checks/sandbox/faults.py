@@ -603,7 +603,6 @@ def _ssm_missing(sb):
     aws.ssm_cert_missing(sb.seeded)
 
 
-from . import faults_dynamodb_efs, faults_heartbeat  # noqa: E402, F401  (issue 16's families register their faults)
 
 
 def faults_by_test() -> dict[str, list[str]]:
@@ -616,4 +615,4 @@ def faults_by_test() -> dict[str, list[str]]:
     return out
 
 
-from . import faults_mail_logs  # noqa: E402, F401  (r4 mail_logs: registers its faults)
+from . import faults_dynamodb_efs, faults_heartbeat, faults_lambda, faults_mail_logs  # noqa: E402, F401, I001  (issue 16's families register their faults)

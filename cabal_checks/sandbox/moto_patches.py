@@ -117,6 +117,9 @@ def install_patches() -> None:
     LambdaFunction.get_configuration = _lambda_get_configuration  # type: ignore[method-assign]
     Route.state = property(_route_state)  # type: ignore[method-assign, assignment]
     _install_backup_jobs()
+    from . import moto_lambda  # lambda:GetAccountSettings, which moto lacks (lambda-throttles step 3)
+
+    moto_lambda.install()
 
 
 def remove_patches() -> None:

@@ -1,0 +1,119 @@
+"""Facts of the Lambda runbooks (lambda-5xx-spike, lambda-throttles, lambda-errors): Cabal's functions, their
+metrics in one GetMetricData request, reserved concurrency, the account's limit, the error lines.
+
+Which functions are Cabal's: ``ListFunctions`` less the ``aws-*`` ones (the rules' own ``function_name!~"aws-.+"``),
+kept only where the function's log group (``LoggingConfig.LogGroup``) is where cabal-infra's Terraform puts it:
+``/cabal/lambda/<name>`` (the app module, and alert_sink/backup_heartbeat with the monitoring module), the certbot
+function's ``certbot_log_group``, ``/aws/lambda/<name>`` for the three user-pool triggers. A neighbour's functions
+in the same account (a staging stack: other names, other groups) are listed as left out, never judged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ..aws import lambdas, logs
+from ..aws.cloudwatch import Metric, metric_data
+from ..aws.reader import NotFound
+from ..context import Context
+from ..gather import concurrently
+from ..lambda_shapes import ErrorLines, Function, LambdaFleet
+from ..verdict import CantTell
+
+USER_POOL_FUNCTIONS = ("assign_osid", "check_invite", "require_admin_mfa")
+DELAY = timedelta(minutes=2)  # AWS/Lambda and AWS/ApiGateway points arrive a minute or two late
+SPAN = timedelta(minutes=65)  # the longest look back: lambda-throttles step 1's hour of Invocations, plus the 5 min
+ERROR_WORDS = ("ERROR", "Exception", "Traceback")
+ERROR_LOOKBACK = timedelta(minutes=30)  # lambda-errors step 1: the last 30 min of the function's log
+
+
+def evaluation_instant(now: datetime) -> datetime:
+    """The last minute CloudWatch has whole: ``now`` floored to the minute, less ``DELAY``."""
+    return datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC) - DELAY
+
+
+def is_ours(fn: dict, certbot: tuple[str, str]) -> str:
+    """"" when the function is Cabal's, else why it is not judged."""
+    name = fn.get("FunctionName", "")
+    group = (fn.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}"
+    if name.startswith("aws-"):
+        return "aws-* (the rules exclude them)"
+    if group == f"/cabal/lambda/{name}" or (name, group) == certbot:
+        return ""
+    if name in USER_POOL_FUNCTIONS and group == f"/aws/lambda/{name}":
+        return ""
+    return f"logs to {group}, not /cabal/lambda/{name}: not a Cabal function of this deployment"
+
+
+def lambda_fleet(ctx: Context) -> LambdaFleet:
+    """Cabal's functions and, in one GetMetricData request, each one's Errors, Throttles and Invocations, the API's
+    5XXError and Count and the account's ConcurrentExecutions, per minute over the last ``SPAN``."""
+    certbot = (ctx.name("certbot_function"), ctx.name("certbot_log_group"))
+    ours, left_out = [], []
+    for fn in sorted(lambdas.functions(ctx.aws), key=lambda f: f.get("FunctionName", "")):
+        why = is_ours(fn, certbot)
+        if why:
+            left_out.append((fn.get("FunctionName", "?"), why))
+        else:
+            ours.append(Function(fn["FunctionName"], (fn.get("LoggingConfig") or {}).get("LogGroup")
+                                 or f"/aws/lambda/{fn['FunctionName']}", _when(fn.get("LastModified"))))
+    at = evaluation_instant(ctx.settings.now)
+    api = (("ApiName", ctx.name("api_name")), ("Stage", ctx.name("api_stage")))
+    per_fn = {(metric, f.name): Metric("AWS/Lambda", metric, (("FunctionName", f.name),))
+              for f in ours for metric in ("Errors", "Throttles", "Invocations")}
+    api_5xx, api_count = Metric("AWS/ApiGateway", "5XXError", api), Metric("AWS/ApiGateway", "Count", api)
+    concurrent = Metric("AWS/Lambda", "ConcurrentExecutions", (), "Maximum")
+    got = metric_data(ctx.aws, [*per_fn.values(), api_5xx, api_count, concurrent], at - SPAN, at + timedelta(minutes=1))
+
+    def of(metric: str) -> dict:
+        return {name: got[m] for (kind, name), m in per_fn.items() if kind == metric}
+
+    return LambdaFleet(tuple(ours), tuple(left_out), at, of("Errors"), of("Throttles"), of("Invocations"),
+                       got[api_5xx], got[api_count], got[concurrent])
+
+
+def lambda_concurrency(ctx: Context) -> dict[str, int | None]:
+    """Each Cabal function's reserved concurrency (None: it sets none), one GetFunctionConcurrency each, at once."""
+    names = [f.name for f in lambda_fleet(ctx).ours]
+    found = concurrently(*(lambda n=n: lambdas.reserved_concurrency(ctx.aws, n) for n in names))
+    return dict(zip(names, found, strict=True))
+
+
+def lambda_account_limit(ctx: Context) -> int | None:
+    """The account's concurrency limit; None when it cannot be read (moto has no GetAccountSettings; a policy without
+    it is denied): the step that needs it is a skip, never red."""
+    try:
+        return lambdas.account_limit(ctx.aws)
+    except (CantTell, NotFound):
+        return None
+
+
+def lambda_error_lines(ctx: Context) -> ErrorLines:
+    """For each Cabal function with Errors in the last ``ERROR_LOOKBACK``: the ERROR/Exception/Traceback lines of
+    its log group in that time (one quoted word per FilterLogEvents, OR-ed here)."""
+    fleet = lambda_fleet(ctx)
+    since = fleet.at - ERROR_LOOKBACK
+    erring = [f for f in fleet.ours if any(v > 0 for t, v in fleet.errors.get(f.name, ()) if t >= since)]
+    end = fleet.at + DELAY + timedelta(minutes=1)
+    found = concurrently(*(lambda f=f: logs.events_with(ctx.aws, f.log_group, ERROR_WORDS, since, end)
+                           for f in erring))
+    lines = {}
+    for f, events in zip(erring, found, strict=True):
+        lines[f.name] = (f.log_group, None if events is None else tuple(
+            (datetime.fromtimestamp(e["timestamp"] / 1000, UTC), e.get("message", "").strip()) for e in events))
+    return ErrorLines(int(ERROR_LOOKBACK.total_seconds() // 60), lines)
+
+
+def _when(value) -> datetime | None:
+    """Lambda's ``LastModified`` (``2026-08-22T10:11:12.000+0000``)."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None

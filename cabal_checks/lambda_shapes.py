@@ -1,0 +1,47 @@
+"""The Lambda runbooks' facts as frozen data, crossing from ``facts/lambdas.py`` to ``judge/lambdas.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+Points = tuple[tuple[datetime, float], ...]  # (minute, value), oldest first
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    log_group: str
+    last_modified: datetime | None
+
+
+@dataclass(frozen=True)
+class LambdaFleet:
+    """The account's functions that are Cabal's (``ours``), what was left out and why, and each metric per function
+    over one window read in one GetMetricData request."""
+
+    ours: tuple[Function, ...]
+    left_out: tuple[tuple[str, str], ...]  # (function name, why it is not judged)
+    at: datetime  # the evaluation instant: the last complete minute CloudWatch has, less its delay
+    errors: dict[str, Points]
+    throttles: dict[str, Points]
+    invocations: dict[str, Points]
+    api_5xx: Points
+    api_count: Points
+    concurrent: Points  # AWS/Lambda ConcurrentExecutions Maximum, account-wide
+
+    def function(self, name: str) -> Function:
+        """One of ours by name (the judges ask only for names taken from ``ours`` or its metrics)."""
+        found = next((f for f in self.ours if f.name == name), None)
+        if found is None:
+            raise KeyError(f"{name}: not one of Cabal's functions")
+        return found
+
+
+@dataclass(frozen=True)
+class ErrorLines:
+    """Per function with errors in the lookback: its log group and the ERROR/Exception/Traceback lines found there
+    (None: the group does not exist)."""
+
+    lookback_minutes: int
+    lines: dict[str, tuple[str, tuple[tuple[datetime, str], ...] | None]]

@@ -1,0 +1,199 @@
+"""The Lambda runbooks (lambda-5xx-spike, lambda-throttles, lambda-errors) against moto, through the suite's reader:
+facts/lambdas.py gathers, judge/lambdas.py judges. Every check proven green and red with the message on call reads
+(evidence, runbook step, next command with the real names); a staging neighbour's functions are never judged."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from cabal_checks import facts
+from cabal_checks.config import load_settings
+from cabal_checks.context import Context
+from cabal_checks.facts import lambdas as lf
+from cabal_checks.judge import lambdas as lj
+from cabal_checks.sandbox.moto_patches import LAMBDA_CONFIG, clear_registries, install_patches
+from cabal_checks.verdict import CantTell, Verdict
+
+REGION = "us-east-1"
+MIN = timedelta(minutes=1)
+API = [{"Name": "ApiName", "Value": "cabal_gateway"}, {"Name": "Stage", "Value": "prod"}]
+
+
+@pytest.fixture
+def ctx(mock_account):
+    install_patches()
+    clear_registries()
+    c = Context(load_settings({"control_domain": "cabal.example.test", "region": REGION}, env={}))
+    lam = boto3.client("lambda", region_name=REGION)
+    boto3.client("iam", region_name=REGION).create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    role = f"arn:aws:iam::{boto3.client('sts').get_caller_identity()['Account']}:role/r"
+    for name, group in (("list", "/cabal/lambda/list"), ("fetch_message", "/cabal/lambda/fetch_message"),
+                        ("cabal-certbot-renewal", "/cabal/lambda/certbot-renewal"), ("assign_osid", None),
+                        ("list-staging", "/cabal-staging/lambda/list"), ("aws-controltower-notify", None)):
+        arn = lam.create_function(FunctionName=name, Runtime="python3.13", Role=role, Handler="f.handler",
+                                  Code={"ZipFile": _zip()})["FunctionArn"]
+        if group:
+            LAMBDA_CONFIG[arn] = {"LoggingConfig": {"LogGroup": group, "LogFormat": "Text"}}
+    yield c
+    clear_registries()
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("f.py", "def handler(e, c):\n    return 1\n")
+    return buf.getvalue()
+
+
+def at(ctx) -> object:
+    return lf.evaluation_instant(ctx.settings.now)
+
+
+def put(ctx, namespace: str, metric: str, dims: list, values: list[float], stat_end=None) -> None:
+    """One point a minute, the last in the minute before the evaluation instant (or ``stat_end``)."""
+    end = stat_end or at(ctx)
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(Namespace=namespace, MetricData=[
+        {"MetricName": metric, "Dimensions": dims, "Timestamp": end - (len(values) - i) * MIN, "Value": float(v)}
+        for i, v in enumerate(values)])
+
+
+def fn(name: str) -> list:
+    return [{"Name": "FunctionName", "Value": name}]
+
+
+def fresh(ctx) -> Context:
+    return Context(ctx.settings)  # the reader memoizes: a judgement after a change needs its own run
+
+
+def assert_red(v: Verdict, *words: str) -> None:
+    text = v.render()
+    assert not v.ok, text
+    assert "runbook: lambda-" in text and "next: " in text, text
+    for w in words:
+        assert w in text, (w, text)
+
+
+# --- which functions are Cabal's -------------------------------------------------------------------------------------
+
+
+def test_fleet_judges_cabal_functions_only_in_one_metric_request(ctx):
+    fleet = lf.lambda_fleet(ctx)
+    assert [f.name for f in fleet.ours] == ["assign_osid", "cabal-certbot-renewal", "fetch_message", "list"]
+    assert dict(fleet.left_out).keys() == {"aws-controltower-notify", "list-staging"}
+    assert sum(1 for c in ctx.aws.calls if c == ("cloudwatch", "GetMetricData")) == 1
+
+
+# --- LambdaErrors ----------------------------------------------------------------------------------------------------
+
+
+def test_errors_condition_green_when_quiet_and_when_only_the_neighbour_errs(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list-staging"), [3] * 25)
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [0] * 25)
+    v = lj.errors_condition(lf.lambda_fleet(ctx))
+    assert v.ok, v.render()
+    assert "list-staging" in v.render()  # said as not judged
+
+
+def test_errors_condition_red_names_the_function_its_group_and_the_deploy_check(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 25)
+    assert_red(lj.errors_condition(lf.lambda_fleet(ctx)), "LambdaErrors would be firing for list",
+               "aws logs tail /cabal/lambda/list", "--function-name list --query LastModified")
+
+
+def test_errors_condition_green_for_a_spike_resolved_before_the_window(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [5] * 5 + [0] * 20)  # 25-20 min ago: outside 15 m at every point
+    assert lj.errors_condition(lf.lambda_fleet(ctx)).ok
+
+
+def test_error_text_red_shows_the_last_error_line_of_the_functions_own_group(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 10)
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/cabal/lambda/list")
+    logs.create_log_stream(logGroupName="/cabal/lambda/list", logStreamName="s")
+    when = int((at(ctx) - 3 * MIN).timestamp() * 1000)
+    logs.put_log_events(logGroupName="/cabal/lambda/list", logStreamName="s", logEvents=[
+        {"timestamp": when, "message": "[ERROR] KeyError: 'Items' Traceback (most recent call last)"}])
+    assert_red(lj.error_text(lf.lambda_fleet(ctx), lf.lambda_error_lines(ctx)), "list: 1 error line(s) in "
+               "/cabal/lambda/list", "KeyError: 'Items'")
+
+
+def test_error_text_green_without_errors(ctx):
+    assert lj.error_text(lf.lambda_fleet(ctx), lf.lambda_error_lines(ctx)).ok
+
+
+def test_deploy_before_first_error_is_red_and_old_code_is_runtime(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 10)
+    assert lj.not_after_deploy(lf.lambda_fleet(ctx)).ok  # moto: LastModified is now, after the first error
+    arn = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName="list")["FunctionArn"]
+    changed = at(ctx) - 25 * MIN
+    LAMBDA_CONFIG[arn]["LastModified"] = changed.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert_red(lj.not_after_deploy(lf.lambda_fleet(fresh(ctx))), "a deploy preceded the errors: list",
+               "list-versions-by-function --function-name list")
+
+
+# --- Lambda5xxSpike and its step 1/3 -----------------------------------------------------------------------------
+
+
+def test_5xx_condition_red_above_5_percent_green_below(ctx):
+    put(ctx, "AWS/ApiGateway", "Count", API, [100] * 20)
+    put(ctx, "AWS/ApiGateway", "5XXError", API, [2] * 20)
+    assert lj.spike_condition(lf.lambda_fleet(ctx), "cabal_gateway", "prod").ok
+    put(ctx, "AWS/ApiGateway", "5XXError", API, [5] * 20)  # 7 a minute in all: 7 %
+    assert_red(lj.spike_condition(lf.lambda_fleet(fresh(ctx)), "cabal_gateway", "prod"),
+               "Lambda5xxSpike would be firing", "Name=ApiName,Value=cabal_gateway Name=Stage,Value=prod")
+
+
+def test_failing_functions_one_or_all(ctx):
+    assert lj.failing_functions(lf.lambda_fleet(ctx)).ok
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 3)
+    assert_red(lj.failing_functions(lf.lambda_fleet(fresh(ctx))), "one function (list)")
+    put(ctx, "AWS/Lambda", "Errors", fn("fetch_message"), [1] * 3)
+    assert_red(lj.failing_functions(lf.lambda_fleet(fresh(ctx))), "2 of 4 functions: environment-wide")
+
+
+# --- LambdaThrottles and its steps -------------------------------------------------------------------------------
+
+
+def test_throttles_condition_red_with_throttles_green_without(ctx):
+    put(ctx, "AWS/Lambda", "Throttles", fn("fetch_message"), [0] * 10)
+    assert lj.throttles_condition(lf.lambda_fleet(ctx)).ok
+    put(ctx, "AWS/Lambda", "Throttles", fn("fetch_message"), [2] * 3)
+    assert_red(lj.throttles_condition(lf.lambda_fleet(fresh(ctx))), "LambdaThrottles would be firing for "
+               "fetch_message", "get-function-concurrency --function-name fetch_message")
+
+
+def test_load_spike_red_at_10x_the_hours_baseline(ctx):
+    put(ctx, "AWS/Lambda", "Invocations", fn("list"), [20] * 60)
+    assert lj.no_load_spike(lf.lambda_fleet(ctx)).ok
+    put(ctx, "AWS/Lambda", "Invocations", fn("list"), [500] * 5)
+    assert_red(lj.no_load_spike(lf.lambda_fleet(fresh(ctx))), "load spike on list")
+
+
+def test_reserved_concurrency_red_when_set(ctx):
+    assert lj.no_reserved_concurrency(lf.lambda_concurrency(ctx)).ok
+    boto3.client("lambda", region_name=REGION).put_function_concurrency(FunctionName="list",
+                                                                        ReservedConcurrentExecutions=0)
+    assert_red(lj.no_reserved_concurrency(lf.lambda_concurrency(fresh(ctx))), "reserved concurrency set on list",
+               "every call is throttled", "delete-function-concurrency --function-name list  # printed, never run")
+
+
+def test_account_limit_unknown_is_none_and_judged_where_known(ctx, monkeypatch):
+    assert lf.lambda_account_limit(ctx) == 1000  # the sandbox's GetAccountSettings (sandbox/moto_lambda.py)
+
+    def denied(aws):
+        raise CantTell("AWS lambda:GetAccountSettings: AccessDeniedException")
+
+    monkeypatch.setattr(lf.lambdas, "account_limit", denied)
+    assert lf.lambda_account_limit(fresh(ctx)) is None  # denied or absent: the live test skips, never red
+    put(ctx, "AWS/Lambda", "ConcurrentExecutions", [], [950])
+    assert_red(lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 1000), "near its Lambda concurrency limit")
+    assert lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 10000).ok
+
+
+def test_facts_are_in_the_table():
+    assert {"lambda_fleet", "lambda_concurrency", "lambda_account_limit", "lambda_error_lines"} <= set(facts.__all__)
