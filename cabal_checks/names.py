@@ -50,6 +50,9 @@ DEFAULT_NAMES: dict[str, str] = {
     "ssm_cert": "/cabal/control_domain_ssl_cert",
     "ssm_key": "/cabal/control_domain_ssl_key",
     "ssm_chain": "/cabal/control_domain_chain_cert",
+    # Capacity runbooks (every-runbook-facts 3.8-3.10): the ECS hosts' Name tag and launch template prefix
+    "ecs_instance": "cabal-ecs-instance",
+    "ecs_launch_template_prefix": "cabal-ecs-",
 }
 
 # Where the runbook text names a place that does not exist in the real deployment.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..aws.reader import SERVICES
 from .account import public_zone
 from .acm import acm_certificate, acm_consumer
+from .capacity import capacity_metrics, chown_failures, launch_template, task_definition
 from .cert_wire import served_certificates
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
@@ -94,6 +95,12 @@ TABLE = (
     Fact("certbot_rate_limits", "aws", certbot_activity, ("logs",), lambda p: (("rate_limits",),)),
     Fact("ssm_cert_facts", "aws", ssm_certificate, ("ssm",),
          lambda p: (p.get("ssm_param_key") or p.get("ssm_cert_key", "ssm_cert"),)),
+    # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
+    Fact("capacity_metrics", "aws", capacity_metrics, ("ec2", "cloudwatch")),
+    Fact("capacity_stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["capacity_service_key"],)),
+    Fact("task_definition_facts", "aws", task_definition, ("ecs",), lambda p: (p["capacity_service_key"],)),
+    Fact("launch_template_facts", "aws", launch_template, ("ec2",)),
+    Fact("chown_facts", "aws", chown_failures, ("logs",), lambda p: (p["capacity_service_key"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}

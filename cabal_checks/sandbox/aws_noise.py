@@ -40,6 +40,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import history_capacity
 from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
     NAT_AMI,
@@ -72,6 +73,7 @@ def apply(s: Seeded) -> None:
     _nacls(s)
     _spellings(s)  # before _pages: it rewrites records found on the zones' first page
     _pages(s, certs)
+    history_capacity.noise(s)  # capacity runbooks (r3)
 
 
 # --- certificates -----------------------------------------------------------------------------------

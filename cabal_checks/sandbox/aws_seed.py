@@ -31,6 +31,7 @@ from cryptography import x509
 
 from ..names import DEFAULT_NAMES
 from ..topology import Topology
+from . import history_capacity
 from .moto_patches import (  # noqa: F401  (re-exported: aws_faults, aws_noise, snapshot and the sandbox use them here)
     ACM_OVERRIDES,
     LAMBDA_CONFIG,
@@ -362,6 +363,7 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     _acm_look(s, acm_cert)
     _certbot(s)
     _imap_logs(s)
+    history_capacity.seed(s)  # capacity runbooks (r3)
     s.seconds = time.perf_counter() - started
     return s
 
