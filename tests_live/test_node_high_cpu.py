@@ -13,7 +13,7 @@ def test_node_high_cpu_condition(ecs_host_name, capacity_metrics, settings, expe
     if not capacity_metrics.instances:
         pytest.skip(f"no EC2 instance named {ecs_host_name}: no ECS host to judge (test_container_instances_connected)")
     services = [settings.names[k] for k in settings.topology.services()]
-    top = capacity.top_cpu({s: list(capacity_metrics.ci(s, "CpuUtilized")) for s in services},
+    top = capacity.top_cpu({s: list(capacity_metrics.ci(s, "CpuUtilized", 300)) for s in services},
                            capacity_metrics.ci_at)
     verdicts = [capacity.node_cpu_condition(i, capacity_metrics.cpu(i), capacity_metrics.ec2_at, top)
                 for i in capacity_metrics.instances]

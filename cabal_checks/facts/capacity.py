@@ -36,15 +36,16 @@ class CapacityMetrics:
     ci_at: datetime  # Container Insights
     ec2_at: datetime  # EC2 CPUUtilization (5-min points)
 
-    def ci(self, service: str, name: str, stat: str = "Average") -> Series:
-        return self.series.get(ci_metric(self.cluster, service, name, stat), ())
+    def ci(self, service: str, name: str, period: int = 60) -> Series:
+        return self.series.get(ci_metric(self.cluster, service, name, "Average", period), ())
 
     def cpu(self, instance: str) -> Series:
         return self.series.get(cpu_metric(instance), ())
 
 
-def ci_metric(cluster: str, service: str, name: str, stat: str = "Average") -> Metric:
-    return Metric(INSIGHTS, name, (("ClusterName", cluster), ("ServiceName", service)), stat, 60)
+def ci_metric(cluster: str, service: str, name: str, stat: str = "Average", period: int = 60) -> Metric:
+    """A Container Insights metric of one service (CpuUtilized: 5-min points, evidence only)."""
+    return Metric(INSIGHTS, name, (("ClusterName", cluster), ("ServiceName", service)), stat, period)
 
 
 def cpu_metric(instance: str) -> Metric:
@@ -62,7 +63,7 @@ def ecs_hosts(ctx: Context) -> list[dict]:
 
 
 def capacity_metrics(ctx: Context) -> CapacityMetrics:
-    """Running/Desired task counts, CPU and memory used per service (Container Insights, 1-min) and each ECS host's
+    """Running/Desired task counts per service (Container Insights, 1-min), CPU used per service (5-min) and each ECS host's
     CPUUtilization (5-min), in one GetMetricData request over the longest window."""
     cluster = ctx.name("cluster")
     services = [ctx.name(k) for k in ctx.settings.topology.services()]
@@ -70,8 +71,8 @@ def capacity_metrics(ctx: Context) -> CapacityMetrics:
     now = ctx.settings.now
     ci_at = _floor(now, 60) - CI_DELAY
     ec2_at = _floor(now - EC2_DELAY, EC2_PERIOD)
-    queries = [ci_metric(cluster, s, n) for s in services
-               for n in ("RunningTaskCount", "DesiredTaskCount", "CpuUtilized", "MemoryUtilized")]
+    queries = [ci_metric(cluster, s, n) for s in services for n in ("RunningTaskCount", "DesiredTaskCount")]
+    queries += [ci_metric(cluster, s, "CpuUtilized", period=EC2_PERIOD) for s in services]
     queries += [cpu_metric(i) for i in hosts]
     start = min(ci_at - CI_WINDOW, ec2_at - EC2_WINDOW)
     series = metric_data(ctx.aws, queries, start, max(ci_at, ec2_at) + timedelta(minutes=1))

@@ -611,3 +611,6 @@ def faults_by_test() -> dict[str, list[str]]:
             for test_id in ids:
                 out.setdefault(test_id.split("[")[0], []).append(f"{fault.name} ({topology})")
     return out
+
+
+from . import faults_capacity  # noqa: E402,F401  the capacity runbooks' faults (r3)
