@@ -3,7 +3,7 @@ pure functions from facts to a Verdict. The alert conditions are re-evaluated by
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ..runbook_catalog import BY_ALERT
 from ..verdict import NotApplicable, Verdict, green, red
@@ -39,6 +39,10 @@ NO_AGENT_DISK = ("no agent: a filesystem's fill level comes from node_exporter (
 
 def _tid(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
+
+
+def _when(ms) -> str:
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M:%S} UTC" if isinstance(ms, int | float) else "?"
 
 
 def _events(svc: dict | None, now: datetime, span: timedelta = EVENT_SPAN) -> list[dict]:
@@ -131,7 +135,7 @@ def no_chown_failure(name: str, events: list[dict] | None) -> Verdict:
         return green(f"{group}: no \"failed to chown\" in the last hour", step=CRL_E2)
     return red(f"{name}: \"failed to chown\" {len(events)} time(s) in the last hour: the EFS access point's "
                "ownership (posix user / root directory creation info) does not match the container",
-               *[f"log {e.get('timestamp')}: {e.get('message', '')[:200]}" for e in events[-3:]], step=CRL_E2,
+               *[f"log {_when(e.get('timestamp'))}: {e.get('message', '')[:200]}" for e in events[-3:]], step=CRL_E2,
                next=[f"aws logs filter-log-events --log-group-name {group} --filter-pattern '\"failed to chown\"' "
                      "--start-time $(($(date +%s) - 3600))000",
                      "aws efs describe-access-points --query 'AccessPoints[].{path:RootDirectory.Path,"
