@@ -116,3 +116,12 @@ def _root(sb):
         LaunchTemplateId=template["LaunchTemplateId"],
         LaunchTemplateData={"BlockDeviceMappings": [{"DeviceName": "/dev/xvda",
                                                      "Ebs": {"VolumeSize": 8, "VolumeType": "gp2"}}]})
+
+
+@fault("task-memory-uncapped", "cabal-smtp-out's task definition has no hard memory cap (memoryReservation only): "
+       "one runaway container can take the whole host", ("test_task_memory_capped[cabal-smtp-out]",),
+       runbook="node-high-memory step 3")
+def _uncapped(sb):
+    for definition in backend("ecs", sb.seeded).task_definitions[sb.names["service_smtp_out"]].values():
+        for container in definition.container_definitions:
+            container["memoryReservation"] = container.pop("memory", 448)
