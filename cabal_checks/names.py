@@ -59,6 +59,9 @@ DEFAULT_NAMES: dict[str, str] = {
     "backup_plan": "cabal-backup-plan",
     "backup_vault": "cabal-backup",
     "backup_dr_vault": "cabal-backup-dr",
+    # Capacity runbooks (every-runbook-facts 3.8-3.10): the ECS hosts' Name tag and launch template prefix
+    "ecs_instance": "cabal-ecs-instance",
+    "ecs_launch_template_prefix": "cabal-ecs-",
 }
 
 # Where the runbook text names a place that does not exist in the real deployment.

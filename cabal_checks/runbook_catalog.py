@@ -48,6 +48,13 @@ class Alert:
     signal_off: str  # what AWS holds with the monitoring module off (the same signal, a substitute, or nothing)
 
     @property
+    def range(self) -> timedelta:
+        """The window of its increase/rate/avg_over_time (a bare gauge has none: asking is a bug)."""
+        if self.window is None:
+            raise ValueError(f"{self.name}: a bare gauge, no range in its rule")
+        return self.window
+
+    @property
     def span(self) -> timedelta:
         """How far before the evaluation instant a read must reach: the ``for`` plus the window (a bare gauge: plus
         Prometheus' 5-minute lookback)."""

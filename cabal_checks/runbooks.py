@@ -152,7 +152,35 @@ STEPS = (
     Step("l5-3", "lambda-5xx-spike", "3. One function or all (environment-wide)", ("test_lambda_5xx_failing_functions",)),
     Step("l5-e1", "lambda-5xx-spike", "Escalation: a recent deploy: roll back", ("test_lambda_errors_not_after_deploy",)),
     Step("l5-e4", "lambda-5xx-spike", "Escalation: capture a request id, open a GitHub issue: printed, never run", ()),
+    # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
+    Step("crl-c", "container-restart-loop", "Alert ContainerRestartLoop: Container Insights RunningTaskCount below "
+         "DesiredTaskCount on a 1-h average for 30 min, per service; red says crash loop or capacity (step 1)",
+         ("test_container_restart_loop_condition",)),
+    Step("crl-1", "container-restart-loop", "1./3. No capacity: \"unable to place a task\" in the last hour, with "
+         "each container instance's remaining CPU/memory against the task's needs (a crash loop: step 2 is "
+         "probe-failure step 2's stopped tasks and the log)", ("test_container_restart_loop_placement",)),
+    Step("crl-e2", "container-restart-loop", "Escalation: EFS access point \"failed to chown\" in /ecs/<service>",
+         ("test_no_efs_chown_failure",)),
+    Step("crl-r1", "container-restart-loop", "Escalation: roll back with deploy-ecs-service.sh; scale the ASG: "
+         "printed in red messages, never run", ()),
+    Step("cpu-c", "node-high-cpu", "Alert NodeHighCPU, substitute: AWS/EC2 CPUUtilization of the cabal-ecs-instance "
+         "hosts > 85 at three consecutive 5-min points (node_exporter is in the monitoring module); step 1's "
+         "docker stats as Container Insights CpuUtilized per service in the red", ("test_node_high_cpu_condition",)),
+    Step("mem-c", "node-high-memory", "Alert NodeHighMemory: a skip with its reason (no agent: AWS holds no host "
+         "memory)", ("test_node_high_memory_condition",)),
+    Step("mem-2", "node-high-memory", "2. OOM-killed yet: substitute for journalctl -k, stopped tasks' container "
+         "reason OutOfMemoryError / exit 137 (not ECS's own stop) in the last 24 h", ("test_no_task_oom_killed",)),
+    Step("mem-3", "node-high-memory", "3. Every task has a memory cap (describe-task-definition)",
+         ("test_task_memory_capped",)),
+    Step("disk-c", "node-disk-space-low", "Alert NodeDiskSpaceLow: a skip with its reason (no agent, no read-only "
+         "API reports a fill level)", ("test_node_disk_space_low_condition",)),
+    Step("disk-e1", "node-disk-space-low", "Escalation: the launch template's root volume /dev/xvda is at least "
+         "30 GiB", ("test_launch_template_root_volume",)),
 )
+
+
+NONE = {"test_node_high_memory_condition": "(always a skip: no agent)",  # capacity (r3): never red by design
+        "test_node_disk_space_low_condition": "(always a skip: no agent)"}
 
 
 def runbook_order(runbook: str) -> tuple[int, str]:

@@ -9,6 +9,7 @@ families share, ``table`` the fact table. Every fact is re-exported here: ``fact
 
 from .account import FRONT_LBS, cabal_vpc, front_load_balancers, public_zone
 from .acm import acm_certificate, acm_consumer, facts_of_pem
+from .capacity import capacity_metrics, chown_failures, ecs_hosts, launch_template, task_definition
 from .cert_wire import served, served_certificates
 from .ecs import ecs_services, running_tasks, stopped_tasks
 from .endpoints import (
@@ -64,4 +65,5 @@ __all__ = [
     "served_certificates", "ssm_certificate", "stopped_tasks", "subnets", "target_group", "wants_token",
     # lambda family
     "lambda_account_limit", "lambda_concurrency", "lambda_error_lines", "lambda_fleet",
+    "capacity_metrics", "chown_failures", "ecs_hosts", "launch_template", "task_definition",
 ]

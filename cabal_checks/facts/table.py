@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..aws.reader import SERVICES
 from .account import public_zone
 from .acm import acm_certificate, acm_consumer
+from .capacity import capacity_metrics, chown_failures, launch_template, task_definition
 from .cert_wire import served_certificates
 from .dynamodb import dynamodb_metrics, dynamodb_table, list_retries, reconfigure_regenerations
 from .ecs import ecs_services, running_tasks, stopped_tasks
@@ -122,6 +123,12 @@ TABLE = (
     Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch")),
     Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
     Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs")),
+    # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
+    Fact("capacity_metrics", "aws", capacity_metrics, ("ec2", "cloudwatch")),
+    Fact("capacity_stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["capacity_service_key"],)),
+    Fact("task_definition_facts", "aws", task_definition, ("ecs",), lambda p: (p["capacity_service_key"],)),
+    Fact("launch_template_facts", "aws", launch_template, ("ec2",)),
+    Fact("chown_facts", "aws", chown_failures, ("logs",), lambda p: (p["capacity_service_key"],)),
 )
 
 BY_NAME = {fact.name: fact for fact in TABLE if fact.name}

@@ -52,13 +52,6 @@ def _metric_cmd(metric: str, name: str, minutes: int) -> str:
             "$(date -u +%FT%TZ) --period 60 --statistics Sum")
 
 
-def _window(alert) -> timedelta:
-    """The rule's range (every Lambda rule has one: ``rate``/``increase``/a ratio of rates)."""
-    if alert.window is None:
-        raise ValueError(f"{alert.name}: no range in its rule")
-    return alert.window
-
-
 def _tail(group: str, minutes: int = 30) -> str:
     return f"aws logs tail {group} --since {minutes}m --filter-pattern '?ERROR ?Exception ?Traceback'"
 
@@ -69,7 +62,7 @@ def _tail(group: str, minutes: int = 30) -> str:
 def spike_condition(fleet: LambdaFleet, api: str, stage: str) -> Verdict:
     """Lambda5xxSpike re-evaluated: the clamped ratio of the API's 5XXError and Count rates over 10 min."""
     a = ALERTS["Lambda5xxSpike"]
-    ev = condition.ratio(fleet.api_5xx, fleet.api_count, fleet.at, _window(a), a.for_, a.threshold)
+    ev = condition.ratio(fleet.api_5xx, fleet.api_count, fleet.at, a.range, a.for_, a.threshold)
     erring = _erring(fleet, fleet.at - WHICH_WINDOW)
     first = erring[0][0] if erring else "<function>"
     return condition.verdict(ev, a.name, f"AWS/ApiGateway 5XXError / Count of {api} stage {stage}", C5XX, next=[
@@ -101,7 +94,7 @@ def throttles_condition(fleet: LambdaFleet) -> Verdict:
     a = ALERTS["LambdaThrottles"]
     return _per_function(
         fleet, a.name, fleet.throttles,
-        lambda pts: condition.rate(pts, fleet.at, _window(a), a.for_, a.op, a.threshold), "AWS/Lambda Throttles",
+        lambda pts: condition.rate(pts, fleet.at, a.range, a.for_, a.op, a.threshold), "AWS/Lambda Throttles",
         CTHR, lambda n: ["step 1: load or configuration: " + _metric_cmd("Invocations", n, 60),
                          f"step 2: aws lambda get-function-concurrency --function-name {n}",
                          "step 3: aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions"])
@@ -112,7 +105,7 @@ def errors_condition(fleet: LambdaFleet) -> Verdict:
     by_name = {f.name: f for f in fleet.ours}
     return _per_function(
         fleet, a.name, fleet.errors,
-        lambda pts: condition.increase(pts, fleet.at, _window(a), a.for_, a.op, a.threshold), "AWS/Lambda Errors",
+        lambda pts: condition.increase(pts, fleet.at, a.range, a.for_, a.op, a.threshold), "AWS/Lambda Errors",
         CERR, lambda n: ["step 1: " + _tail(by_name[n].log_group),
                          f"step 2: aws lambda get-function-configuration --function-name {n} --query LastModified"])
 

@@ -40,7 +40,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import history_dynamodb_efs, history_lambda, history_mail_logs
+from . import history_capacity, history_dynamodb_efs, history_lambda, history_mail_logs
 from .aws_faults import fail2ban_bans, make_cert
 from .aws_seed import (
     NAT_AMI,
@@ -78,6 +78,7 @@ def apply(s: Seeded) -> None:
     history_dynamodb_efs.noise(s)
     heartbeat_noise(s)  # heartbeat family
     history_lambda.noise(s)  # lambda family: a resolved spike, a staging neighbour's function
+    history_capacity.noise(s)  # capacity runbooks (r3)
 
 
 # --- certificates -----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ..topology import Topology
 
 if TYPE_CHECKING:
     from moto.backends import SERVICE_NAMES
-from . import history_dynamodb_efs
+from . import history_capacity, history_dynamodb_efs
 from .moto_patches import (  # noqa: F401  (re-exported: aws_faults, aws_noise, snapshot and the sandbox use them here)
     ACM_OVERRIDES,
     LAMBDA_CONFIG,
@@ -379,6 +379,7 @@ def seed(topology: Topology, control_domain: str, names: dict[str, str], *, acm_
     heartbeat_history(s)
     from . import history_lambda  # lambda family: API and function metrics at normal rates (imports this module)
     history_lambda.seed(s)
+    history_capacity.seed(s)  # capacity runbooks (r3)
     s.seconds = time.perf_counter() - started
     return s
 

@@ -615,4 +615,4 @@ def faults_by_test() -> dict[str, list[str]]:
     return out
 
 
-from . import faults_dynamodb_efs, faults_heartbeat, faults_lambda, faults_mail_logs  # noqa: E402, F401, I001  (issue 16's families register their faults)
+from . import faults_capacity, faults_dynamodb_efs, faults_heartbeat, faults_lambda, faults_mail_logs  # noqa: E402, F401, I001  (issue 16's families register their faults)

@@ -1,0 +1,236 @@
+"""The capacity runbooks' judges (container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low):
+pure functions from facts to a Verdict. The alert conditions are re-evaluated by ``judge/condition.py``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ..runbook_catalog import BY_ALERT
+from ..verdict import NotApplicable, Verdict, green, red
+from . import condition
+from .ecs import _aware
+
+CRL = "container-restart-loop"
+CRL_C = f"{CRL}, alert ContainerRestartLoop (condition)"
+CRL_1 = f"{CRL}, step 1 (each new task crashing, or no capacity)"
+CRL_E2 = f"{CRL}, escalation (EFS access point: failed to chown)"
+CPU_C = "node-high-cpu, alert NodeHighCPU (condition; substitute: EC2 CPUUtilization)"
+MEM_2 = "node-high-memory, step 2 (OOM-killed tasks; substitute for journalctl -k)"
+MEM_3 = "node-high-memory, step 3 (every task has a memory cap)"
+DISK_E1 = "node-disk-space-low, escalation (root volume undersized)"
+
+PLACEMENT = "unable to place a task"
+CRASH = "Essential container"
+EVENT_SPAN = timedelta(hours=1)  # the events that explain a loop the alert sees over its 1-h average
+OOM_SPAN = timedelta(hours=24)
+OOM_EXIT = 137  # SIGKILL: the kernel's OOM killer or docker's memory cap, unless ECS itself stopped the task
+ECS_STOPPED = ("ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice")  # then 137 is
+# ECS's own SIGKILL after stopTimeout (a failed health check, a deployment), not memory
+CPU_THRESHOLD = 85.0
+ROOT_DEVICE = "/dev/xvda"
+ROOT_GIB = 30  # what the runbook says to raise it to (and modules/ecs/main.tf sets)
+
+NO_AGENT_MEMORY = ("no agent: host memory (node_memory_MemAvailable_bytes) comes from node_exporter, which is in the "
+                   "monitoring module (off), and no CloudWatch agent is deployed: AWS holds no host memory metric; "
+                   "see test_no_task_oom_killed and test_task_memory_capped (the proxy steps)")
+NO_AGENT_DISK = ("no agent: a filesystem's fill level comes from node_exporter (monitoring module, off) or df on the "
+                 "host (ssm:SendCommand is not a read); no AWS API reports it. See test_launch_template_root_volume")
+
+
+def _tid(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _when(ms) -> str:
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M:%S} UTC" if isinstance(ms, int | float) else "?"
+
+
+def _events(svc: dict | None, now: datetime, span: timedelta = EVENT_SPAN) -> list[dict]:
+    return [e for e in (svc or {}).get("events", [])
+            if e.get("createdAt") and _aware(e["createdAt"]) >= now - span]
+
+
+def classify(svc: dict | None, now: datetime) -> tuple[str, list[str]]:
+    """The runbook's step 1 over the last hour's service events: ``capacity`` ("unable to place a task"), ``crash``
+    ("Essential container ... exited", "has stopped"), or "" (neither seen); with the events that say so."""
+    recent = _events(svc, now)
+    placing = [e for e in recent if PLACEMENT in e.get("message", "")]
+    crashing = [e for e in recent if CRASH in e.get("message", "") or "has stopped" in e.get("message", "")]
+    kind = "capacity" if placing else "crash" if crashing else ""
+    shown = (placing or crashing)[:3]
+    return kind, [f"event {e.get('createdAt')}: {e.get('message', '')}" for e in shown]
+
+
+def restart_loop_condition(cluster: str, name: str, running, desired, at: datetime, svc: dict | None,
+                           stopped: list[dict]) -> Verdict:
+    """ContainerRestartLoop re-evaluated from Container Insights: below desired on average over 1 h, for 30 min."""
+    alert = BY_ALERT["ContainerRestartLoop"].alerts[0]
+    if not running and not desired:
+        raise NotApplicable(f"{name}: no ECS/ContainerInsights RunningTaskCount/DesiredTaskCount datapoints in "
+                            f"cluster {cluster} for the last 90 min (containerInsights off, or a new service): the "
+                            "alert has no series to fire on")
+    ev = condition.below_desired(running, desired, at, alert.range, alert.for_)
+    what = f"{name} RunningTaskCount below DesiredTaskCount"
+    next_ = [f"aws ecs describe-services --cluster {cluster} --services {name} --query 'services[0].events[0:8]'"]
+    verdict = condition.verdict(ev, "ContainerRestartLoop", what, CRL_C, next_)
+    if verdict.ok:
+        return verdict
+    kind, seen = classify(svc, at)
+    says = {"capacity": "no capacity: ECS cannot place the task (runbook step 3: remaining CPU/memory)",
+            "crash": "a crash loop: each new task's essential container exits (runbook step 2: stop reason, logs)",
+            "": "the service events of the last hour say neither (no placement failure, no exited container)"}[kind]
+    if kind != "capacity" and stopped:
+        next_.append(f"aws ecs describe-tasks --cluster {cluster} --tasks {stopped[0]['taskArn']} "
+                     "--query 'tasks[0].{reason:stoppedReason,containers:containers[].{reason:reason,exit:exitCode}}'")
+        next_.append(f"aws logs tail /ecs/{name} --since 1h --filter-pattern '?ERROR ?Exception ?error ?fatal'")
+    if kind == "capacity":
+        next_.append(f"aws ecs describe-container-instances --cluster {cluster} --container-instances "
+                     f"$(aws ecs list-container-instances --cluster {cluster} --query 'containerInstanceArns' "
+                     "--output text) --query 'containerInstances[].remainingResources[?name==`CPU`||name==`MEMORY`]'")
+    return red(f"{verdict.summary}: {says}", *verdict.evidence, *seen, step=CRL_C, next=next_, facts=verdict.facts)
+
+
+def _remaining(instances: list[dict]) -> list[str]:
+    out = []
+    for ci in instances:
+        left = {r["name"]: r.get("integerValue", 0) for r in ci.get("remainingResources", [])
+                if r.get("name") in ("CPU", "MEMORY")}
+        out.append(f"container instance {_tid(ci.get('containerInstanceArn', '?'))} ({ci.get('ec2InstanceId', '?')}): "
+                   f"remaining CPU {left.get('CPU', '?')}, MEMORY {left.get('MEMORY', '?')} MiB")
+    return out
+
+
+def _needs(task_def: dict | None) -> tuple[int, int]:
+    if not task_def:
+        return 0, 0
+    containers = task_def.get("containerDefinitions", [])
+    cpu = int(task_def.get("cpu") or sum(c.get("cpu", 0) for c in containers))
+    mem = int(task_def.get("memory") or sum(c.get("memoryReservation") or c.get("memory") or 0 for c in containers))
+    return cpu, mem
+
+
+def placement(cluster: str, name: str, svc: dict | None, instances: list[dict], task_def: dict | None,
+              now: datetime) -> Verdict:
+    """Step 1 / step 3: no "unable to place a task" event in the last hour (capacity, not a crash loop)."""
+    kind, seen = classify(svc, now)
+    cpu, mem = _needs(task_def)
+    need = f"{name} needs CPU {cpu}, MEMORY {mem} MiB a task"
+    if kind != "capacity":
+        return green(f"{name}: no placement failure in the last hour", need, *_remaining(instances), step=CRL_1)
+    return red(f"{name}: ECS is unable to place a task: no capacity (not a crash loop)", *seen, need,
+               *_remaining(instances), step=CRL_1,
+               next=[f"aws ecs describe-container-instances --cluster {cluster} --container-instances "
+                     f"$(aws ecs list-container-instances --cluster {cluster} --query 'containerInstanceArns' "
+                     "--output text) --query 'containerInstances[].remainingResources[?name==`CPU`||name==`MEMORY`]'",
+                     f"aws ecs describe-services --cluster {cluster} --services {name} --query 'services[0].events[0:8]'",
+                     "scale the ECS host ASG up by one  # runbook escalation; printed, never run"])
+
+
+def no_chown_failure(name: str, events: list[dict] | None) -> Verdict:
+    """Escalation: "failed to chown" (the EFS access point's ownership) in the service's log of the last hour."""
+    group = f"/ecs/{name}"
+    if events is None:
+        raise NotApplicable(f"log group {group} does not exist")
+    if not events:
+        return green(f"{group}: no \"failed to chown\" in the last hour", step=CRL_E2)
+    return red(f"{name}: \"failed to chown\" {len(events)} time(s) in the last hour: the EFS access point's "
+               "ownership (posix user / root directory creation info) does not match the container",
+               *[f"log {_when(e.get('timestamp'))}: {e.get('message', '')[:200]}" for e in events[-3:]], step=CRL_E2,
+               next=[f"aws logs filter-log-events --log-group-name {group} --filter-pattern '\"failed to chown\"' "
+                     "--start-time $(($(date +%s) - 3600))000",
+                     "aws efs describe-access-points --query 'AccessPoints[].{path:RootDirectory.Path,"
+                     "owner:RootDirectory.CreationInfo,user:PosixUser}'"])
+
+
+def node_cpu_condition(instance: str, points, at: datetime, top: list[tuple[str, float]]) -> Verdict:
+    """NodeHighCPU, substitute: EC2 CPUUtilization (5-min points, stamped at their end) > 85 at three consecutive
+    points (the rule's 15 minutes)."""
+    alert = BY_ALERT["NodeHighCPU"].alerts[0]
+    period = timedelta(minutes=5)
+    ended = [(when + period, v) for when, v in points]
+    ev = condition.gauge(ended, at, alert.for_ - period, ">", alert.threshold, lookback=period)
+    what = f"substitute (EC2 CPUUtilization, not node_exporter) of {instance}"
+    v = condition.verdict(ev, "NodeHighCPU", what, CPU_C,
+                          [f"aws cloudwatch get-metric-statistics --namespace AWS/EC2 --metric-name CPUUtilization "
+                           f"--dimensions Name=InstanceId,Value={instance} --statistics Average --period 300 "
+                           "--start-time $(date -u -d '-6 hours' +%FT%TZ) --end-time $(date -u +%FT%TZ)",
+                           f"aws ssm start-session --target {instance}  # then: docker stats --no-stream"])
+    users = [f"CpuUtilized (ECS/ContainerInsights, last 15 min): {svc} {units:g} CPU units" for svc, units in top]
+    return v if v.ok else red(v.summary, *v.evidence, *users, step=CPU_C, next=v.next, facts=v.facts)
+
+
+def top_cpu(series_by_service: dict[str, list[tuple[datetime, float]]], at: datetime) -> list[tuple[str, float]]:
+    """Step 1's substitute for docker stats: the services by average CpuUtilized over the last 15 minutes."""
+    out = []
+    for svc, pts in series_by_service.items():
+        vals = [v for when, v in pts if at - timedelta(minutes=15) < when <= at]
+        if vals:
+            out.append((svc, round(sum(vals) / len(vals), 1)))
+    return sorted(out, key=lambda sv: -sv[1])[:3]
+
+
+def no_task_oom_killed(cluster: str, name: str, stopped: list[dict], now: datetime) -> Verdict:
+    """Step 2, substitute for the kernel log: no task of the service stopped in the last 24 h with a container
+    OutOfMemoryError or exit code 137."""
+    oom = []
+    for t in stopped:
+        if not t.get("stoppedAt") or _aware(t["stoppedAt"]) < now - OOM_SPAN:
+            continue
+        for c in t.get("containers", []):
+            if "OutOfMemory" in (c.get("reason") or "") or (c.get("exitCode") == OOM_EXIT
+                                                             and t.get("stopCode") not in ECS_STOPPED):
+                oom.append((t, c))
+    if not oom:
+        return green(f"{name}: no task OOM-killed in the last 24 h (substitute for journalctl -k: stopped tasks' "
+                     "container reason and exit code)", step=MEM_2)
+    t, _ = oom[0]
+    return red(f"{name}: {len(oom)} container(s) OOM-killed in the last 24 h (substitute for journalctl -k: the "
+               "stopped tasks' container reason / exit code 137)",
+               *[f"stopped task {_tid(t['taskArn'])} at {t.get('stoppedAt')}: container {c.get('name')} exit "
+                 f"{c.get('exitCode')} {c.get('reason', '')}".rstrip() for t, c in oom[:3]], step=MEM_2,
+               next=[f"aws ecs describe-tasks --cluster {cluster} --tasks {t['taskArn']} "
+                     "--query 'tasks[0].containers[].{name:name,reason:reason,exit:exitCode}'",
+                     f"aws ecs describe-task-definition --task-definition {name} "
+                     "--query 'taskDefinition.containerDefinitions[].{name:name,memory:memory,reservation:memoryReservation}'"])
+
+
+def task_memory_capped(name: str, task_def: dict | None) -> Verdict:
+    """Step 3: every container of the service's task definition has a hard memory cap (``memory``), or the task
+    has a task-level one."""
+    if task_def is None:
+        raise NotApplicable(f"{name}: no task definition to read (the service is missing: test_ecs_service_running)")
+    rev = f"{task_def.get('family', name)}:{task_def.get('revision', '?')}"
+    containers = task_def.get("containerDefinitions", [])
+    caps = [f"{c.get('name')}: memory {c.get('memory', 'none')}, reservation {c.get('memoryReservation', 'none')}"
+            for c in containers]
+    uncapped = [c.get("name") for c in containers if not c.get("memory")]
+    if not uncapped or task_def.get("memory"):
+        return green(f"{rev}: every container has a memory cap", *caps, step=MEM_3)
+    return red(f"{rev}: container(s) {', '.join(uncapped)} have no memory cap: one can take the whole host",
+               *caps, step=MEM_3,
+               next=[f"aws ecs describe-task-definition --task-definition {rev} "
+                     "--query 'taskDefinition.containerDefinitions[].{name:name,memory:memory}'",
+                     "set memory on the container in terraform/infra/modules/ecs/task-definitions.tf  # printed"])
+
+
+def launch_template_root_volume(prefix: str, template: dict | None) -> Verdict:
+    """Escalation: the ECS hosts' launch template gives the root volume (/dev/xvda) at least 30 GiB."""
+    if template is None:
+        return red(f"no launch template named {prefix}*: the ECS hosts' root volume cannot be checked", step=DISK_E1,
+                   next=[f"aws ec2 describe-launch-templates --query \"LaunchTemplates[?starts_with(LaunchTemplateName,"
+                         f" '{prefix}')]\""])
+    where = f"{template['name']} version {template.get('version')}"
+    root = next((m for m in template.get("data", {}).get("BlockDeviceMappings", [])
+                 if m.get("DeviceName") == ROOT_DEVICE), None)
+    ebs = (root or {}).get("Ebs", {})
+    size = ebs.get("VolumeSize")
+    seen = f"{where}: {ROOT_DEVICE} " + (f"{size} GiB {ebs.get('VolumeType', '?')}" if root else "not mapped (the AMI's"
+                                         " default size, 8 GiB for ECS-optimized AMIs)")
+    facts = (("root_gib", str(size or 0)),)
+    if size and size >= ROOT_GIB:
+        return green(f"root volume {size} GiB (>= {ROOT_GIB})", seen, step=DISK_E1, facts=facts)
+    return red(f"the ECS hosts' root volume is undersized: {size or 'default'} GiB < {ROOT_GIB}", seen, step=DISK_E1,
+               next=[f"aws ec2 describe-launch-template-versions --launch-template-id {template['id']} "
+                     "--versions '$Latest' --query 'LaunchTemplateVersions[0].LaunchTemplateData.BlockDeviceMappings'",
+                     f"set root_block_device volume_size = {ROOT_GIB} in terraform/infra/modules/ecs/main.tf  # printed"],
+               facts=facts)

@@ -1,0 +1,20 @@
+"""node-high-cpu runbook (alert NodeHighCPU). node_exporter is in the monitoring module (off): the condition is a
+substitute, AWS/EC2 CPUUtilization of the ECS hosts, and step 1's docker stats is Container Insights' CpuUtilized."""
+
+import pytest
+
+from cabal_checks.judge import capacity
+
+pytestmark = [pytest.mark.node_high_cpu, pytest.mark.capacity, pytest.mark.aws]
+
+
+@pytest.mark.condition
+def test_node_high_cpu_condition(ecs_host_name, capacity_metrics, settings, expect):
+    if not capacity_metrics.instances:
+        pytest.skip(f"no EC2 instance named {ecs_host_name}: no ECS host to judge (test_container_instances_connected)")
+    services = [settings.names[k] for k in settings.topology.services()]
+    top = capacity.top_cpu({s: list(capacity_metrics.ci(s, "CpuUtilized", 300)) for s in services},
+                           capacity_metrics.ci_at)
+    verdicts = [capacity.node_cpu_condition(i, capacity_metrics.cpu(i), capacity_metrics.ec2_at, top)
+                for i in capacity_metrics.instances]
+    expect(next((v for v in verdicts if not v.ok), verdicts[0]))
