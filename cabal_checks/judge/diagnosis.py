@@ -110,13 +110,6 @@ def _restart_loop(o: Outcome) -> str:
     return ""
 
 
-def _deploy_or_runtime(o: Outcome) -> str:
-    text, fn = _said(o), o.param or "the function"
-    if "runtime" in text or "no deploy" in text:
-        return f"{fn}: runtime (no deploy before the first error)"
-    return f"{fn}: a deploy (the first error follows it): roll back" if "deploy" in text else ""
-
-
 def _auth_source(o: Outcome) -> str:
     text = _said(o)
     if "interfacetype lambda" in text or "a lambda eni" in text or "lambda eni" in text:
@@ -132,11 +125,10 @@ def _bounces(o: Outcome) -> str:
 
 
 # Per runbook, when its cause's test function has no row in CONCLUDES: the runbook's conclusion read from the cause's
-# own summary and evidence (crash loop vs capacity; deploy vs runtime; which tier's loop is dead; Lambda source vs one
+# own summary and evidence (crash loop vs capacity; which tier's loop is dead; Lambda source vs one
 # client; which tier and codes bounce; which resource's backup failed). "" = the step's title alone.
 RUNBOOK_WORDS: dict[str, Callable[[Outcome], str]] = {
     "container-restart-loop": _restart_loop,
-    "lambda-errors": lambda o: _deploy_or_runtime(o) if "deploy" in o.check else "",
     "heartbeat-ecs-reconfigure": lambda o: f"the reconfigure loop of {o.param} is dead" if o.param and "loop" in o.check
     else "",
     "imap-auth-failure-spike": _auth_source,
@@ -472,7 +464,7 @@ def _generic_conclusion(f: Finding) -> str:
         return f"the alert's condition holds and every step of {f.runbook} read is green: its escalation"
     said: str | Callable[[Outcome], str] = CONCLUDES.get(c.check) or RUNBOOK_WORDS.get(c.runbook) or ""
     words = said(c) if callable(said) else said.format(param=c.param or "it")
-    fired = any(_symptom(o) for o in f.consequences)
+    fired = c.check in HEARTBEAT_SAYS or any(_symptom(o) for o in f.consequences)  # a heartbeat's own words say it
     return (f"{words}; " if words else "") + f"the first failing step is {step}" + \
         ("" if fired else " (its alert's condition does not hold, or was not read: red on its own)")
 def _lambda_conclusion(f: Finding, outcomes: list[Outcome]) -> str:
