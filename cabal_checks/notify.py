@@ -172,9 +172,14 @@ def channels(args, env) -> list:
 
 def url(text: str) -> str:
     """An http(s) URL with a host (argparse type): anything else is a usage error, not a traceback later."""
-    parts = urllib.parse.urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL with a host")
+    shown = repr(text) if len(text) <= 80 else f"{text[:80]!r}... ({len(text)} characters)"
+    try:
+        parts = urllib.parse.urlsplit(text.strip())
+        parts.port  # noqa: B018  (a port out of range or not a number raises here, not at the first page)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown} is not an http(s) URL with a host") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() or ord(c) < 32 for c in parts.netloc):
+        raise argparse.ArgumentTypeError(f"{shown} is not an http(s) URL with a host")
     return text.strip()
 
 

@@ -6,7 +6,7 @@ exit status 3, or a file written where none was asked.
 
 Reproducible: ``derandomize=True`` (the same examples on every run, on every machine) and no example database
 (nothing written). The counts are modest: the whole file takes a few seconds. The notifier's inputs (its state and
-results files, ``--webhook``) are not here: notify.py is being rewritten (issue #17 item 4).
+results files, ``--webhook``) are in test_notify_properties.py.
 """
 
 from __future__ import annotations
