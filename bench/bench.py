@@ -13,8 +13,8 @@
 
 AWS-latency mode, ``python bench/bench.py --latency 0,50,150 [--repeat 5]``: every AWS request goes through a proxy
 that delays it by L ms (bench/latency.py, in a process of its own), as a distant region would. Per L and selection
-(the full suite, ``-m imap``, ``-m submission``, ``-m cert_expiring``): wall time against collect-only + 3 x L + 0.4 s,
-and from the run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and
+(the full suite, ``-m imap``, ``-m submission``, ``-m cert_expiring``, ``-m condition``): wall time against
+collect-only + 3 x L + 0.4 s, and from the run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and
 each service's peak requests per second; and the runbook's own commands under the same L, as a ratio (goal >= 8x).
 Runs are alternated (collect-only, then each selection, repeat) so that the machine's drift hits all alike.
 """
@@ -100,7 +100,8 @@ def runbook_script(sb: Sandbox) -> str:
 
 
 SELECTIONS = (("full live suite", ()), ("-m imap", ("-m", "imap")), ("-m submission", ("-m", "submission")),
-              ("-m cert_expiring", ("-m", "cert_expiring")))
+              ("-m cert_expiring", ("-m", "cert_expiring")), ("-m condition", ("-m", "condition")))
+FILTER_LOG_EVENTS_QUOTA = 5  # CloudWatch Logs FilterLogEvents: 5 transactions per second per account and Region
 
 
 def latency_mode(args) -> None:
@@ -138,6 +139,9 @@ def latency_mode(args) -> None:
                 requests, connections = seen[name]
                 d, thread = depth(requests)
                 rates = ", ".join(f"{s} {n}" for s, n in peak_per_second(requests).items())
+                filters = [r for r in requests if r[3] == "FilterLogEvents"]
+                rates += f"; FilterLogEvents peak {max(peak_per_second(filters).values(), default=0)}/s (quota " \
+                         f"{FILTER_LOG_EVENTS_QUOTA}/s)"
                 out.append(f"| {ms} | {name} | {wall:.2f} | {_shown(samples[name])} | {budget:.2f} | "
                            f"{'yes' if wall <= budget else 'no'} | {d} ({thread.split('#')[0]}) | "
                            f"{peak_in_flight(requests)} | {connections} | {len(sent(requests))} | {rates} |")
