@@ -14,8 +14,9 @@
 AWS-latency mode, ``python bench/bench.py --latency 0,50,150 [--repeat 5]``: every AWS request goes through a proxy
 that delays it by L ms (bench/latency.py, in a process of its own), as a distant region would. Per L and selection
 (the full suite, ``-m imap``, ``-m submission``, ``-m cert_expiring``, ``-m condition``): wall time against
-collect-only + 3 x L + 0.4 s, and from the run's request log its dependency depth (goal <= 3), peak requests in flight, connections opened and
-each service's peak requests per second; and the runbook's own commands under the same L, as a ratio (goal >= 8x).
+collect-only + 3 x L + 0.4 s, and from the run's request log its dependency depth (goal <= 3), peak requests in
+flight, connections opened, each service's peak requests per second and FilterLogEvents' against its quota; and the
+runbook's own commands under the same L, as a ratio (goal >= 8x).
 Runs are alternated (collect-only, then each selection, repeat) so that the machine's drift hits all alike.
 """
 
