@@ -100,6 +100,13 @@ class Settings:
     secrets: tuple = field(default=(), repr=False)
     alert: str | None = None  # --alert: the page, resolved against the topology at collection
     deployment: str = ""  # --deployment: which deployment this run checks (stage, prod, an operator's); "" = unnamed
+    read_at: datetime | None = None  # when this run reads AWS (the real clock at load)
+
+    @property
+    def history_now(self) -> datetime:
+        """The instant a window of AWS history (metrics, log lines, jobs) is judged at: ``now``, unless ``--now`` is ahead
+        of the clock: a forecast is for certificates; no metric or log line of the future exists yet."""
+        return min(self.now, self.read_at) if self.read_at else self.now
 
     def name(self, key: str) -> str:
         return self.names[key]
@@ -223,6 +230,7 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
         probe_timeout=timeouts["probe_timeout"],
         now=now,
         now_given=bool(now_text),
+        read_at=real_now,
         vpc_host=value("vpc_host") or None,
         vpc_connect_to=vpc_connect_to,
         aws_timeout=timeouts["aws_timeout"],

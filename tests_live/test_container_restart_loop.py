@@ -32,7 +32,7 @@ def test_container_restart_loop_placement(capacity_service_key, ecs_services, co
                                           task_definition_facts, settings, expect):
     name = settings.names[capacity_service_key]
     expect(capacity.placement(settings.names["cluster"], name, ecs_services.get(name), container_instance_facts,
-                              task_definition_facts, settings.now))
+                              task_definition_facts, settings.history_now))
 
 
 def test_no_efs_chown_failure(capacity_service_key, chown_facts, settings, expect):

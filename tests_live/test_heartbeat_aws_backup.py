@@ -17,15 +17,15 @@ pytestmark = [pytest.mark.heartbeat_aws_backup, pytest.mark.heartbeat, pytest.ma
 
 @pytest.mark.condition
 def test_backup_heartbeat(backup_vault_name, backup_facts, settings, expect):
-    expect(hb.backup_heartbeat(backup_facts, settings.now, settings.names))
+    expect(hb.backup_heartbeat(backup_facts, settings.history_now, settings.names))
 
 
 def test_backup_copies_succeeded(backup_dr_vault_name, backup_facts, settings, expect):
-    expect(hb.backup_copies(backup_facts, settings.now, settings.names))
+    expect(hb.backup_copies(backup_facts, settings.history_now, settings.names))
 
 
 def test_backup_failures_rare(backup_vault_name, backup_facts, settings, expect):
-    expect(hb.backup_failures_rare(backup_facts, settings.now, settings.names))
+    expect(hb.backup_failures_rare(backup_facts, settings.history_now, settings.names))
 
 
 def test_backup_vault_locked(backup_vault_name, backup_facts, settings, expect):

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.heartbeat_cognito_user_sync, pytest.mark.heartbeat, py
 
 @pytest.mark.condition
 def test_cognito_users_have_osid(cognito_pool_name, user_sync_facts, settings, expect):
-    expect(hb.users_have_osid(user_sync_facts, settings.now, settings.names))
+    expect(hb.users_have_osid(user_sync_facts, settings.history_now, settings.names))
 
 
 def test_post_confirmation_wired(cognito_pool_name, user_sync_facts, settings, expect):

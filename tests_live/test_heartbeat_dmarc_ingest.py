@@ -21,7 +21,7 @@ def test_dmarc_schedule_enabled(dmarc_schedule_name, dmarc_trace, settings, expe
 
 @pytest.mark.condition
 def test_dmarc_ingest_heartbeat(dmarc_function_name, dmarc_trace, settings, expect):
-    expect(hb.dmarc_heartbeat(dmarc_trace, settings.now, settings.names))
+    expect(hb.dmarc_heartbeat(dmarc_trace, settings.history_now, settings.names))
 
 
 def test_dmarc_last_run_without_errors(dmarc_function_name, dmarc_trace, settings, expect):

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.heartbeat_ecs_reconfigure, pytest.mark.heartbeat, pyte
 
 @pytest.mark.condition
 def test_reconfigure_heartbeat(reconfigure_service_key, reconfigure_trace, settings, expect):
-    expect(hb.reconfigure_heartbeat(reconfigure_trace, settings.names[reconfigure_service_key], settings.now,
+    expect(hb.reconfigure_heartbeat(reconfigure_trace, settings.names[reconfigure_service_key], settings.history_now,
                                     settings.names))
 
 

@@ -15,7 +15,7 @@ def test_node_high_memory_condition(ecs_host_name):
 
 def test_no_task_oom_killed(capacity_service_key, capacity_stopped_tasks, settings, expect):
     expect(capacity.no_task_oom_killed(settings.names["cluster"], settings.names[capacity_service_key],
-                                       capacity_stopped_tasks, settings.now))
+                                       capacity_stopped_tasks, settings.history_now))
 
 
 def test_task_memory_capped(capacity_service_key, task_definition_facts, settings, expect):

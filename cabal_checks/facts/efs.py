@@ -39,7 +39,7 @@ def efs_facts(ctx: Context, name: str = EFS_NAME) -> EfsFacts:
     fs = efs.file_system(ctx.aws, name)
     if fs is None:
         return EfsFacts(name, None)
-    now = ctx.settings.now
+    now = ctx.settings.history_now
     end = datetime.fromtimestamp(now.timestamp() // PERIOD * PERIOD, UTC)  # the current period is incomplete
     at, dims = end - timedelta(seconds=PERIOD), (("FileSystemId", fs["FileSystemId"]),)
     balance = Metric("AWS/EFS", "BurstCreditBalance", dims, "Average", PERIOD)

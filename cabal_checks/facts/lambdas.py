@@ -57,7 +57,7 @@ def lambda_fleet(ctx: Context) -> LambdaFleet:
         else:
             ours.append(Function(fn["FunctionName"], (fn.get("LoggingConfig") or {}).get("LogGroup")
                                  or f"/aws/lambda/{fn['FunctionName']}", _when(fn.get("LastModified"))))
-    at = evaluation_instant(ctx.settings.now)
+    at = evaluation_instant(ctx.settings.history_now)
     api = (("ApiName", ctx.name("api_name")), ("Stage", ctx.name("api_stage")))
     per_fn = {(metric, f.name): Metric("AWS/Lambda", metric, (("FunctionName", f.name),))
               for f in ours for metric in ("Errors", "Throttles", "Invocations")}

@@ -58,8 +58,8 @@ def _imap_restart_loop(sb):
 @fault("cluster-out-of-memory", "cabal-smtp-out cannot be placed: no container instance has the memory its task needs "
        "(\"unable to place a task\" for 40 minutes), running 0 of 1 on average for an hour",
        ("test_container_restart_loop_condition[cabal-smtp-out]", "test_container_restart_loop_placement[cabal-smtp-out]"),
-       runbook="container-restart-loop step 1",  # the alert first; its red says "no capacity", step 1 follows
-       cause="test_container_restart_loop_condition[cabal-smtp-out]")
+       runbook="container-restart-loop step 1",  # the alert is the symptom; step 1 (no capacity) the cause
+       cause="test_container_restart_loop_placement[cabal-smtp-out]")
 def _out_of_memory(sb):
     _running(sb, "service_smtp_out", 0, timedelta(minutes=70))
     now, ci = datetime.now(UTC), sb.seeded.container_instance_arn.rsplit("/", 1)[1]

@@ -29,7 +29,7 @@ def _now() -> datetime:
 @fault("dynamodb-throttled-addresses", "a hot key on cabal-addresses: GetItem throttled every minute for 10 minutes "
        "(ThrottledRequests, ReadKeyRangeThroughputThrottleEvents)",
        (f"test_dynamodb_throttling_condition[{ADDR}]", f"test_dynamodb_no_hot_partition[{ADDR}]"),
-       runbook="dynamodb-throttling step 1", cause=f"test_dynamodb_throttling_condition[{ADDR}]")
+       runbook="dynamodb-throttling step 1", cause=f"test_dynamodb_no_hot_partition[{ADDR}]")
 def _throttled(sb):
     cw, dims = sb.seeded.client("cloudwatch"), {"TableName": ADDR, "Operation": "GetItem"}
     for metric in ("ThrottledRequests", "ReadKeyRangeThroughputThrottleEvents"):
@@ -39,7 +39,7 @@ def _throttled(sb):
 
 @fault("dynamodb-system-errors", "DynamoDB answers cabal-addresses' Query with 500s for 10 minutes (SystemErrors)",
        (f"test_dynamodb_system_errors_condition[{ADDR}]", f"test_dynamodb_system_errors_by_operation[{ADDR}]"),
-       runbook="dynamodb-system-errors step 2", cause=f"test_dynamodb_system_errors_condition[{ADDR}]")
+       runbook="dynamodb-system-errors step 2", cause=f"test_dynamodb_system_errors_by_operation[{ADDR}]")
 def _system_errors(sb):
     put_points(sb.seeded.client("cloudwatch"), "AWS/DynamoDB", "SystemErrors", {"TableName": ADDR, "Operation": "Query"},
                every(_now(), timedelta(minutes=10), MIN, lambda i: 2, lag=timedelta(0)))
@@ -56,7 +56,7 @@ def _provisioned(sb):
        "drained under 20 GB for the last 90 minutes",
        ("test_efs_burst_credits_condition[cabal-efs]", "test_efs_burst_credits_not_draining[cabal-efs]",
         "test_efs_size_supports_baseline[cabal-efs]"),
-       runbook="efs-burst-credits-low step 1", cause="test_efs_burst_credits_condition[cabal-efs]")
+       runbook="efs-burst-credits-low step 1", cause="test_efs_burst_credits_not_draining[cabal-efs]")
 def _draining(sb):
     efs = sb.seeded.client("efs")
     fs_id = next(fs["FileSystemId"] for fs in efs.describe_file_systems()["FileSystems"] if fs.get("Name") == "cabal-efs")

@@ -42,8 +42,10 @@ def _dmarc_errors(sb):
 
 
 @fault("reconfigure-loop-dead-smtp-in", "the reconfigure loop in cabal-smtp-in crashed 2 hours ago and keeps "
-       "restarting: no \"[reconfigure] Done.\" since", ("test_reconfigure_heartbeat[cabal-smtp-in]",),
-       runbook=_runbook("ecs-reconfigure", "step 1"))
+       "restarting: no \"[reconfigure] Done.\" since",
+       ("test_reconfigure_heartbeat[cabal-smtp-in]", "test_smtp_in_address_map_fresh[cabal-smtp-in]"),
+       runbook=_runbook("ecs-reconfigure", "step 1"),  # the same signal answers sendmail-bounced-spike's step 3:
+       cause=("test_reconfigure_heartbeat[cabal-smtp-in]", "test_smtp_in_address_map_fresh[cabal-smtp-in]"))  # two runbooks
 def _loop_dead(sb):
     s = sb.seeded
     stream = backend("logs", s).groups[f"/ecs/{s.names['service_smtp_in']}"].streams[

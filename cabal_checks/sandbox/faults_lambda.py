@@ -21,7 +21,7 @@ def _recent(minutes: int) -> tuple[datetime, datetime]:
 @fault("lambda-errors-list", "the list function raises on every few calls: Errors for 30 min, KeyError tracebacks "
        "in /cabal/lambda/list; its code unchanged for longer (runtime, not a deploy)",
        (f"test_lambda_errors_condition[{FN}]", f"test_lambda_errors_error_text[{FN}]",
-        f"test_lambda_5xx_failing_functions[{FN}]"), runbook="lambda-errors", cause=f"test_lambda_errors_condition[{FN}]")
+        f"test_lambda_5xx_failing_functions[{FN}]"), runbook="lambda-errors", cause=f"test_lambda_errors_error_text[{FN}]")
 def _errors_list(sb):
     s = sb.seeded
     start, end = _recent(30)
@@ -58,7 +58,7 @@ def _api_5xx(sb):
 @fault("lambda-deploy-broke-list", "a deploy of list 20 min ago broke it: Errors since, its LastModified just before",
        (f"test_lambda_errors_condition[{FN}]", f"test_lambda_errors_error_text[{FN}]",
         f"test_lambda_errors_not_after_deploy[{FN}]", f"test_lambda_5xx_failing_functions[{FN}]"),
-       runbook="lambda-errors", cause=f"test_lambda_errors_condition[{FN}]")
+       runbook="lambda-errors", cause=f"test_lambda_errors_error_text[{FN}]")
 def _deploy_broke(sb):
     s = sb.seeded
     start, end = _recent(18)

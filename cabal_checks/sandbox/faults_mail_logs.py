@@ -36,7 +36,9 @@ def _bounced(sb):
 
 
 @fault("smtp-in-address-map-stale", "smtp-in's reconfigure loop stopped 3 h ago: no [reconfigure] Done. since",
-       ("test_smtp_in_address_map_fresh[cabal-smtp-in]",), runbook="sendmail-bounced-spike")
+       ("test_smtp_in_address_map_fresh[cabal-smtp-in]", "test_reconfigure_heartbeat[cabal-smtp-in]"),
+       runbook="sendmail-bounced-spike",  # the same signal is heartbeat-ecs-reconfigure's: each runbook names it
+       cause=("test_smtp_in_address_map_fresh[cabal-smtp-in]", "test_reconfigure_heartbeat[cabal-smtp-in]"))
 def _stale(sb):
     s = sb.seeded
     stream = backend("logs", s).groups[group_of(s, "service_smtp_in")].streams[stream_of(s, "service_smtp_in")]
