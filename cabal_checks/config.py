@@ -106,7 +106,7 @@ class Settings:
     def history_now(self) -> datetime:
         """The instant a window of AWS history (metrics, log lines, jobs) is judged at: ``now``, unless ``--now`` is ahead
         of the clock: a forecast is for certificates; no metric or log line of the future exists yet."""
-        return min(self.now, self.read_at) if self.read_at else self.now
+        return history_now(self)
 
     def name(self, key: str) -> str:
         return self.names[key]
@@ -258,3 +258,9 @@ def _is_file(path: str) -> bool:
 def _list(v) -> list:
     """connect_to / vpc_connect_to: one entry or a list of them (their types are checked: TYPES, the option)."""
     return [] if v is None else [v] if isinstance(v, str) else list(v)
+
+
+def history_now(settings) -> datetime:
+    """``Settings.history_now`` for any settings-like object (the unit tests' stand-ins carry only ``now``)."""
+    read_at = getattr(settings, "read_at", None)
+    return min(settings.now, read_at) if read_at else settings.now

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from ..aws import ec2
 from ..aws import logs as aws_logs
 from ..aws.cloudwatch import Metric, Series, metric_data
+from ..config import history_now
 from ..context import Context
 from .ecs import ecs_services
 
@@ -68,7 +69,7 @@ def capacity_metrics(ctx: Context) -> CapacityMetrics:
     cluster = ctx.name("cluster")
     services = [ctx.name(k) for k in ctx.settings.topology.services()]
     hosts = tuple(i["InstanceId"] for i in ecs_hosts(ctx))
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     ci_at = _floor(now, 60) - CI_DELAY
     ec2_at = _floor(now - EC2_DELAY, EC2_PERIOD)
     queries = [ci_metric(cluster, s, n) for s in services for n in ("RunningTaskCount", "DesiredTaskCount")]
@@ -106,5 +107,5 @@ def launch_template(ctx: Context) -> dict | None:
 
 def chown_failures(ctx: Context, service_key: str) -> list[dict] | None:
     """Events with "failed to chown" in the service's log group in the last hour; None when the group is missing."""
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     return aws_logs.events_with(ctx.aws, f"/ecs/{ctx.name(service_key)}", (CHOWN,), now - CHOWN_SPAN, now)

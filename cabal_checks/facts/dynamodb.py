@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from ..aws import dynamodb
 from ..aws.cloudwatch import Metric, Series, metric_data
 from ..aws.log_counts import LogCount, count_per_minute
+from ..config import history_now
 from ..context import Context
 
 # The eight tables cabal-infra creates, all PAY_PER_REQUEST (modules/table/main.tf, modules/app/dmarc.tf:9-62,
@@ -39,7 +40,7 @@ class DynamoDbMetrics:
 
 def dynamodb_metrics(ctx: Context) -> DynamoDbMetrics:
     """Every series of the eight tables the DynamoDB runbooks read, over the last hour, in one GetMetricData."""
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     at = datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
     start = at - LOOKBACK
     listed = dynamodb.series_of(ctx.aws, PER_OPERATION + HOT_KEY, TABLES)
@@ -64,11 +65,11 @@ REGENERATING = "[reconfigure] Regenerating"  # docker/shared/reconfigure.sh:31
 
 def list_retries(ctx: Context, group: str = LIST_GROUP) -> LogCount | None:
     """Lines of the last hour in the list function's group naming a DynamoDB error it retried (None: no group)."""
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     return count_per_minute(ctx.aws, group, RETRY_WORDS, now - LOOKBACK, now)
 
 
 def reconfigure_regenerations(ctx: Context, service_key: str) -> LogCount | None:
     """``[reconfigure] Regenerating`` lines of the last hour in the tier's group (None: no group)."""
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     return count_per_minute(ctx.aws, f"/ecs/{ctx.name(service_key)}", (REGENERATING,), now - LOOKBACK, now)

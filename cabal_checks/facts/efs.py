@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..aws import efs
 from ..aws.cloudwatch import Metric, Series, metric_data
+from ..config import history_now
 from ..context import Context
 
 EFS_NAME = "cabal-efs"  # modules/efs/main.tf:5-14 (tag Name)
@@ -39,7 +40,7 @@ def efs_facts(ctx: Context, name: str = EFS_NAME) -> EfsFacts:
     fs = efs.file_system(ctx.aws, name)
     if fs is None:
         return EfsFacts(name, None)
-    now = ctx.settings.history_now
+    now = history_now(ctx.settings)
     end = datetime.fromtimestamp(now.timestamp() // PERIOD * PERIOD, UTC)  # the current period is incomplete
     at, dims = end - timedelta(seconds=PERIOD), (("FileSystemId", fs["FileSystemId"]),)
     balance = Metric("AWS/EFS", "BurstCreditBalance", dims, "Average", PERIOD)

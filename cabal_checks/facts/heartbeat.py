@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..aws import certbot, ecs, heartbeat, logs
 from ..aws.reader import NotFound
+from ..config import history_now
 from ..context import Context
 from ..gather import concurrently
 from ..shapes import BackupState, JobTrace, UserSync
@@ -32,7 +33,7 @@ def _newest(events: list[dict] | None, word: str) -> dict | None:
 def dmarc_trace(ctx: Context) -> JobTrace:
     """The dmarc job: schedule ``cabal-process-dmarc`` and the newest run summary in ``/cabal/lambda/process_dmarc``
     over the last timeout + grace."""
-    now, group = ctx.settings.history_now, ctx.name("dmarc_log_group")
+    now, group = history_now(ctx.settings), ctx.name("dmarc_log_group")
     since = now - DMARC_READ
     sched, events = concurrently(lambda: certbot.schedule(ctx.aws, ctx.name("dmarc_schedule"), "default"),
                                  lambda: logs.events_with(ctx.aws, group, (DMARC_SUMMARY,), since, now))
@@ -43,7 +44,7 @@ def dmarc_trace(ctx: Context) -> JobTrace:
 def reconfigure_trace(ctx: Context, service_key: str) -> JobTrace:
     """One tier's reconfigure loop: the newest ``[reconfigure] Done.`` in ``/ecs/cabal-<tier>`` over the last hour,
     the loop's restarts there, and the running task's start (the loop starts with the task)."""
-    now, group = ctx.settings.history_now, f"/ecs/{ctx.name(service_key)}"
+    now, group = history_now(ctx.settings), f"/ecs/{ctx.name(service_key)}"
     since = now - RECONFIGURE_READ
 
     def started():
@@ -87,7 +88,7 @@ def user_sync(ctx: Context) -> UserSync:
 def backup_state(ctx: Context) -> BackupState:
     """The plan ``cabal-backup-plan`` (None: var.backup is off, nothing else read), the jobs of vault
     ``cabal-backup`` and the copy jobs of the last 7 days, the vault itself (its lock)."""
-    now, vault = ctx.settings.history_now, ctx.name("backup_vault")
+    now, vault = history_now(ctx.settings), ctx.name("backup_vault")
     since = now - BACKUP_READ
     plan = heartbeat.backup_plan(ctx.aws, ctx.name("backup_plan"))
     if plan is None:

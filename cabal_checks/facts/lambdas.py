@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from ..aws import lambdas, logs
 from ..aws.cloudwatch import Metric, metric_data
 from ..aws.reader import NotFound
+from ..config import history_now
 from ..context import Context
 from ..gather import concurrently
 from ..lambda_shapes import ErrorLines, Function, LambdaFleet
@@ -57,7 +58,7 @@ def lambda_fleet(ctx: Context) -> LambdaFleet:
         else:
             ours.append(Function(fn["FunctionName"], (fn.get("LoggingConfig") or {}).get("LogGroup")
                                  or f"/aws/lambda/{fn['FunctionName']}", _when(fn.get("LastModified"))))
-    at = evaluation_instant(ctx.settings.history_now)
+    at = evaluation_instant(history_now(ctx.settings))
     api = (("ApiName", ctx.name("api_name")), ("Stage", ctx.name("api_stage")))
     per_fn = {(metric, f.name): Metric("AWS/Lambda", metric, (("FunctionName", f.name),))
               for f in ours for metric in ("Errors", "Throttles", "Invocations")}
