@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cabal_checks.config import load_settings
 from cabal_checks.context import Context
@@ -21,15 +20,10 @@ MIN = timedelta(minutes=1)
 
 
 @pytest.fixture
-def ctx(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield Context(load_settings({"control_domain": "cabal.example.test", "region": REGION, "aws_timeout": 30.0},
-                                    env={}))
+def ctx(mock_account):
+    """An empty moto account (the shared fixture in conftest.py) and this module's context."""
+    return Context(load_settings({"control_domain": "cabal.example.test", "region": REGION, "aws_timeout": 30.0},
+                                env={}))
 
 
 def fresh(ctx) -> Context:

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.backends import get_backend
 
 from cabal_checks.aws.reader import AwsReader
@@ -25,14 +24,9 @@ ADDR = "cabal-addresses"
 
 
 @pytest.fixture
-def ctx(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield SimpleNamespace(aws=AwsReader(REGION, 10.0), settings=SimpleNamespace(now=NOW))
+def ctx(mock_account):
+    """An empty moto account (the shared fixture in conftest.py) and this module's context."""
+    return SimpleNamespace(aws=AwsReader(REGION, 10.0), settings=SimpleNamespace(now=NOW))
 
 
 def client(service: str):
