@@ -40,6 +40,12 @@ ELIDED = "..."
 UPDATE_ENV = "CABAL_DOCS_UPDATE"
 
 
+def _environ() -> dict[str, str]:
+    """A child's environment with a fixed terminal width: pytest's summary lines and argparse's help wrap to
+    ``COLUMNS``, which differs between a developer's terminal and CI."""
+    return clean_environ({"COLUMNS": "80", "LINES": "24"})
+
+
 def doc_files() -> list[Path]:
     return [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
@@ -143,7 +149,7 @@ print("@@" + json.dumps(dump.out))
 @cache
 def pytest_parser() -> dict[str, frozenset[str]]:
     """The options (every alias: pytest's own parser, with this suite's plugins and xdist's) and the markers."""
-    proc = subprocess.run([sys.executable, "-c", PYTEST_PARSER], cwd=REPO, env=clean_environ(), capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", PYTEST_PARSER], cwd=REPO, env=_environ(), capture_output=True,
                           text=True, timeout=120)
     data = json.loads(proc.stdout.rpartition("@@")[2]) if "@@" in proc.stdout else None
     assert data, f"pytest's parser: {proc.stdout[-1000:]}{proc.stderr[-2000:]}"
@@ -155,7 +161,7 @@ def help_options(program: str) -> frozenset[str]:
     """The options ``program`` takes: pytest's parser, or what an argparse ``--help`` lists (long and short)."""
     if program == "pytest":
         return pytest_parser()["options"]
-    proc = subprocess.run(HELP[program], cwd=REPO, env=clean_environ(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(HELP[program], cwd=REPO, env=_environ(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{' '.join(HELP[program])}: {proc.stderr[-2000:]}"
     options = set()
     for line in proc.stdout.splitlines():
@@ -266,7 +272,7 @@ def samples() -> list[Sample]:
 def run_sample(sample: Sample) -> str:
     words = shlex.split(sample.command)
     assert words[0] in RUNNERS, f"{sample.where}: a sample runs one of {sorted(RUNNERS)}, not {words[0]}"
-    proc = subprocess.run([*RUNNERS[words[0]], *words[1:]], cwd=REPO, env=clean_environ(), capture_output=True,
+    proc = subprocess.run([*RUNNERS[words[0]], *words[1:]], cwd=REPO, env=_environ(), capture_output=True,
                           text=True, timeout=300)
     assert proc.stdout.strip(), f"{sample.where}: {sample.command} printed nothing: {proc.stderr[-2000:]}"
     return proc.stdout
