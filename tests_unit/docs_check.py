@@ -41,9 +41,9 @@ UPDATE_ENV = "CABAL_DOCS_UPDATE"
 
 
 def _environ() -> dict[str, str]:
-    """A child's environment with a fixed terminal width: pytest's summary lines and argparse's help wrap to
-    ``COLUMNS``, which differs between a developer's terminal and CI."""
-    return clean_environ({"COLUMNS": "80", "LINES": "24"})
+    """A child's environment as in an operator's terminal: a fixed width (pytest's summary lines and argparse's help
+    wrap to ``COLUMNS``) and not CI (under ``CI``/``BUILD_NUMBER`` pytest prints whole messages in its summary)."""
+    return clean_environ({"COLUMNS": "80", "LINES": "24", "CI": None, "BUILD_NUMBER": None})
 
 
 def doc_files() -> list[Path]:
