@@ -4,9 +4,12 @@ A live-suite child spends about 0.55 s of CPU importing pytest, boto3, botocore,
 does anything; the fault matrix starts a hundred of them. ``run(args, env, cwd, timeout)`` asks a fork server (one
 per test process, started on first use) for the child: the server imported those libraries once, then forks a
 process per run, which takes the given environment, working directory, stdin from /dev/null and stdout/stderr to
-files, and calls ``pytest.main(args)`` as ``python -m pytest`` would. Nothing of this project is imported before
-the fork (pytest imports and rewrites the suite's plugins and tests in the child, as usual), and the libraries are
-imported under pytest.ini's warning filters, as in a fresh process. The answer is a ``CompletedProcess``; a run
+files, and calls ``pytest.main(args)`` as ``python -m pytest`` would. Where PYTHONDONTWRITEBYTECODE is set, the
+children share a private bytecode cache (``sys.pycache_prefix``, removed when the server ends), so the suite's
+modules are compiled and assertion-rewritten once, not once per child. Nothing of this project is imported before
+the fork but the AWS reader's module, which parses botocore's service models once for every child (1 s a run); pytest
+imports and rewrites the suite's plugins and tests in the child, as usual. The libraries are imported under
+pytest.ini's warning filters, as in a fresh process. The answer is a ``CompletedProcess``; a run
 past ``timeout`` is killed and raises ``TimeoutExpired``, as ``subprocess.run`` does.
 
 The server ends when its parent closes the pipe (at exit) or dies.
@@ -31,6 +34,11 @@ with warnings.catch_warnings():  # pytest.ini's filters: a warning while importi
     warnings.simplefilter("error")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="botocore.*")
     import pytest, boto3, botocore.session, botocore.client, cryptography.x509, requests, urllib3  # noqa: F401
+    from cabal_checks.aws import reader
+    reader.warm()  # the service models, parsed once for every child (reader.new_session shares them)
+if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: nothing in the tree, so a private cache for the children
+    import tempfile
+    sys.pycache_prefix = tempfile.mkdtemp(prefix="cabal-pycache-")  # removed when the server ends (below)
 print("ready", flush=True)
 for line in sys.stdin:
     job = json.loads(line)
@@ -45,6 +53,7 @@ for line in sys.stdin:
         os.environ.update(job["env"])
         os.chdir(job["cwd"])
         sys.argv = ["pytest", *job["args"]]
+        sys.dont_write_bytecode = sys.dont_write_bytecode and not sys.pycache_prefix  # write to the private cache
         code = 1
         try:
             code = pytest.console_main()
@@ -56,6 +65,9 @@ for line in sys.stdin:
             os._exit(int(code))
     print(json.dumps({"pid": pid}), flush=True)
     print(json.dumps({"status": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}), flush=True)
+if sys.pycache_prefix:
+    import shutil
+    shutil.rmtree(sys.pycache_prefix, ignore_errors=True)
 """
 
 _lock = threading.Lock()
