@@ -17,6 +17,8 @@ import time
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -58,6 +60,33 @@ def iam_action(service: str, api: str) -> str:
     """The IAM action a call needs: ``iam_action("elbv2", "DescribeTargetGroups")`` is
     ``elasticloadbalancing:DescribeTargetGroups``."""
     return f"{IAM_PREFIX.get(service, service)}:{api}"
+
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}  # AWS_DATA_PATH -> the process's botocore model loader
+_LOADERS_LOCK = threading.Lock()
+
+
+def new_session(region: str | None) -> boto3.session.Session:
+    """A boto3 session (the default credential chain, as ``boto3.session.Session``) whose service models come from one
+    loader per process: botocore parses each service's JSON model again for every new session (about 1 s for the
+    sixteen services), so a process making several readers (the unit tests; a forked run) parses them once."""
+    core = botocore.session.get_session()
+    path = core.get_config_variable("data_path")
+    with _LOADERS_LOCK:
+        if path not in _LOADERS:
+            _LOADERS[path] = botocore.loaders.create_loader(path)
+        loader = _LOADERS[path]
+        core.register_component("data_loader", loader)
+        session = boto3.session.Session(botocore_session=core, region_name=region)
+        loader.search_paths[:] = dict.fromkeys(loader.search_paths)  # boto3 appends its data folder per session
+    return session
+
+
+def warm(services=None) -> None:
+    """Parse the service models now (a fork server does, once, before it forks runs)."""
+    session = new_session("us-east-1")
+    for service in services or SERVICES:
+        session.client(service)
 
 
 class NotFound(Exception):
@@ -106,7 +135,7 @@ class AwsReader:
         with self._creating:
             if service not in self._clients:
                 if self._session is None:
-                    self._session = boto3.session.Session(region_name=self.region)
+                    self._session = new_session(self.region)
                 try:
                     self._clients[service] = self._session.client(service, config=self.config)
                 except NoRegionError:
