@@ -15,13 +15,17 @@ account into a fault state means setting an entry (see ``aws_faults``):
   moto endpoint, reader, read-only gate and error handling as every other read; a second server behind
   ``AWS_ENDPOINT_URL_BACKUP`` would have had to serve the plans too, and its state would live outside the snapshot).
 
-Two more patches only make moto start faster: a memo of botocore's region lists and one shared model loader.
+Three more patches only make moto faster: a memo of botocore's region lists, one shared model loader, and
+``GetMetricData`` answered query by query over only the datapoints of the query's metric name (moto scans every
+datapoint of the window for every minute of every query: seconds for one request over the sandbox's histories); its
+answers are moto's own (``tests_unit/sandbox/test_moto_patches.py`` compares them on the seeded account).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections import defaultdict
 from typing import Any
 
 import botocore.session
@@ -87,14 +91,42 @@ def _get_available_regions(self, service_name, partition_name="aws", allow_non_r
         return list(_REGIONS[key])
 
 
+_NARROWED = threading.local()  # .metrics: the datapoints this thread's GetMetricData query may see
+
+
+def _get_metric_data(self, queries, start_time, end_time, scan_by="TimestampAscending"):  # CloudWatchBackend's
+    # moto matches a MetricStat query by name and namespace, or by name and dimensions: never a datapoint of another
+    # name. So each query is answered by moto's own code over only its name's datapoints (get_all_metrics narrowed in
+    # this thread only: moto serves requests in threads). Metric math needs every query's result at once.
+    original = _ORIGINALS["get_metric_data"]
+    if not queries or any("MetricStat" not in q for q in queries):
+        return original(self, queries, start_time, end_time, scan_by)
+    by_name = defaultdict(list)
+    for datum in self.get_all_metrics():
+        by_name[datum.name].append(datum)
+    answers = []
+    try:
+        for query in queries:
+            _NARROWED.metrics = by_name[query["MetricStat"]["Metric"]["MetricName"]]
+            answers += original(self, [query], start_time, end_time, scan_by)
+    finally:
+        _NARROWED.metrics = None
+    return answers
+
+
+def _get_all_metrics(self):  # CloudWatchBackend's
+    narrowed = getattr(_NARROWED, "metrics", None)
+    return list(narrowed) if narrowed is not None else _ORIGINALS["get_all_metrics"](self)
+
+
 @functools.cache
 def _region_session() -> botocore.session.Session:
     return botocore.session.Session()
 
 
 def install_patches() -> None:
-    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state) and the region
-    memo; idempotent. Call it before moto builds its first backend."""
+    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state), the region memo
+    and the per-query GetMetricData; idempotent. Call it before moto builds its first backend."""
     if _ORIGINALS:
         return
     _ORIGINALS["get_available_regions"] = botocore.session.Session.get_available_regions
@@ -105,9 +137,14 @@ def install_patches() -> None:
     moto.core.utils.create_loader = shared_loader
     from moto.acm.models import CertBundle
     from moto.awslambda.models import LambdaFunction
+    from moto.cloudwatch.models import CloudWatchBackend
     from moto.ec2.models.route_tables import Route
     from moto.elbv2.models import FakeTargetGroup
 
+    _ORIGINALS["get_metric_data"] = CloudWatchBackend.get_metric_data
+    _ORIGINALS["get_all_metrics"] = CloudWatchBackend.get_all_metrics
+    CloudWatchBackend.get_metric_data = _get_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.get_all_metrics = _get_all_metrics  # type: ignore[method-assign]
     _ORIGINALS["acm_describe"] = CertBundle.describe
     _ORIGINALS["elbv2_health_for"] = FakeTargetGroup.health_for
     _ORIGINALS["lambda_get_configuration"] = LambdaFunction.get_configuration
@@ -128,10 +165,13 @@ def remove_patches() -> None:
         return
     from moto.acm.models import CertBundle
     from moto.awslambda.models import LambdaFunction
+    from moto.cloudwatch.models import CloudWatchBackend
     from moto.ec2.models.route_tables import Route
     from moto.elbv2.models import FakeTargetGroup
 
     botocore.session.Session.get_available_regions = _ORIGINALS.pop("get_available_regions")
+    CloudWatchBackend.get_metric_data = _ORIGINALS.pop("get_metric_data")  # type: ignore[method-assign]
+    CloudWatchBackend.get_all_metrics = _ORIGINALS.pop("get_all_metrics")  # type: ignore[method-assign]
     import moto.core.utils
 
     moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
