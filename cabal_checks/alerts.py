@@ -64,6 +64,7 @@ RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in A
 # The labels that narrow such a page to one resource: the test id parameter (``test_<name>[<value>]``) names it.
 # alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
 NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
+LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a function's name (not its ARN): what function_name carries
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {
     "763a5218": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
@@ -95,6 +96,7 @@ class Path:
     endpoints: tuple[Endpoint, ...] = ()  # () = every endpoint of the path
     critical_only: bool = False
     narrow: tuple[str, ...] = ()  # label values naming one function, table, service or tier (``narrowed``)
+    functions: tuple[str, ...] = ()  # the Lambda functions its ``function_name`` names: the fleet tests judge only them
     note: str = ""  # what the page said that selects nothing (an exporter's instance, other labels)
 
     def describe(self) -> str:
@@ -164,11 +166,26 @@ def _runbook_alert(name: str, rest: str, text: str) -> Path:
     if any(not (k + v).isprintable() or len(v) > 200 for k, v in labels.items()):
         raise AlertError(f"--alert {bounded(text, 120)}: a label value is not printable text of at most 200 characters")
     narrow = tuple(dict.fromkeys(v.strip() for k, v in labels.items() if k in _narrowing(name) and v.strip()))
+    functions = tuple(v.strip() for k, v in labels.items() if k == "function_name" and k in _narrowing(name)
+                      and v.strip())
+    bad = [f for f in functions if not LAMBDA_NAME.fullmatch(f)]
+    if bad:
+        raise AlertError(f"--alert {bounded(text, 120)}: function_name={shown(bad[0], 80)} is not a Lambda function "
+                         "name (letters, digits, - and _, at most 64)")
     ignored = [f"{k}={v}" for k, v in labels.items() if k not in _narrowing(name)]
     note = f"{', '.join(shown(x, 60) for x in ignored)} names no resource the tests are per: ignored" if ignored else ""
     marker = RUNBOOK_ALERTS[name]
     return Path(name + (f" ({', '.join(f'{k}={v}' for k, v in labels.items() if k in _narrowing(name))})"
-                        if narrow else ""), (marker,), narrow=narrow, note=note)
+                        if narrow else ""), (marker,), narrow=narrow, functions=functions, note=note)
+
+
+def page_functions(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
+    """The Lambda functions the page ``text`` names by ``function_name`` (the ``lambda_functions`` parameter), ()
+    when it names none or is not a page (the collection hook says why in one line)."""
+    try:
+        return resolve(text, topology, control_domain).functions
+    except AlertError:
+        return ()
 
 
 def _narrowing(name: str) -> tuple[str, ...]:

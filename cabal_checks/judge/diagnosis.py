@@ -396,7 +396,9 @@ def _on_path(o: Outcome, f: Finding) -> bool:
 
 def _subject(o: Outcome) -> str:
     if o.runbook in LAMBDA_RUNBOOKS:
-        return f"API {o.param}" if "/" in o.param else "Cabal's Lambda functions"
+        if "/" in o.param:
+            return f"API {o.param}"
+        return "Cabal's Lambda functions" if o.param in ("", "functions") else f"Lambda {o.param} (the page's)"
     if _generic(o):
         return f"{o.check.removeprefix('test_')}" + (f" ({o.param})" if o.param else "")
     if o.runbook == "cert-expiring":
