@@ -64,6 +64,9 @@ RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in A
 # The labels that narrow such a page to one resource: the test id parameter (``test_<name>[<value>]``) names it.
 # alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
 NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
+# How the can't-tell line of a page naming a function that is not Cabal's begins (facts/lambdas.py ``narrow``): the
+# page's mistake, not AWS's silence (the diagnosis does not call it "AWS answered nothing").
+NOT_CABALS = "--alert names function"
 LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a function's name (not its ARN): what function_name carries
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {

@@ -216,3 +216,5 @@ def test_a_fault_on_list_is_red_only_on_the_page_that_names_list(sandboxes, tmp_
     unknown = results("nope")
     assert {o for o, _ in unknown.values()} == {"error"} and len(unknown) == 3, unknown
     assert all("--alert names function nope, not one of Cabal's" in text for _, text in unknown.values()), unknown
+    said = runs["nope"].properties["diagnosis"]  # the page's mistake, not AWS's silence
+    assert not said.startswith("AWS answered nothing") and "nothing judged: 3 can't tell" in said, said
