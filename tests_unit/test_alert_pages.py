@@ -218,3 +218,49 @@ def test_a_fault_on_list_is_red_only_on_the_page_that_names_list(sandboxes, tmp_
     assert all("--alert names function nope, not one of Cabal's" in text for _, text in unknown.values()), unknown
     said = runs["nope"].properties["diagnosis"]  # the page's mistake, not AWS's silence
     assert not said.startswith("AWS answered nothing") and "nothing judged: 3 can't tell" in said, said
+
+
+def test_each_narrowing_label_reaches_its_resource_and_a_value_naming_none_is_one_usage_line():
+    """End to end over the collected suite (2026-08): each label keeps one test id per per-resource check, a
+    test per another tier is not on a tier's page, and a value naming no resource of the page's tests (a typo, a
+    neighbour's table, a tier on a Lambda page) is one usage line listing them, never a silent whole run."""
+    def collect(page: str):
+        return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}",
+                          "--topology=2026-08", f"--alert={page}")
+    if "::" not in collect("LambdaErrors").stdout:
+        pytest.skip("issue #16's tests are not in this checkout")
+    for page, param in [("DynamoDBThrottling table_name=cabal-addresses", "cabal-addresses"),
+                        ('ContainerRestartLoop{service_name="cabal-imap"}', "cabal-imap"),
+                        ("SendmailBouncedSpike tier=smtp-out", "cabal-smtp-out"),
+                        ("IMAPAuthFailureSpike tier=imap", "cabal-imap"),
+                        ("LambdaThrottles function_name=list", "list")]:
+        ids = _ids(collect(page))
+        per = [i for i in ids if "[" in i and i.split("[")[1].rstrip("]") == param]
+        checks = [i.split("[")[0] for i in per]
+        assert per and len(checks) == len(set(checks)), (page, ids)  # one id per check of that resource
+        tiers = ("cabal-imap", "cabal-smtp-in", "cabal-smtp-out")
+        assert not [i for i in ids if any(f"[{t}]" in i for t in tiers if t != param) and "tier" in page], (page, ids)
+    assert _ids(collect("SendmailBouncedSpike tier=smtp-out")) == ["test_sendmail_bounced_condition[cabal-smtp-out]"]
+    for page, words in [("DynamoDBThrottling table_name=cabal-nope", "table_name=cabal-nope names none of the "
+                         "resources its tests are per (cabal-addresses, "),
+                        ("SendmailBouncedSpike tier=pop3", "tier=pop3 names none of the resources its tests are per "
+                         "(cabal-imap, cabal-smtp-in, cabal-smtp-out)"),
+                        ("LambdaErrors tier=imap", "tier=imap names none of the resources its tests are per (functions)")]:
+        proc = collect(page)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+        assert proc.returncode == 4 and len(errors) == 1 and words in errors[0], proc.stdout + proc.stderr
+    efs = _ids(collect("EFSBurstCreditsLow file_system_id=fs-0123"))  # one file system: its tests, by its name
+    assert efs and all(i.endswith("[cabal-efs]") for i in efs), efs
+
+
+def test_unmatched_and_per_kind_are_pure():
+    path = alerts.resolve("SendmailBouncedSpike tier=smtp-out", TOPOLOGIES[1], CD)
+    items = [("cond", "cabal-imap"), ("cond", "cabal-smtp-out"), ("map", "cabal-smtp-in"), ("any", "")]
+    assert alerts.narrowed(path, items) == {1, 3} and alerts.unmatched(path, items) == []
+    assert alerts.unmatched(alerts.resolve("SendmailBouncedSpike tier=pop3", TOPOLOGIES[1], CD), items) == [
+        ("tier", "pop3")]
+    assert alerts.unmatched(alerts.resolve("EFSBurstCreditsLow file_system_id=fs-1", TOPOLOGIES[1], CD),
+                            [("t", "cabal-efs")]) == []
+    assert alerts.resolve('LambdaErrors{function_name="list"}', TOPOLOGIES[1], CD).functions == ("list",)
+    assert alerts.page_functions("LambdaErrors", TOPOLOGIES[1], CD) == ()
+    assert alerts.page_functions("nonsense", TOPOLOGIES[1], CD) == ()
