@@ -64,9 +64,10 @@ RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in A
 # The labels that narrow such a page to one resource: the test id parameter (``test_<name>[<value>]``) names it.
 # alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
 NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
-# How the can't-tell line of a page naming a function that is not Cabal's begins (facts/lambdas.py ``narrow``): the
+# How the can't-tell line of a page naming a function or file system that is not Cabal's begins (facts/lambdas.py
+# ``narrow``, facts/efs.py): the
 # page's mistake, not AWS's silence (the diagnosis does not call it "AWS answered nothing").
-NOT_CABALS = "--alert names function"
+NOT_CABALS = "--alert names"
 LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a function's name (not its ARN): what function_name carries
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {
@@ -106,6 +107,11 @@ class Path:
     def functions(self) -> tuple[str, ...]:
         """The Lambda functions its ``function_name`` names: the fleet tests judge only them (``lambda_functions``)."""
         return tuple(v for k, v in self.labels if k == "function_name")
+
+    @property
+    def file_systems(self) -> tuple[str, ...]:
+        """The file system ids its ``file_system_id`` names: the EFS tests check it is Cabal's (``efs_name``)."""
+        return tuple(v for k, v in self.labels if k == "file_system_id")
 
     def describe(self) -> str:
         tier = ", critical tier" if self.critical_only else ""
@@ -189,10 +195,19 @@ def _runbook_alert(name: str, rest: str, text: str) -> Path:
 def page_functions(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
     """The Lambda functions the page ``text`` names by ``function_name`` (the ``lambda_functions`` parameter), ()
     when it names none or is not a page (the collection hook says why in one line)."""
+    return _page(text, topology, control_domain).functions
+
+
+def page_file_systems(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
+    """The file system ids the page ``text`` names by ``file_system_id`` (the ``efs_name`` parameter's check)."""
+    return _page(text, topology, control_domain).file_systems
+
+
+def _page(text: str, topology: Topology, control_domain: str) -> Path:
     try:
-        return resolve(text, topology, control_domain).functions
+        return resolve(text, topology, control_domain)
     except AlertError:
-        return ()
+        return Path(text, ())
 
 
 def _narrowing(name: str) -> tuple[str, ...]:

@@ -250,7 +250,7 @@ def test_each_narrowing_label_reaches_its_resource_and_a_value_naming_none_is_on
         errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
         assert proc.returncode == 4 and len(errors) == 1 and words in errors[0], proc.stdout + proc.stderr
     efs = _ids(collect("EFSBurstCreditsLow file_system_id=fs-0123"))  # one file system: its tests, by its name
-    assert efs and all(i.endswith("[cabal-efs]") for i in efs), efs
+    assert efs and all(i.endswith("[cabal-efs]") for i in efs), efs  # the fact checks the id is Cabal's
 
 
 def test_unmatched_and_per_kind_are_pure():

@@ -116,7 +116,7 @@ TABLE = (
     # dynamodb-throttling, dynamodb-system-errors, efs-burst-credits-low (r2 dynamodb/efs)
     Fact("dynamodb_metrics", "aws", dynamodb_metrics, ("cloudwatch",)),
     Fact("dynamodb_table_facts", "aws", dynamodb_table, ("dynamodb",), lambda p: (p["ddb_table"],)),
-    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
+    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: tuple(p["efs_name"])),
     Fact("list_retry_lines", "aws", list_retries, ("logs",), lambda p: (p["list_log_group"],)),
     Fact("regeneration_lines", "aws", reconfigure_regenerations, ("logs",), lambda p: (p["reconfigure_service_key"],)),
     # heartbeat family: dmarc-ingest, ecs-reconfigure, cognito-user-sync, aws-backup (certbot-renewal is letsencrypt's)
