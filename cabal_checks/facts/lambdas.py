@@ -87,7 +87,7 @@ def narrow(fleet: LambdaFleet, only: tuple[str, ...]) -> LambdaFleet:
         neighbour = dict(fleet.left_out)
         why = "; ".join(f"{n}: {neighbour[n]}" if n in neighbour else f"{n}: no such function in this account"
                         for n in missing)
-        raise CantTell(f"{NOT_CABALS} {', '.join(missing)}, not one of Cabal's {len(ours)} functions here "
+        raise CantTell(f"{NOT_CABALS} function {', '.join(missing)}, not one of Cabal's {len(ours)} functions here "
                        f"({why}); Cabal's: {', '.join(sorted(ours)) or 'none'}")
     keep = set(only)
     return replace(fleet, ours=tuple(ours[n] for n in only), left_out=(), whole=len(ours),

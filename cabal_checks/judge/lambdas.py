@@ -171,7 +171,7 @@ def error_text(fleet: LambdaFleet, found: ErrorLines) -> Verdict:
                             f"{shown[:200]}")
     first = sorted(found.lines)[0]
     return red(f"{', '.join(sorted(found.lines))} erring in the last {found.lookback_minutes} min: the error, from "
-               "each function's log group", *evidence, step=SERR_1,
+               "each function's log group", *evidence, *(_left_out(fleet) if fleet.whole else ()), step=SERR_1,
                next=[_tail(found.lines[first][0], found.lookback_minutes),
                      f"aws lambda get-function-configuration --function-name {first} --query LastModified"],
                facts=(("functions", ",".join(sorted(found.lines))),))
@@ -196,7 +196,7 @@ def not_after_deploy(fleet: LambdaFleet) -> Verdict:
                      *(_left_out(fleet) if fleet.whole else ()), step=E5XX_1)
     name = deploys[0].split(":", 1)[0]
     return red(f"a deploy preceded the errors: {', '.join(d.split(':', 1)[0] for d in deploys)} changed within 1 h "
-               "before the first error", *deploys, *runtime, step=E5XX_1,
+               "before the first error", *deploys, *runtime, *(_left_out(fleet) if fleet.whole else ()), step=E5XX_1,
                next=[f"aws lambda list-versions-by-function --function-name {name} --query 'Versions[-3:]."
                      "{v:Version,modified:LastModified,sha:CodeSha256}'",
                      "roll back: re-run the previous app.yml deploy (GitHub Actions)  # printed, never run"])
@@ -221,7 +221,7 @@ def no_load_spike(fleet: LambdaFleet) -> Verdict:
     name = spikes[0][0]
     return red(f"load spike on {', '.join(n for n, _, _ in spikes)}: invocations at 10x the hour's baseline or more",
                *(f"{n}: {r:g} invocations in the last 5 min, baseline {b:.1f} per 5 min" for n, r, b in spikes),
-               step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
+               *(_left_out(fleet) if fleet.whole else ()), step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
                                   "a runaway client: the API's access log, API-Gateway-Execution-Logs_<rest-api-id>"
                                   "/prod (escalation: a WAF rate rule, printed, never applied)"],
                facts=(("functions", ",".join(n for n, _, _ in spikes)),))
