@@ -65,10 +65,13 @@ RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in A
 # alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
 NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
 # How the can't-tell line of a page naming a function or file system that is not Cabal's begins (facts/lambdas.py
-# ``narrow``, facts/efs.py): the
-# page's mistake, not AWS's silence (the diagnosis does not call it "AWS answered nothing").
+# ``narrow``, facts/efs.py): the page's mistake, not AWS's silence (the diagnosis does not say "AWS answered nothing").
 NOT_CABALS = "--alert names"
 LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a function's name (not its ARN): what function_name carries
+# A label's every value, where a test per one of them (``[cabal-smtp-in]``) is not on another's page: the mail tiers.
+KINDS = {"tier": ("imap", "smtp-in", "smtp-out")}
+# Labels whose value no test id carries: Cabal has one file system, its tests are per its name (``cabal-efs``).
+NOT_IN_IDS = ("file_system_id",)
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {
     "763a5218": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
@@ -179,8 +182,8 @@ def _runbook_alert(name: str, rest: str, text: str) -> Path:
         labels = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in pairs}
     if any(not (k + v).isprintable() or len(v) > 200 for k, v in labels.items()):
         raise AlertError(f"--alert {bounded(text, 120)}: a label value is not printable text of at most 200 characters")
-    narrow = tuple(dict.fromkeys(v.strip() for k, v in labels.items() if k in _narrowing(name) and v.strip()))
     by = tuple((k, v.strip()) for k, v in labels.items() if k in _narrowing(name) and v.strip())
+    narrow = tuple(dict.fromkeys(v for _, v in by))
     bad = [v for k, v in by if k == "function_name" and not LAMBDA_NAME.fullmatch(v)]
     if bad:
         raise AlertError(f"--alert {bounded(text, 120)}: function_name={shown(bad[0], 80)} is not a Lambda function "
@@ -239,11 +242,6 @@ def _per_kind(path: Path, items: list[tuple[str, str]]) -> set[str]:
     kinds = [KINDS[k] for k, _ in path.labels if k in KINDS]
     return {f for f, ps in params.items() for values in kinds if all(any(_names(p, v) for v in values) for p in ps)}
 
-
-# A label's every value, where a test per one of them (``[cabal-smtp-in]``) is not on another's page: the mail tiers.
-KINDS = {"tier": ("imap", "smtp-in", "smtp-out")}
-# Labels whose value no test id carries: Cabal has one file system, its tests are per its name (``cabal-efs``).
-NOT_IN_IDS = ("file_system_id",)
 
 
 def unmatched(path: Path, items: list[tuple[str, str]]) -> list[tuple[str, str]]:

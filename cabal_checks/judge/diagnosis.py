@@ -503,7 +503,7 @@ def _preamble(outcomes: list[Outcome]) -> list[str]:
     """What the whole run shares, before any per-endpoint line: AWS answered nothing; every endpoint fails."""
     out = []
     read = [o for o in outcomes if o.status in (GREEN, RED, CANT_TELL) and not _symptom(o) and o.check not in LOCAL
-            and not _why(o).startswith(NOT_CABALS)]  # a page naming a function that is not Cabal's: not AWS's silence
+            and not _why(o).startswith(NOT_CABALS)]  # a page naming what is not Cabal's: not AWS's silence
     if read and all(o.status == CANT_TELL for o in read):
         why = Counter(_why(o) for o in read).most_common(1)[0][0]
         out.append(f"AWS answered nothing: all {len(read)} steps read from AWS are can't tell ({why}); every "
