@@ -64,6 +64,14 @@ RUNBOOK_ALERTS = {a: r.marker for a, r in catalog.BY_ALERT.items() if a not in A
 # The labels that narrow such a page to one resource: the test id parameter (``test_<name>[<value>]``) names it.
 # alert_sink keeps only ``instance``; the exporter's ``<ip>:9106`` / node_exporter's ``<ip>:9100`` names no resource.
 NARROWING = ("function_name", "table_name", "service_name", "file_system_id", "tier")
+# How the can't-tell line of a page naming a function or file system that is not Cabal's begins (facts/lambdas.py
+# ``narrow``, facts/efs.py): the page's mistake, not AWS's silence (the diagnosis does not say "AWS answered nothing").
+NOT_CABALS = "--alert names"
+LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a function's name (not its ARN): what function_name carries
+# A label's every value, where a test per one of them (``[cabal-smtp-in]``) is not on another's page: the mail tiers.
+KINDS = {"tier": ("imap", "smtp-in", "smtp-out")}
+# Labels whose value no test id carries: Cabal has one file system, its tests are per its name (``cabal-efs``).
+NOT_IN_IDS = ("file_system_id",)
 # Blackbox targets (the ``instance`` label) per era, prometheus.yml; {cd} is __CONTROL_DOMAIN__.
 BLACKBOX_TARGETS = {
     "763a5218": ("https://{cd}/", "https://ntfy.{cd}/v1/health", "smtp-in.{cd}:25", "smtp-out.{cd}:587",
@@ -95,7 +103,18 @@ class Path:
     endpoints: tuple[Endpoint, ...] = ()  # () = every endpoint of the path
     critical_only: bool = False
     narrow: tuple[str, ...] = ()  # label values naming one function, table, service or tier (``narrowed``)
+    labels: tuple[tuple[str, str], ...] = ()  # the narrowing labels as (label, value), in the page's order
     note: str = ""  # what the page said that selects nothing (an exporter's instance, other labels)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The Lambda functions its ``function_name`` names: the fleet tests judge only them (``lambda_functions``)."""
+        return tuple(v for k, v in self.labels if k == "function_name")
+
+    @property
+    def file_systems(self) -> tuple[str, ...]:
+        """The file system ids its ``file_system_id`` names: the EFS tests check it is Cabal's (``efs_name``)."""
+        return tuple(v for k, v in self.labels if k == "file_system_id")
 
     def describe(self) -> str:
         tier = ", critical tier" if self.critical_only else ""
@@ -163,12 +182,35 @@ def _runbook_alert(name: str, rest: str, text: str) -> Path:
         labels = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in pairs}
     if any(not (k + v).isprintable() or len(v) > 200 for k, v in labels.items()):
         raise AlertError(f"--alert {bounded(text, 120)}: a label value is not printable text of at most 200 characters")
-    narrow = tuple(dict.fromkeys(v.strip() for k, v in labels.items() if k in _narrowing(name) and v.strip()))
+    by = tuple((k, v.strip()) for k, v in labels.items() if k in _narrowing(name) and v.strip())
+    narrow = tuple(dict.fromkeys(v for _, v in by))
+    bad = [v for k, v in by if k == "function_name" and not LAMBDA_NAME.fullmatch(v)]
+    if bad:
+        raise AlertError(f"--alert {bounded(text, 120)}: function_name={shown(bad[0], 80)} is not a Lambda function "
+                         "name (letters, digits, - and _, at most 64)")
     ignored = [f"{k}={v}" for k, v in labels.items() if k not in _narrowing(name)]
     note = f"{', '.join(shown(x, 60) for x in ignored)} names no resource the tests are per: ignored" if ignored else ""
     marker = RUNBOOK_ALERTS[name]
     return Path(name + (f" ({', '.join(f'{k}={v}' for k, v in labels.items() if k in _narrowing(name))})"
-                        if narrow else ""), (marker,), narrow=narrow, note=note)
+                        if narrow else ""), (marker,), narrow=narrow, labels=by, note=note)
+
+
+def page_functions(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
+    """The Lambda functions the page ``text`` names by ``function_name`` (the ``lambda_functions`` parameter), ()
+    when it names none or is not a page (the collection hook says why in one line)."""
+    return _page(text, topology, control_domain).functions
+
+
+def page_file_systems(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
+    """The file system ids the page ``text`` names by ``file_system_id`` (the ``efs_name`` parameter's check)."""
+    return _page(text, topology, control_domain).file_systems
+
+
+def _page(text: str, topology: Topology, control_domain: str) -> Path:
+    try:
+        return resolve(text, topology, control_domain)
+    except AlertError:
+        return Path(text, ())
 
 
 def _narrowing(name: str) -> tuple[str, ...]:
@@ -188,7 +230,24 @@ def narrowed(path: Path, items: list[tuple[str, str]]) -> set[int]:
         return set(range(len(items)))
     hits = {i for i, (_, param) in enumerate(items) if any(_names(param, v) for v in path.narrow)}
     named = {items[i][0] for i in hits}
-    return hits | {i for i, (function, _) in enumerate(items) if function not in named}
+    other = _per_kind(path, items) - named  # per another resource of the label's kind (smtp-in's on smtp-out's page)
+    return hits | {i for i, (function, _) in enumerate(items) if function not in named | other}
+
+
+def _per_kind(path: Path, items: list[tuple[str, str]]) -> set[str]:
+    """The test functions every parameter of which names a resource of a kind the page narrows by (``KINDS``)."""
+    params: dict[str, list[str]] = {}
+    for function, param in items:
+        params.setdefault(function, []).append(param)
+    kinds = [KINDS[k] for k, _ in path.labels if k in KINDS]
+    return {f for f, ps in params.items() for values in kinds if all(any(_names(p, v) for v in values) for p in ps)}
+
+
+
+def unmatched(path: Path, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The page's (label, value) that name no parameter of ``items`` (test function, parameter id): a table,
+    service or tier this run has no test for (a typo, a neighbour's), said in one line, never a silent whole run."""
+    return [(k, v) for k, v in path.labels if k not in NOT_IN_IDS and not any(_names(p, v) for _, p in items)]
 
 
 def _names(param: str, value: str) -> bool:

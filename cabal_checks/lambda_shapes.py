@@ -29,6 +29,7 @@ class LambdaFleet:
     api_5xx: Points
     api_count: Points
     concurrent: Points  # AWS/Lambda ConcurrentExecutions Maximum, account-wide
+    whole: int = 0  # narrowed by a page (--alert function_name): how many Cabal functions there are; 0: not narrowed
 
     def function(self, name: str) -> Function:
         """One of ours by name (the judges ask only for names taken from ``ours`` or its metrics)."""

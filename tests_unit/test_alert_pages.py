@@ -148,3 +148,119 @@ def test_alerts_narrow_in_a_run(tmp_path):
     listed = sorted(line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line)
     assert listed == ["test_lambda_errors_condition[list]", "test_lambda_errors_user_visible"], proc.stdout + proc.stderr
     assert "LambdaErrors (function_name=list): the tests of -m lambda_errors narrowed to list: 2 tests" in proc.stdout
+
+
+# --- a Lambda page narrowed to the function it names (function_name: the lambda_functions parameter) ------------
+
+
+def _ids(proc) -> list[str]:
+    return sorted(line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line)
+
+
+def test_a_lambda_page_naming_a_function_is_that_functions_tests_and_a_bare_one_the_fleets():
+    """Narrowed: the fleet tests' parameter is the named function (``[list]``), and the header says narrowed;
+    bare, or on the API's page (which is not per function), the public ids ``[functions]`` are unchanged."""
+    def collect(page: str):
+        return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}",
+                          f"--alert={page}")
+    narrowed, bare = collect('[WARNING] alertmanager/LambdaErrors{function_name="list"}'), collect("LambdaErrors")
+    if "::" not in bare.stdout:
+        pytest.skip("the lambda family's tests are not in this checkout")
+    checks = ("test_lambda_errors_condition", "test_lambda_errors_error_text", "test_lambda_errors_not_after_deploy")
+    assert _ids(narrowed) == [f"{c}[list]" for c in checks], narrowed.stdout + narrowed.stderr
+    assert "LambdaErrors (function_name=list): the tests of -m lambda_errors narrowed to list: 3 tests" in narrowed.stdout
+    assert _ids(bare) == [f"{c}[functions]" for c in checks] and "narrowed" not in bare.stdout
+    throttles = collect("alertmanager/LambdaThrottles function_name=fetch_message")
+    assert {i.split("[")[1] for i in _ids(throttles)} == {"fetch_message]"} and len(_ids(throttles)) == 4
+    spike = collect('Lambda5xxSpike{function_name="list"}')  # the API's ratio: not per function, the label ignored
+    assert _ids(spike) == ["test_lambda_5xx_failing_functions[functions]",
+                           "test_lambda_5xx_spike_condition[cabal_gateway/prod]"], spike.stdout
+    bad = collect("LambdaErrors function_name=li/st")
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("ERROR:")]
+    assert bad.returncode == 4 and len(errors) == 1 and "is not a Lambda function name" in errors[0], bad.stderr
+
+
+def test_a_fault_on_list_is_red_only_on_the_page_that_names_list(sandboxes, tmp_path):
+    """``cabal-sandbox --fault lambda-errors-list -- --alert 'LambdaErrors{function_name="..."}'``, end to end:
+    the page about assign_osid is green (list's errors are not its), says narrowed, and names no other function;
+    the page about list is red with lambda-errors' own cause; a function that is not Cabal's is can't tell."""
+    from cabal_checks.sandbox.faults import FAULTS
+
+    from .live_run import run_live
+    sb = sandboxes.get("2026-08", probe_timeout=5.0, monitoring=True, apex=False)
+    sb.reset()
+    sb.apply("lambda-errors-list")
+    runs = {}
+    for name in ("assign_osid", "list", "nope"):
+        (tmp_path / name).mkdir()
+        runs[name] = run_live(sb, tmp_path / name, options=(f'--alert=LambdaErrors{{function_name="{name}"}}',))
+    checks = ("test_lambda_errors_condition", "test_lambda_errors_error_text", "test_lambda_errors_not_after_deploy")
+
+    def results(name: str) -> dict:
+        return {n.split("::")[-1]: r for n, r in runs[name].results.items()}
+
+    other = results("assign_osid")
+    assert {n: o for n, (o, _) in other.items()} == {f"{c}[assign_osid]": "passed" for c in checks}, other
+    assert "narrowed to assign_osid: 3 tests" in runs["assign_osid"].stdout
+    assert "list" not in " ".join(text for _, text in other.values())
+    assert runs["assign_osid"].properties["diagnosis"].startswith("nothing red"), runs["assign_osid"].properties
+
+    red = {n for n, (o, _) in results("list").items() if o == "failure"}
+    declared = {i.replace("[functions]", "[list]") for i in FAULTS["lambda-errors-list"].red_for("2026-08", sb.control_domain)
+                if i.startswith("test_lambda_errors_")}
+    assert red == declared == {"test_lambda_errors_condition[list]", "test_lambda_errors_error_text[list]"}
+    causes, consequences = runs["list"].diagnosis()
+    assert causes == {"test_lambda_errors_error_text[list]"} and consequences == {"test_lambda_errors_condition[list]"}
+    assert "runtime, not a deploy" in runs["list"].properties["diagnosis"]
+
+    unknown = results("nope")
+    assert {o for o, _ in unknown.values()} == {"error"} and len(unknown) == 3, unknown
+    assert all("--alert names function nope, not one of Cabal's" in text for _, text in unknown.values()), unknown
+    said = runs["nope"].properties["diagnosis"]  # the page's mistake, not AWS's silence
+    assert not said.startswith("AWS answered nothing") and "nothing judged: 3 can't tell" in said, said
+
+
+def test_each_narrowing_label_reaches_its_resource_and_a_value_naming_none_is_one_usage_line():
+    """End to end over the collected suite (2026-08): each label keeps one test id per per-resource check, a
+    test per another tier is not on a tier's page, and a value naming no resource of the page's tests (a typo, a
+    neighbour's table, a tier on a Lambda page) is one usage line listing them, never a silent whole run."""
+    def collect(page: str):
+        return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}",
+                          "--topology=2026-08", f"--alert={page}")
+    if "::" not in collect("LambdaErrors").stdout:
+        pytest.skip("issue #16's tests are not in this checkout")
+    for page, param in [("DynamoDBThrottling table_name=cabal-addresses", "cabal-addresses"),
+                        ('ContainerRestartLoop{service_name="cabal-imap"}', "cabal-imap"),
+                        ("SendmailBouncedSpike tier=smtp-out", "cabal-smtp-out"),
+                        ("IMAPAuthFailureSpike tier=imap", "cabal-imap"),
+                        ("LambdaThrottles function_name=list", "list")]:
+        ids = _ids(collect(page))
+        per = [i for i in ids if "[" in i and i.split("[")[1].rstrip("]") == param]
+        checks = [i.split("[")[0] for i in per]
+        assert per and len(checks) == len(set(checks)), (page, ids)  # one id per check of that resource
+        tiers = ("cabal-imap", "cabal-smtp-in", "cabal-smtp-out")
+        assert not [i for i in ids if any(f"[{t}]" in i for t in tiers if t != param) and "tier" in page], (page, ids)
+    assert _ids(collect("SendmailBouncedSpike tier=smtp-out")) == ["test_sendmail_bounced_condition[cabal-smtp-out]"]
+    for page, words in [("DynamoDBThrottling table_name=cabal-nope", "table_name=cabal-nope names none of the "
+                         "resources its tests are per (cabal-addresses, "),
+                        ("SendmailBouncedSpike tier=pop3", "tier=pop3 names none of the resources its tests are per "
+                         "(cabal-imap, cabal-smtp-in, cabal-smtp-out)"),
+                        ("LambdaErrors tier=imap", "tier=imap names none of the resources its tests are per (functions)")]:
+        proc = collect(page)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+        assert proc.returncode == 4 and len(errors) == 1 and words in errors[0], proc.stdout + proc.stderr
+    efs = _ids(collect("EFSBurstCreditsLow file_system_id=fs-0123"))  # one file system: its tests, by its name
+    assert efs and all(i.endswith("[cabal-efs]") for i in efs), efs  # the fact checks the id is Cabal's
+
+
+def test_unmatched_and_per_kind_are_pure():
+    path = alerts.resolve("SendmailBouncedSpike tier=smtp-out", TOPOLOGIES[1], CD)
+    items = [("cond", "cabal-imap"), ("cond", "cabal-smtp-out"), ("map", "cabal-smtp-in"), ("any", "")]
+    assert alerts.narrowed(path, items) == {1, 3} and alerts.unmatched(path, items) == []
+    assert alerts.unmatched(alerts.resolve("SendmailBouncedSpike tier=pop3", TOPOLOGIES[1], CD), items) == [
+        ("tier", "pop3")]
+    assert alerts.unmatched(alerts.resolve("EFSBurstCreditsLow file_system_id=fs-1", TOPOLOGIES[1], CD),
+                            [("t", "cabal-efs")]) == []
+    assert alerts.resolve('LambdaErrors{function_name="list"}', TOPOLOGIES[1], CD).functions == ("list",)
+    assert alerts.page_functions("LambdaErrors", TOPOLOGIES[1], CD) == ()
+    assert alerts.page_functions("nonsense", TOPOLOGIES[1], CD) == ()

@@ -16,7 +16,7 @@ from cabal_checks.facts.efs import efs_facts
 from cabal_checks.judge import dynamodb as ddb
 from cabal_checks.judge import efs
 from cabal_checks.sandbox import history_dynamodb_efs as h
-from cabal_checks.verdict import NotApplicable
+from cabal_checks.verdict import CantTell, NotApplicable
 
 REGION = "us-east-1"
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)
@@ -151,6 +151,17 @@ def test_efs_healthy_is_green(ctx):
         v = judge(f)
         assert v.ok, v.render()
     assert "steady or rising" in efs.credits_not_draining(f).summary
+
+
+def test_efs_page_naming_cabals_file_system_is_judged_and_another_is_cant_tell(ctx):
+    """``--alert 'EFSBurstCreditsLow file_system_id=...'``: Cabal's id is its facts (green here); another's (a
+    neighbour's, a typo) is can't tell in one line naming Cabal's, never Cabal's green under another's page."""
+    fs_id = file_system()
+    h.efs_history(client("cloudwatch"), fs_id, NOW)
+    assert efs.credits_condition(efs_facts(ctx, "cabal-efs", fs_id)).ok
+    with pytest.raises(CantTell) as info:
+        efs_facts(ctx, "cabal-efs", "fs-0000neighbour")
+    assert str(info.value) == f"--alert names file system fs-0000neighbour, not Cabal's: cabal-efs is {fs_id}"
 
 
 def drained(fs_id: str, low_points: int, level: float = 12e9, io: float = 4 * 1024 ** 2 * 300) -> None:

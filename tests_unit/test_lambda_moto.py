@@ -195,5 +195,51 @@ def test_account_limit_unknown_is_none_and_judged_where_known(ctx, monkeypatch):
     assert lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 10000).ok
 
 
+# --- a page that names one function (--alert 'LambdaErrors{function_name="list"}') --------------------------------
+
+
+def test_a_page_naming_another_function_is_green_though_list_errs_and_says_it_is_narrowed(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 25)
+    put(ctx, "AWS/Lambda", "Invocations", fn("list"), [500] * 5)
+    boto3.client("lambda", region_name=REGION).put_function_concurrency(FunctionName="list",
+                                                                        ReservedConcurrentExecutions=0)
+    fleet = lf.lambda_fleet(ctx, ("fetch_message",))
+    assert [f.name for f in fleet.ours] == ["fetch_message"] and fleet.whole == 4 and not fleet.left_out
+    for v in (lj.errors_condition(fleet), lj.error_text(fleet, lf.lambda_error_lines(ctx, ("fetch_message",))),
+              lj.not_after_deploy(fleet), lj.failing_functions(fleet), lj.throttles_condition(fleet),
+              lj.no_load_spike(fleet), lj.no_reserved_concurrency(lf.lambda_concurrency(ctx, ("fetch_message",)))):
+        text = v.render()
+        assert v.ok, text
+        assert "list" not in text.replace("narrowed by --alert to fetch_message", ""), text  # the others: unnamed
+    assert "narrowed by --alert to fetch_message: the other 3 Cabal function(s) are not judged" in \
+        lj.errors_condition(fleet).render()
+    assert sum(1 for c in ctx.aws.calls if c == ("cloudwatch", "GetMetricData")) == 1  # the fleet's one request
+
+
+def test_a_page_naming_the_erring_function_is_red_naming_only_it(ctx):
+    put(ctx, "AWS/Lambda", "Errors", fn("list"), [1] * 25)
+    put(ctx, "AWS/Lambda", "Errors", fn("fetch_message"), [1] * 25)
+    fleet = lf.lambda_fleet(ctx, ("list",))
+    v = lj.errors_condition(fleet)
+    assert_red(v, "LambdaErrors would be firing for list:", "aws logs tail /cabal/lambda/list",
+               "narrowed by --alert to list: the other 3 Cabal function(s) are not judged")
+    assert "fetch_message" not in v.render()
+    assert_red(lj.failing_functions(fleet), "one function (list)")  # the whole fleet says "2 of 4": environment-wide
+    assert_red(lj.failing_functions(lf.lambda_fleet(ctx)), "2 of 4 functions: environment-wide")
+
+
+def test_a_page_naming_no_function_of_cabal_is_cant_tell_in_one_line(ctx):
+    for name, words in (("nope", "nope: no such function in this account"),
+                        ("list-staging", "list-staging: logs to /cabal-staging/lambda/list, not /cabal/lambda/"
+                                         "list-staging: not a Cabal function of this deployment")):
+        with pytest.raises(CantTell) as info:
+            lf.lambda_fleet(ctx, (name,))
+        text = str(info.value)
+        assert f"--alert names function {name}, not one of Cabal's 4 functions here" in text and words in text
+        assert "Cabal's: assign_osid, cabal-certbot-renewal, fetch_message, list" in text and "\n" not in text
+    with pytest.raises(CantTell):
+        lf.lambda_concurrency(ctx, ("nope",))
+
+
 def test_facts_are_in_the_table():
     assert {"lambda_fleet", "lambda_concurrency", "lambda_account_limit", "lambda_error_lines"} <= set(facts.__all__)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ..alerts import NOT_CABALS
 from ..aws import efs
 from ..aws.cloudwatch import Metric, Series, metric_data
 from ..config import history_now
 from ..context import Context
+from ..verdict import CantTell
 
 EFS_NAME = "cabal-efs"  # modules/efs/main.tf:5-14 (tag Name)
 PERIOD = 300  # 5-minute points
@@ -36,8 +38,13 @@ class EfsFacts:
         return float(((self.file_system or {}).get("SizeInBytes") or {}).get("Value", 0))
 
 
-def efs_facts(ctx: Context, name: str = EFS_NAME) -> EfsFacts:
+def efs_facts(ctx: Context, name: str = EFS_NAME, page_id: str = "") -> EfsFacts:
+    """The file system tagged ``name`` and its series; ``page_id``: the one a page names (``--alert
+    file_system_id``), which must be it: another is can't tell in one line (a neighbour's), never its green."""
     fs = efs.file_system(ctx.aws, name)
+    if page_id and (fs or {}).get("FileSystemId") != page_id:
+        ours = f"{name} is {fs['FileSystemId']}" if fs else f"there is no file system tagged Name={name}"
+        raise CantTell(f"{NOT_CABALS} file system {page_id}, not Cabal's: {ours}")
     if fs is None:
         return EfsFacts(name, None)
     now = history_now(ctx.settings)

@@ -10,8 +10,10 @@ in the same account (a staging stack: other names, other groups) are listed as l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from ..alerts import NOT_CABALS
 from ..aws import lambdas, logs
 from ..aws.cloudwatch import Metric, metric_data
 from ..aws.reader import NotFound
@@ -46,9 +48,12 @@ def is_ours(fn: dict, certbot: tuple[str, str]) -> str:
     return f"logs to {group}, not /cabal/lambda/{name}: not a Cabal function of this deployment"
 
 
-def lambda_fleet(ctx: Context) -> LambdaFleet:
+def lambda_fleet(ctx: Context, only: tuple[str, ...] = ()) -> LambdaFleet:
     """Cabal's functions and, in one GetMetricData request, each one's Errors, Throttles and Invocations, the API's
-    5XXError and Count and the account's ConcurrentExecutions, per minute over the last ``SPAN``."""
+    5XXError and Count and the account's ConcurrentExecutions, per minute over the last ``SPAN``; with ``only`` (the
+    functions a page names, ``--alert``), those alone (``narrow``), from the same request."""
+    if only:
+        return narrow(lambda_fleet(ctx), only)
     certbot = (ctx.name("certbot_function"), ctx.name("certbot_log_group"))
     ours, left_out = [], []
     for fn in sorted(lambdas.functions(ctx.aws), key=lambda f: f.get("FunctionName", "")):
@@ -73,9 +78,27 @@ def lambda_fleet(ctx: Context) -> LambdaFleet:
                        got[api_5xx], got[api_count], got[concurrent])
 
 
-def lambda_concurrency(ctx: Context) -> dict[str, int | None]:
+def narrow(fleet: LambdaFleet, only: tuple[str, ...]) -> LambdaFleet:
+    """The fleet cut to the functions ``only`` names (a page's ``function_name``): the others are not judged, and not
+    named. A name that is not one of Cabal's functions here is can't tell (one line), never a green."""
+    ours = {f.name: f for f in fleet.ours}
+    missing = [n for n in only if n not in ours]
+    if missing:
+        neighbour = dict(fleet.left_out)
+        why = "; ".join(f"{n}: {neighbour[n]}" if n in neighbour else f"{n}: no such function in this account"
+                        for n in missing)
+        raise CantTell(f"{NOT_CABALS} function {', '.join(missing)}, not one of Cabal's {len(ours)} functions here "
+                       f"({why}); Cabal's: {', '.join(sorted(ours)) or 'none'}")
+    keep = set(only)
+    return replace(fleet, ours=tuple(ours[n] for n in only), left_out=(), whole=len(ours),
+                   errors={n: v for n, v in fleet.errors.items() if n in keep},
+                   throttles={n: v for n, v in fleet.throttles.items() if n in keep},
+                   invocations={n: v for n, v in fleet.invocations.items() if n in keep})
+
+
+def lambda_concurrency(ctx: Context, only: tuple[str, ...] = ()) -> dict[str, int | None]:
     """Each Cabal function's reserved concurrency (None: it sets none), one GetFunctionConcurrency each, at once."""
-    names = [f.name for f in lambda_fleet(ctx).ours]
+    names = [f.name for f in lambda_fleet(ctx, only).ours]
     found = concurrently(*(lambda n=n: lambdas.reserved_concurrency(ctx.aws, n) for n in names))
     return dict(zip(names, found, strict=True))
 
@@ -89,10 +112,10 @@ def lambda_account_limit(ctx: Context) -> int | None:
         return None
 
 
-def lambda_error_lines(ctx: Context) -> ErrorLines:
-    """For each Cabal function with Errors in the last ``ERROR_LOOKBACK``: the ERROR/Exception/Traceback lines of
-    its log group in that time (one quoted word per FilterLogEvents, OR-ed here)."""
-    fleet = lambda_fleet(ctx)
+def lambda_error_lines(ctx: Context, only: tuple[str, ...] = ()) -> ErrorLines:
+    """For each Cabal function with Errors in the last ``ERROR_LOOKBACK`` (of those ``only`` names, if any): the
+    ERROR/Exception/Traceback lines of its log group in that time (one quoted word per FilterLogEvents, OR-ed here)."""
+    fleet = lambda_fleet(ctx, only)
     since = fleet.at - ERROR_LOOKBACK
     erring = [f for f in fleet.ours if any(v > 0 for t, v in fleet.errors.get(f.name, ()) if t >= since)]
     end = fleet.at + DELAY + timedelta(minutes=1)

@@ -38,6 +38,13 @@ def _none(params: dict) -> tuple:
     return ()
 
 
+def _lambda_only(params: dict) -> tuple:
+    """The functions a page narrows the fleet to (``lambda_functions``); () for the whole fleet, the same fact as a
+    test without that parameter (the 5xx condition) asks for."""
+    only = params.get("lambda_functions", ())
+    return (only,) if only else ()
+
+
 def endpoint_of(params: dict):
     """The endpoint a test is parametrized with (``endpoint``, ``lb_endpoint``, ``cert_endpoint``, ...)."""
     return next(v for k, v in params.items() if k.endswith("endpoint"))
@@ -109,7 +116,7 @@ TABLE = (
     # dynamodb-throttling, dynamodb-system-errors, efs-burst-credits-low (r2 dynamodb/efs)
     Fact("dynamodb_metrics", "aws", dynamodb_metrics, ("cloudwatch",)),
     Fact("dynamodb_table_facts", "aws", dynamodb_table, ("dynamodb",), lambda p: (p["ddb_table"],)),
-    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: (p["efs_name"],)),
+    Fact("efs_facts", "aws", efs_facts, ("efs", "cloudwatch"), lambda p: tuple(p["efs_name"])),
     Fact("list_retry_lines", "aws", list_retries, ("logs",), lambda p: (p["list_log_group"],)),
     Fact("regeneration_lines", "aws", reconfigure_regenerations, ("logs",), lambda p: (p["reconfigure_service_key"],)),
     # heartbeat family: dmarc-ingest, ecs-reconfigure, cognito-user-sync, aws-backup (certbot-renewal is letsencrypt's)
@@ -119,10 +126,10 @@ TABLE = (
     Fact("user_sync_facts", "aws", user_sync, ("cognito-idp", "lambda")),
     Fact("backup_facts", "aws", backup_state, ("backup",)),
     # lambda family (lambda-5xx-spike, lambda-throttles, lambda-errors): one GetMetricData for every function
-    Fact("lambda_fleet", "aws", lambda_fleet, ("lambda", "cloudwatch")),
-    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch")),
+    Fact("lambda_fleet", "aws", lambda_fleet, ("lambda", "cloudwatch"), _lambda_only),
+    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch"), _lambda_only),
     Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
-    Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs")),
+    Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs"), _lambda_only),
     # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
     Fact("capacity_metrics", "aws", capacity_metrics, ("ec2", "cloudwatch")),
     Fact("capacity_stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["capacity_service_key"],)),

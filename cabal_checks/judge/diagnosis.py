@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..alerts import NOT_CABALS
 from ..runbooks import STEPS
 
 GREEN, RED, CANT_TELL, NOT_APPLICABLE = "green", "red", "cant_tell", "not_applicable"
@@ -396,7 +397,9 @@ def _on_path(o: Outcome, f: Finding) -> bool:
 
 def _subject(o: Outcome) -> str:
     if o.runbook in LAMBDA_RUNBOOKS:
-        return f"API {o.param}" if "/" in o.param else "Cabal's Lambda functions"
+        if "/" in o.param:
+            return f"API {o.param}"
+        return "Cabal's Lambda functions" if o.param in ("", "functions") else f"Lambda {o.param} (the page's)"
     if _generic(o):
         return f"{o.check.removeprefix('test_')}" + (f" ({o.param})" if o.param else "")
     if o.runbook == "cert-expiring":
@@ -499,7 +502,8 @@ def _every_endpoint_fails(outcomes: list[Outcome]) -> list[Outcome]:
 def _preamble(outcomes: list[Outcome]) -> list[str]:
     """What the whole run shares, before any per-endpoint line: AWS answered nothing; every endpoint fails."""
     out = []
-    read = [o for o in outcomes if o.status in (GREEN, RED, CANT_TELL) and not _symptom(o) and o.check not in LOCAL]
+    read = [o for o in outcomes if o.status in (GREEN, RED, CANT_TELL) and not _symptom(o) and o.check not in LOCAL
+            and not _why(o).startswith(NOT_CABALS)]  # a page naming what is not Cabal's: not AWS's silence
     if read and all(o.status == CANT_TELL for o in read):
         why = Counter(_why(o) for o in read).most_common(1)[0][0]
         out.append(f"AWS answered nothing: all {len(read)} steps read from AWS are can't tell ({why}); every "

@@ -38,12 +38,29 @@ def _since(points: Points, start: datetime, end: datetime | None = None) -> floa
     return sum(v for t, v in points if t >= start and (end is None or t < end))
 
 
+def _narrowed(fleet: LambdaFleet) -> list[str]:
+    """Said in every verdict of a fleet a page narrowed (``--alert function_name``): the others, unnamed."""
+    if not fleet.whole:
+        return []
+    return [f"narrowed by --alert to {', '.join(f.name for f in fleet.ours)}: the other "
+            f"{fleet.whole - len(fleet.ours)} Cabal function(s) are not judged"]
+
+
 def _left_out(fleet: LambdaFleet) -> list[str]:
+    if fleet.whole:  # narrowed by the page: the others are not judged, and not named
+        return _narrowed(fleet)
     if not fleet.left_out:
         return []
     shown = "; ".join(f"{n}: {why}" for n, why in fleet.left_out[:LEFT_OUT_SHOWN])
     more = f" (+{len(fleet.left_out) - LEFT_OUT_SHOWN} more)" if len(fleet.left_out) > LEFT_OUT_SHOWN else ""
     return [f"not judged: {shown}{more}"]
+
+
+def _judged(fleet: LambdaFleet) -> str:
+    """What a green judged: the function(s) a page names, or the whole fleet."""
+    if fleet.whole:
+        return f"{', '.join(f.name for f in fleet.ours)} (the function(s) --alert names)"
+    return f"any of {len(fleet.ours)} Cabal function(s)"
 
 
 def _metric_cmd(metric: str, name: str, minutes: int) -> str:
@@ -81,8 +98,7 @@ def _per_function(fleet: LambdaFleet, rule: str, series: dict[str, Points], eval
     if not firing:
         worst = max(evals.items(), key=lambda kv: kv[1].worst[1] if kv[1].worst else -1, default=None)
         evidence = [worst[1].evidence(f"{what} of {worst[0]}")] if worst else ["no Cabal function in the account"]
-        return green(f"{rule} would not fire for any of {len(evals)} Cabal function(s)", *evidence, *_left_out(fleet),
-                     step=step)
+        return green(f"{rule} would not fire for {_judged(fleet)}", *evidence, *_left_out(fleet), step=step)
     return red(f"{rule} would be firing for {', '.join(firing)}: {what} {evals[firing[0]].op} "
                f"{evals[firing[0]].threshold:g} ({evals[firing[0]].over}) at every point of the last "
                f"{int(evals[firing[0]].for_.total_seconds() // 60)} min",
@@ -124,7 +140,8 @@ def failing_functions(fleet: LambdaFleet) -> Verdict:
     condition, a quiet API's failures show here (the rule's clamp needs 30 5xx in 10 min)."""
     erring = _erring(fleet, fleet.at - WHICH_WINDOW)
     if not erring:
-        return green(f"no Cabal function has Errors in the last 15 min ({len(fleet.ours)} read)", *_left_out(fleet),
+        return green(f"no Cabal function has Errors in the last 15 min ({len(fleet.ours)} read)"
+                     if not fleet.whole else f"no Errors in the last 15 min for {_judged(fleet)}", *_left_out(fleet),
                      step=S5XX_1)
     names = [n for n, _ in erring]
     if len(erring) == 1:
@@ -142,6 +159,9 @@ def failing_functions(fleet: LambdaFleet) -> Verdict:
 def error_text(fleet: LambdaFleet, found: ErrorLines) -> Verdict:
     """lambda-errors step 1 (lambda-5xx-spike step 2): the error in each erring function's own log group."""
     if not found.lines:
+        if fleet.whole:
+            return green(f"no Errors in the last {found.lookback_minutes} min for {_judged(fleet)}", *_narrowed(fleet),
+                         step=SERR_1)
         return green(f"no Cabal function has Errors in the last {found.lookback_minutes} min", step=SERR_1)
     evidence = []
     for name, (group, lines) in sorted(found.lines.items()):
@@ -158,7 +178,7 @@ def error_text(fleet: LambdaFleet, found: ErrorLines) -> Verdict:
                             f"{shown[:200]}")
     first = sorted(found.lines)[0]
     return red(f"{', '.join(sorted(found.lines))} erring in the last {found.lookback_minutes} min: the error, from "
-               "each function's log group", *evidence, step=SERR_1,
+               "each function's log group", *evidence, *_narrowed(fleet), step=SERR_1,
                next=[_tail(found.lines[first][0], found.lookback_minutes),
                      f"aws lambda get-function-configuration --function-name {first} --query LastModified"],
                facts=(("functions", ",".join(sorted(found.lines))),))
@@ -180,10 +200,10 @@ def not_after_deploy(fleet: LambdaFleet) -> Verdict:
             runtime.append(f"{name}: last modified {seen}, first error at {first:%H:%M} UTC: runtime, not a deploy")
     if not deploys:
         return green("no erring function was changed within 1 h before its first error", *runtime,
-                     step=E5XX_1)
+                     *_narrowed(fleet), step=E5XX_1)
     name = deploys[0].split(":", 1)[0]
     return red(f"a deploy preceded the errors: {', '.join(d.split(':', 1)[0] for d in deploys)} changed within 1 h "
-               "before the first error", *deploys, *runtime, step=E5XX_1,
+               "before the first error", *deploys, *runtime, *_narrowed(fleet), step=E5XX_1,
                next=[f"aws lambda list-versions-by-function --function-name {name} --query 'Versions[-3:]."
                      "{v:Version,modified:LastModified,sha:CodeSha256}'",
                      "roll back: re-run the previous app.yml deploy (GitHub Actions)  # printed, never run"])
@@ -203,11 +223,12 @@ def no_load_spike(fleet: LambdaFleet) -> Verdict:
             spikes.append((f.name, recent, baseline))
     if not spikes:
         return green(f"no Cabal function has 10x its hour's invocation rate in the last 5 min ({len(fleet.ours)} "
-                     "read)", step=STHR_1)
+                     "read)" if not fleet.whole else f"no load spike in the last 5 min for {_judged(fleet)}",
+                     *_narrowed(fleet), step=STHR_1)
     name = spikes[0][0]
     return red(f"load spike on {', '.join(n for n, _, _ in spikes)}: invocations at 10x the hour's baseline or more",
                *(f"{n}: {r:g} invocations in the last 5 min, baseline {b:.1f} per 5 min" for n, r, b in spikes),
-               step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
+               *_narrowed(fleet), step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
                                   "a runaway client: the API's access log, API-Gateway-Execution-Logs_<rest-api-id>"
                                   "/prod (escalation: a WAF rate rule, printed, never applied)"],
                facts=(("functions", ",".join(n for n, _, _ in spikes)),))
