@@ -303,8 +303,9 @@ RUNBOOKS: tuple[Runbook, ...] = (
                  "substitute: cloudwatch:GetMetricData ECS/ContainerInsights CpuUtilized by ClusterName, ServiceName "
                  "(the runbook's SSM session and docker stats are not reads)"),
             Step("2", "Sustained workload or runaway", "cloudwatch:GetMetricData AWS/EC2 CPUUtilization, hours to days"),
-            Step("3", "Cluster over- or under-provisioned",
-                 "cloudwatch:GetMetricData AWS/ECS CPUReservation by ClusterName; ecs:DescribeContainerInstances"),
+            Step("3", "Cluster over- or under-provisioned: every host > 80 % or one host hot",
+                 "substitute: cloudwatch:GetMetricData AWS/EC2 CPUUtilization of every cabal-ecs-instance host (in the "
+                 "condition's request): every host > 80 % = cluster-wide; AWS/ECS CPUReservation is what tasks ask"),
             Step("e1", "Drain and replace the host", why_not=f"{REMEDIATION}: update-container-instances-state"),
             Step("e2", "Cluster-wide: scale up; cross-check IMAP auth failures",
                  why_not=f"{CROSS_LINK}: imap-auth-failure-spike.md; scaling is remediation"),

@@ -178,6 +178,9 @@ STEPS = (
          "hosts > 85 at three consecutive 5-min points (node_exporter is in the monitoring module); step 1's "
          "docker stats as Container Insights CpuUtilized per service in the red", ("test_node_high_cpu_condition",),
          covers=("1",)),
+    Step("cpu-3", "node-high-cpu", "3. Cluster-wide or one host: every cabal-ecs-instance host above 80 % CPU on "
+         "average over 15 min (substitute: EC2 CPUUtilization, the runbook's \"every host >80%\"); one host hot is "
+         "escalation 1's drain", ("test_node_high_cpu_cluster_wide",), covers=("3",)),
     Step("mem-c", "node-high-memory", "Alert NodeHighMemory: a skip with its reason (no agent: AWS holds no host "
          "memory)", ("test_node_high_memory_condition",)),
     Step("mem-2", "node-high-memory", "2. OOM-killed yet: substitute for journalctl -k, stopped tasks' container "

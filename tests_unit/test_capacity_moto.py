@@ -181,6 +181,48 @@ def test_node_cpu_two_points_over_is_not_three(ctx):
     assert cpu_verdict(ctx).ok  # the periods ending at at-5 and at: two of the three
 
 
+def cluster_verdict(ctx):
+    m = f.capacity_metrics(ctx)
+    return j.cluster_cpu("cabal-ecs-instance", {i: list(m.cpu(i)) for i in m.instances}, m.ec2_at)
+
+
+def test_cluster_cpu_green_when_one_host_is_hot_says_that_host(ctx):
+    hot, cool, now = host(), host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": hot}, 96, now - timedelta(hours=1), now, 5 * MIN)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": cool}, 30, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(ctx)
+    assert v.ok and f"one host hot ({hot})" in v.summary and "escalation 1" in v.summary and v.step == j.CPU_3
+    assert v.evidence[0].startswith(f"{hot}: CPUUtilization 96 %") and "substitute" in v.evidence[0]
+
+
+def test_cluster_cpu_red_when_every_host_is_above_80(ctx):
+    a, b, now = host(), host(), ctx.settings.now
+    host("cabal-ecs-instance-stage")  # a neighbour with a similar name: not one of ours
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": a}, 96, now - timedelta(hours=1), now, 5 * MIN)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": b}, 84, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(ctx)
+    assert not v.ok and "cluster-wide: every host (2) above 80 %" in v.summary and v.step == j.CPU_3
+    assert "  runbook: node-high-cpu, step 3 (cluster-wide or one host" in v.render()
+    assert a in v.next[0] and b in v.next[0] and f"--instance-ids {' '.join(sorted([a, b]))}" in v.next[1]
+    assert "printed, never run" in v.next[2]
+
+
+def test_cluster_cpu_a_spike_before_the_quarter_hour_is_green(ctx):
+    """The noisy sandbox's resolved spike: hot an hour ago, cool in the last 15 minutes."""
+    instance, now = host(), ctx.settings.now
+    at = f.capacity_metrics(ctx).ec2_at
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance},
+               lambda t: 20 if t + 5 * MIN > at - 15 * MIN else 99, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(fresh(ctx))  # a new run: the read above is memoized
+    assert v.ok and "no host above 80 %" in v.summary
+
+
+def test_cluster_cpu_without_any_point_is_a_skip(ctx):
+    host()
+    with pytest.raises(NotApplicable, match="no EC2 CPUUtilization point"):
+        cluster_verdict(ctx)
+
+
 # --- node-high-memory (proxies) ---------------------------------------------------------------------------------------
 
 

@@ -34,7 +34,6 @@ PLANNED = {
     ("container-restart-loop.md", "e4"),  # several services looping at once: the cluster, not the services
     ("lambda-throttles.md", "e2"),  # runaway client: the source IP / Cognito user in API Gateway's execution log
     ("node-high-cpu.md", "2"),  # sustained or runaway: CPUUtilization over hours to days
-    ("node-high-cpu.md", "3"),  # every host > 80 % or one host hot
     ("node-high-memory.md", "1"),  # the heaviest task: Container Insights MemoryUtilized per service
 }
 

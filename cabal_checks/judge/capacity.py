@@ -15,6 +15,7 @@ CRL_C = f"{CRL}, alert ContainerRestartLoop (condition)"
 CRL_1 = f"{CRL}, step 1 (each new task crashing, or no capacity)"
 CRL_E2 = f"{CRL}, escalation (EFS access point: failed to chown)"
 CPU_C = "node-high-cpu, alert NodeHighCPU (condition; substitute: EC2 CPUUtilization)"
+CPU_3 = "node-high-cpu, step 3 (cluster-wide or one host: every ECS host's CPU)"
 MEM_2 = "node-high-memory, step 2 (OOM-killed tasks; substitute for journalctl -k)"
 MEM_3 = "node-high-memory, step 3 (every task has a memory cap)"
 DISK_E1 = "node-disk-space-low, escalation (root volume undersized)"
@@ -27,6 +28,9 @@ OOM_EXIT = 137  # SIGKILL: the kernel's OOM killer or docker's memory cap, unles
 ECS_STOPPED = ("ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice")  # then 137 is
 # ECS's own SIGKILL after stopTimeout (a failed health check, a deployment), not memory
 CPU_THRESHOLD = 85.0
+CLUSTER_CPU = 80.0  # the runbook's step 3: "if every host is >80%, the cluster needs more capacity"
+CLUSTER_SPAN = timedelta(minutes=15)  # the alert's ``for``: the hosts' average over the same quarter hour
+EC2_POINT = timedelta(minutes=5)  # EC2 basic monitoring: a point per 5 minutes, stamped at its start
 ROOT_DEVICE = "/dev/xvda"
 ROOT_GIB = 30  # what the runbook says to raise it to (and modules/ecs/main.tf sets)
 
@@ -157,6 +161,48 @@ def node_cpu_condition(instance: str, points, at: datetime, top: list[tuple[str,
                            f"aws ssm start-session --target {instance}  # then: docker stats --no-stream"])
     users = [f"CpuUtilized (ECS/ContainerInsights, last 15 min): {svc} {units:g} CPU units" for svc, units in top]
     return v if v.ok else red(v.summary, *v.evidence, *users, step=CPU_C, next=v.next, facts=v.facts)
+
+
+def cluster_cpu(name: str, by_host: dict[str, list[tuple[datetime, float]]], at: datetime) -> Verdict:
+    """Step 3, cluster-wide or one host: every ECS host (``name``) above 80 % CPU on average over the last 15 minutes
+    is the cluster short of capacity (red); one host hot is that host's tasks (green here: the condition names the
+    host, escalation 1 drains it). Substitute: the hosts' EC2 CPUUtilization answers "every host > 80 %" (the
+    runbook's cluster reservation, AWS/ECS CPUReservation, is what the services ask, not what they use)."""
+    average = {}
+    for host, points in by_host.items():
+        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
+        if values:
+            average[host] = sum(values) / len(values)
+    if not average:
+        raise NotApplicable(f"no EC2 CPUUtilization point of any {name} host in the last 15 min: nothing to compare "
+                            "(a host without basic monitoring, or none running: test_container_instances_connected)")
+    seen = [f"{host}: CPUUtilization {v:.0f} % on average over the last 15 min (substitute: EC2, not node_exporter)"
+            for host, v in sorted(average.items(), key=lambda hv: -hv[1])]
+    hot = sorted(h for h, v in average.items() if v > CLUSTER_CPU)
+    silent = sorted(set(by_host) - set(average))
+    if silent:
+        seen.append(f"no point in the last 15 min: {', '.join(silent)} (not compared)")
+    if len(hot) < len(average):
+        what = (f"one host hot ({hot[0]}): that host's tasks, not the cluster (escalation 1: drain and replace it)"
+                if len(hot) == 1 else f"{len(hot)} of {len(average)} hosts above {CLUSTER_CPU:g} %" if hot
+                else f"no host above {CLUSTER_CPU:g} %")
+        return green(f"{name}: not cluster-wide: {what}", *seen, step=CPU_3)
+    ids = " ".join(sorted(average))
+    return red(f"{name}: cluster-wide: every host ({len(average)}) above {CLUSTER_CPU:g} % CPU over the last 15 min: "
+               "the cluster needs more capacity (or smaller services), not one host's tasks", *seen, step=CPU_3,
+               next=[f"aws cloudwatch get-metric-data --start-time $(date -u -d '-1 hour' +%FT%TZ) --end-time "
+                     f"$(date -u +%FT%TZ) --metric-data-queries '{_cpu_queries(sorted(average))}'",
+                     f"aws ec2 describe-instances --instance-ids {ids} --query "
+                     "'Reservations[].Instances[].{id:InstanceId,type:InstanceType,state:State.Name}'",
+                     "scale the ECS host ASG up, or a larger instance class  # runbook escalation 2; printed, never "
+                     "run"])
+
+
+def _cpu_queries(hosts: list[str]) -> str:
+    return "[" + ",".join(
+        f'{{"Id":"h{i}","MetricStat":{{"Metric":{{"Namespace":"AWS/EC2","MetricName":"CPUUtilization",'
+        f'"Dimensions":[{{"Name":"InstanceId","Value":"{h}"}}]}},"Period":300,"Stat":"Average"}}}}'
+        for i, h in enumerate(hosts)) + "]"
 
 
 def top_cpu(series_by_service: dict[str, list[tuple[datetime, float]]], at: datetime) -> list[tuple[str, float]]:

@@ -82,8 +82,11 @@ def _chown(sb):
          "message": "chown: /var/mail/cabal: failed to chown: Operation not permitted"} for m in (25, 15)])
 
 
-@fault("node-cpu-high", "the ECS host runs at 96 % CPU for the last 40 minutes (EC2 CPUUtilization)",
-       ("test_node_high_cpu_condition[cabal-ecs-instance]",), runbook="node-high-cpu alert")
+@fault("node-cpu-high", "the ECS host runs at 96 % CPU for the last 40 minutes (EC2 CPUUtilization): the only host, so "
+       "cluster-wide (step 3)", ("test_node_high_cpu_condition[cabal-ecs-instance]",
+                                 "test_node_high_cpu_cluster_wide[cabal-ecs-instance]"),
+       runbook="node-high-cpu step 3",  # the alert is the symptom; step 3 (every host hot: capacity) the cause
+       cause=("test_node_high_cpu_cluster_wide[cabal-ecs-instance]",))
 def _cpu(sb):
     now = datetime.now(UTC)
     replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
