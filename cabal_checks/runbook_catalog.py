@@ -288,7 +288,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e2", "EFS access point: failed to chown", "logs:FilterLogEvents \"failed to chown\" in /ecs/<service>"),
             Step("e3", "Scale the ASG up by one", why_not=f"{REMEDIATION}: an ASG change"),
             Step("e4", "Several services at once: suspect the cluster",
-                 "the condition over every service of cabal-mail: more than one below desired"),
+                 "the condition over every service of cabal-mail: more than one below desired (the diagnosis says so)"),
         ),
         names=(("nine monitoring services (cabal-uptime-kuma, ...)", "monitoring module only; off: cabal-imap, "
                 "cabal-smtp-in, cabal-smtp-out (+ cabal-sinkhole when var.sinkhole)"),)),

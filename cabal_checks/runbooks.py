@@ -165,8 +165,8 @@ STEPS = (
     # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
     Step("crl-c", "container-restart-loop", "Alert ContainerRestartLoop: Container Insights RunningTaskCount below "
          "DesiredTaskCount on a 1-h average for 30 min, per service; red says crash loop or capacity (step 1), and for a "
-         "crash loop step 2's commands (the stopped task's reason, the log)", ("test_container_restart_loop_condition",),
-         covers=("2",)),
+         "crash loop step 2's commands (the stopped task's reason, the log); red for several services at once, the "
+         "diagnosis suspects the cluster (escalation 4)", ("test_container_restart_loop_condition",), covers=("2", "e4")),
     Step("crl-1", "container-restart-loop", "1./3. No capacity: \"unable to place a task\" in the last hour, with "
          "each container instance's remaining CPU/memory against the task's needs (a crash loop: step 2 is "
          "probe-failure step 2's stopped tasks and the log)", ("test_container_restart_loop_placement",), covers=("1", "3")),

@@ -55,6 +55,24 @@ def _imap_restart_loop(sb):
     aws_faults._svc(sb.seeded, "service_imap").events.sort(key=lambda e: e["createdAt"], reverse=True)
 
 
+@fault("several-services-restart-loop", "cabal-imap and cabal-smtp-in have both averaged 0 of 1 running tasks for 70 "
+       "minutes, each new task's essential container exiting: several services at once, so the cluster (instance role, "
+       "EFS, network) rather than either service (the runbook's last escalation bullet)",
+       ("test_container_restart_loop_condition[cabal-imap]", "test_container_restart_loop_condition[cabal-smtp-in]"),
+       runbook="container-restart-loop escalation",
+       # the diagnosis' one finding for the runbook: its first condition red; its conclusion names both services and
+       # suspects the cluster (tests_unit/test_fault_matrix.py SAYS)
+       cause=("test_container_restart_loop_condition[cabal-imap]",))
+def _several_loops(sb):
+    now = datetime.now(UTC)
+    for key in ("service_imap", "service_smtp_in"):
+        _running(sb, key, 0, timedelta(minutes=70))
+        for i in range(3):
+            service_event(sb.seeded, key, f"has stopped 1 running tasks: (task 6f2e1d8b01a35d2c9f2d1e0b2c3d4e5{i}). "
+                          "Essential container in task exited", now - timedelta(minutes=50 - 20 * i))
+        aws_faults._svc(sb.seeded, key).events.sort(key=lambda e: e["createdAt"], reverse=True)
+
+
 @fault("cluster-out-of-memory", "cabal-smtp-out cannot be placed: no container instance has the memory its task needs "
        "(\"unable to place a task\" for 40 minutes), running 0 of 1 on average for an hour",
        ("test_container_restart_loop_condition[cabal-smtp-out]", "test_container_restart_loop_placement[cabal-smtp-out]"),
