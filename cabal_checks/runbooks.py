@@ -183,6 +183,9 @@ STEPS = (
          "escalation 1's drain", ("test_node_high_cpu_cluster_wide",), covers=("3",)),
     Step("mem-c", "node-high-memory", "Alert NodeHighMemory: a skip with its reason (no agent: AWS holds no host "
          "memory)", ("test_node_high_memory_condition",)),
+    Step("mem-1", "node-high-memory", "1. The heaviest task, substitute: Container Insights MemoryUtilized per service "
+         "(15 min) against the container instances' registered MEMORY; above 85 % is red, naming the heaviest",
+         ("test_node_memory_heaviest_task",), covers=("1",)),
     Step("mem-2", "node-high-memory", "2. OOM-killed yet: substitute for journalctl -k, stopped tasks' container "
          "reason OutOfMemoryError / exit 137 (not ECS's own stop) in the last 24 h", ("test_no_task_oom_killed",), covers=("2",)),
     Step("mem-3", "node-high-memory", "3. Every task has a memory cap (describe-task-definition)",

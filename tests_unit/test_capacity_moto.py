@@ -226,6 +226,49 @@ def test_cluster_cpu_without_any_point_is_a_skip(ctx):
 # --- node-high-memory (proxies) ---------------------------------------------------------------------------------------
 
 
+def memory(ctx, service: str, mib) -> None:
+    now = ctx.settings.now
+    per_minute("ECS/ContainerInsights", "MemoryUtilized", {"ClusterName": "cabal-mail", "ServiceName": service}, mib,
+               now - timedelta(hours=1), now, 5 * MIN)
+
+
+def registered(mib: int) -> list[dict]:
+    """The container instances as DescribeContainerInstances returns them (their registered MEMORY)."""
+    return [{"containerInstanceArn": "arn:aws:ecs:us-east-1:1:container-instance/cabal-mail/1f2e",
+             "registeredResources": [{"name": "CPU", "integerValue": 2048}, {"name": "MEMORY", "integerValue": mib}]}]
+
+
+def heaviest_verdict(ctx, mib: int = 3800):
+    m = f.capacity_metrics(ctx)
+    used = {s: list(m.ci(s, "MemoryUtilized", 300)) for s in ("cabal-imap", "cabal-smtp-in", "cabal-smtp-out")}
+    return j.heaviest_task("cabal-mail", used, registered(mib), m.ci_at)
+
+
+def test_heaviest_task_green_names_it_and_says_substitute(ctx):
+    memory(ctx, "cabal-imap", 300)
+    memory(ctx, "cabal-smtp-in", 500)
+    v = heaviest_verdict(ctx)
+    assert v.ok and v.summary.endswith("the heaviest is cabal-smtp-in") and v.step == j.MEM_1
+    assert "substitute" in v.evidence[0] and v.evidence[1].startswith("cabal-smtp-in: MemoryUtilized 500 MiB")
+
+
+def test_heaviest_task_red_above_85_percent_of_the_registered_memory(ctx):
+    memory(ctx, "cabal-imap", 3000)
+    memory(ctx, "cabal-smtp-out", 400)
+    v = heaviest_verdict(ctx)
+    assert not v.ok and "89 % of the memory the container instances registered" in v.summary
+    assert v.summary.endswith("the heaviest task is cabal-imap") and "--service cabal-imap --force-new" in v.next[2]
+    assert "printed, never run" in v.next[2] and "  runbook: node-high-memory, step 1" in v.render()
+
+
+def test_heaviest_task_without_container_insights_or_instances_is_a_skip(ctx):
+    with pytest.raises(NotApplicable, match="containerInsights off"):
+        heaviest_verdict(ctx)
+    memory(ctx, "cabal-imap", 300)
+    with pytest.raises(NotApplicable, match="registers MEMORY"):
+        heaviest_verdict(fresh(ctx), 0)
+
+
 def stopped(ctx, minutes_ago: float, exit_code: int | None, stop_code: str, reason: str = "") -> dict:
     return {"taskArn": "arn:aws:ecs:us-east-1:1:task/cabal-mail/77", "stopCode": stop_code,
             "stoppedAt": ctx.settings.now - timedelta(minutes=minutes_ago),

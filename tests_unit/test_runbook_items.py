@@ -33,7 +33,6 @@ RUNBOOKS = "docs/operations/runbooks"
 PLANNED = {
     ("lambda-throttles.md", "e2"),  # runaway client: the source IP / Cognito user in API Gateway's execution log
     ("node-high-cpu.md", "2"),  # sustained or runaway: CPUUtilization over hours to days
-    ("node-high-memory.md", "1"),  # the heaviest task: Container Insights MemoryUtilized per service
 }
 
 

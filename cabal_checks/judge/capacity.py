@@ -16,6 +16,7 @@ CRL_1 = f"{CRL}, step 1 (each new task crashing, or no capacity)"
 CRL_E2 = f"{CRL}, escalation (EFS access point: failed to chown)"
 CPU_C = "node-high-cpu, alert NodeHighCPU (condition; substitute: EC2 CPUUtilization)"
 CPU_3 = "node-high-cpu, step 3 (cluster-wide or one host: every ECS host's CPU)"
+MEM_1 = "node-high-memory, step 1 (the heaviest task; substitute: Container Insights MemoryUtilized)"
 MEM_2 = "node-high-memory, step 2 (OOM-killed tasks; substitute for journalctl -k)"
 MEM_3 = "node-high-memory, step 3 (every task has a memory cap)"
 DISK_E1 = "node-disk-space-low, escalation (root volume undersized)"
@@ -24,6 +25,7 @@ PLACEMENT = "unable to place a task"
 CRASH = "Essential container"
 EVENT_SPAN = timedelta(hours=1)  # the events that explain a loop the alert sees over its 1-h average
 OOM_SPAN = timedelta(hours=24)
+MEMORY_SHARE = 85.0  # NodeHighMemory's threshold, applied to the proxy (the tasks' memory, not the host's)
 OOM_EXIT = 137  # SIGKILL: the kernel's OOM killer or docker's memory cap, unless ECS itself stopped the task
 ECS_STOPPED = ("ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice")  # then 137 is
 # ECS's own SIGKILL after stopTimeout (a failed health check, a deployment), not memory
@@ -213,6 +215,48 @@ def top_cpu(series_by_service: dict[str, list[tuple[datetime, float]]], at: date
         if vals:
             out.append((svc, round(sum(vals) / len(vals), 1)))
     return sorted(out, key=lambda sv: -sv[1])[:3]
+
+
+def heaviest_task(cluster: str, by_service: dict[str, list[tuple[datetime, float]]], instances: list[dict],
+                  at: datetime) -> Verdict:
+    """Step 1, which task is the heavyweight (substitute: AWS holds no host memory without an agent): each service's
+    Container Insights MemoryUtilized (MiB, 5-min points, the last 15 minutes' average), heaviest first, against the
+    MEMORY the cluster's container instances registered. Above 85 % of it (NodeHighMemory's threshold, on this proxy)
+    is red, naming the heaviest task; below, green, naming it too."""
+    used = {}
+    for service, points in by_service.items():
+        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
+        if values:
+            used[service] = sum(values) / len(values)
+    if not used:
+        raise NotApplicable(f"no Container Insights MemoryUtilized point of any service of {cluster} in the last 15 "
+                            "min (containerInsights off): nothing names the heaviest task")
+    registered = sum(r.get("integerValue", 0) for ci in instances for r in ci.get("registeredResources", [])
+                     if r.get("name") == "MEMORY")
+    if not registered:
+        raise NotApplicable(f"no container instance of {cluster} registers MEMORY (none connected: "
+                            "test_container_instances_connected): nothing to weigh the tasks against")
+    ranked = sorted(used.items(), key=lambda sv: -sv[1])
+    share = 100 * sum(used.values()) / registered
+    heavy = ranked[0][0]
+    seen = ["substitute: Container Insights MemoryUtilized per service against the container instances' registered "
+            "MEMORY (host memory needs an agent: none is deployed)",
+            *[f"{service}: MemoryUtilized {mib:.0f} MiB on average over the last 15 min ({100 * mib / registered:.0f} "
+              f"% of {registered} MiB registered)" for service, mib in ranked]]
+    if share <= MEMORY_SHARE:
+        return green(f"{cluster}: the tasks use {share:.0f} % of the registered memory; the heaviest is {heavy}", *seen,
+                     step=MEM_1)
+    return red(f"{cluster}: the tasks use {share:.0f} % of the memory the container instances registered (> "
+               f"{MEMORY_SHARE:g} %, NodeHighMemory's threshold on this proxy); the heaviest task is {heavy}", *seen,
+               step=MEM_1,
+               next=[f"aws cloudwatch get-metric-statistics --namespace ECS/ContainerInsights --metric-name "
+                     f"MemoryUtilized --dimensions Name=ClusterName,Value={cluster} Name=ServiceName,Value={heavy} "
+                     "--statistics Average --period 300 --start-time $(date -u -d '-6 hours' +%FT%TZ) --end-time "
+                     "$(date -u +%FT%TZ)",
+                     f"aws ecs describe-services --cluster {cluster} --services {heavy} --query "
+                     "'services[0].taskDefinition'",
+                     f"aws ecs update-service --cluster {cluster} --service {heavy} --force-new-deployment  # runbook "
+                     "escalation 1 (bounce the heaviest task); printed, never run"])
 
 
 def no_task_oom_killed(cluster: str, name: str, stopped: list[dict], now: datetime) -> Verdict:

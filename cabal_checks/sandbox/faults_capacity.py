@@ -127,6 +127,16 @@ def _oom(sb):
     aws_faults._svc(s, key).events.sort(key=lambda e: e["createdAt"], reverse=True)
 
 
+@fault("imap-memory-heavy", "cabal-imap's tasks use 7 GiB for the last 40 minutes (Container Insights MemoryUtilized): "
+       "the tasks take over 85 % of the memory the container instance registered, cabal-imap the heaviest",
+       ("test_node_memory_heaviest_task[cabal-ecs-instance]",), runbook="node-high-memory step 1")
+def _memory_heavy(sb):
+    now = datetime.now(UTC)
+    dims = {"ClusterName": sb.names["cluster"], "ServiceName": sb.names["service_imap"]}
+    replace_series(sb, "ECS/ContainerInsights", "MemoryUtilized", dims, now - timedelta(minutes=40), now + AHEAD, 7168,
+                   timedelta(minutes=5))
+
+
 @fault("root-volume-undersized", "the ECS hosts' launch template maps /dev/xvda at 8 GiB (the runbook's old size)",
        ("test_launch_template_root_volume[cabal-ecs-*]",), runbook="node-disk-space-low escalation")
 def _root(sb):
