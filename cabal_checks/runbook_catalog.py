@@ -302,7 +302,8 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("1", "Which container uses the CPU (docker stats over SSM)",
                  "substitute: cloudwatch:GetMetricData ECS/ContainerInsights CpuUtilized by ClusterName, ServiceName "
                  "(the runbook's SSM session and docker stats are not reads)"),
-            Step("2", "Sustained workload or runaway", "cloudwatch:GetMetricData AWS/EC2 CPUUtilization, hours to days"),
+            Step("2", "Sustained workload or runaway",
+                 "cloudwatch:GetMetricData AWS/EC2 CPUUtilization of the hosts, the last 2 h (in the condition's request)"),
             Step("3", "Cluster over- or under-provisioned: every host > 80 % or one host hot",
                  "substitute: cloudwatch:GetMetricData AWS/EC2 CPUUtilization of every cabal-ecs-instance host (in the "
                  "condition's request): every host > 80 % = cluster-wide; AWS/ECS CPUReservation is what tasks ask"),

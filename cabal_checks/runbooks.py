@@ -178,6 +178,8 @@ STEPS = (
          "hosts > 85 at three consecutive 5-min points (node_exporter is in the monitoring module); step 1's "
          "docker stats as Container Insights CpuUtilized per service in the red", ("test_node_high_cpu_condition",),
          covers=("1",)),
+    Step("cpu-2", "node-high-cpu", "2. Sustained workload or runaway: the host's CPU above 85 % at every 5-min point of "
+         "the last 2 h (substitute: EC2 CPUUtilization)", ("test_node_high_cpu_sustained",), covers=("2",)),
     Step("cpu-3", "node-high-cpu", "3. Cluster-wide or one host: every cabal-ecs-instance host above 80 % CPU on "
          "average over 15 min (substitute: EC2 CPUUtilization, the runbook's \"every host >80%\"); one host hot is "
          "escalation 1's drain", ("test_node_high_cpu_cluster_wide",), covers=("3",)),

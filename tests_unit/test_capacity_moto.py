@@ -181,6 +181,38 @@ def test_node_cpu_two_points_over_is_not_three(ctx):
     assert cpu_verdict(ctx).ok  # the periods ending at at-5 and at: two of the three
 
 
+def sustained_verdict(ctx):
+    m = f.capacity_metrics(ctx)
+    (instance,) = m.instances
+    return j.cpu_sustained(instance, m.cpu(instance), m.ec2_at)
+
+
+def test_cpu_sustained_red_at_every_point_of_two_hours_says_runaway(ctx):
+    instance, now = host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance}, 97, now - timedelta(hours=3), now, 5 * MIN)
+    v = sustained_verdict(ctx)
+    assert not v.ok and "at every 5-min point of the last 2 h" in v.summary and "a runaway" in v.summary
+    assert "24 of 24" in v.evidence[0] and "substitute" in v.evidence[0] and v.step == j.CPU_2
+    assert instance in v.next[0] and "printed, never run" in v.next[2]
+
+
+def test_cpu_sustained_green_for_a_burst_of_forty_minutes(ctx):
+    """node-cpu-high's state: the condition fires (three points over), but not over hours."""
+    instance, now = host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance},
+               lambda t: 96 if t >= now - 40 * MIN else 20, now - timedelta(hours=3), now, 5 * MIN)
+    v = sustained_verdict(ctx)
+    assert v.ok and "not sustained over hours" in v.summary
+
+
+def test_cpu_sustained_with_a_gap_is_not_red_and_without_points_a_skip(ctx):
+    instance, now = host(), ctx.settings.now
+    with pytest.raises(NotApplicable, match="no EC2 CPUUtilization point in the last 2 h"):
+        sustained_verdict(ctx)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance}, 97, now - timedelta(minutes=70), now, 5 * MIN)
+    assert sustained_verdict(fresh(ctx)).ok  # hot for the 70 minutes it has points: not "every point of 2 h"
+
+
 def cluster_verdict(ctx):
     m = f.capacity_metrics(ctx)
     return j.cluster_cpu("cabal-ecs-instance", {i: list(m.cpu(i)) for i in m.instances}, m.ec2_at)

@@ -22,7 +22,7 @@ CI_WINDOW = timedelta(minutes=90)  # ContainerRestartLoop: avg_over_time[1h] at 
 CI_DELAY = timedelta(minutes=1)  # Container Insights' last complete minute
 EC2_PERIOD = 300  # basic monitoring: one point per 5 minutes
 EC2_DELAY = timedelta(minutes=10)  # the newest 5-min point is complete and published by then
-EC2_WINDOW = timedelta(minutes=30)
+EC2_WINDOW = timedelta(hours=2, minutes=5)  # node-high-cpu step 2: sustained over hours (the condition needs 30 min)
 CHOWN = "failed to chown"
 CHOWN_SPAN = timedelta(hours=1)
 

@@ -15,6 +15,7 @@ CRL_C = f"{CRL}, alert ContainerRestartLoop (condition)"
 CRL_1 = f"{CRL}, step 1 (each new task crashing, or no capacity)"
 CRL_E2 = f"{CRL}, escalation (EFS access point: failed to chown)"
 CPU_C = "node-high-cpu, alert NodeHighCPU (condition; substitute: EC2 CPUUtilization)"
+CPU_2 = "node-high-cpu, step 2 (sustained workload or runaway: the hosts' CPU over hours)"
 CPU_3 = "node-high-cpu, step 3 (cluster-wide or one host: every ECS host's CPU)"
 MEM_1 = "node-high-memory, step 1 (the heaviest task; substitute: Container Insights MemoryUtilized)"
 MEM_2 = "node-high-memory, step 2 (OOM-killed tasks; substitute for journalctl -k)"
@@ -33,6 +34,7 @@ CPU_THRESHOLD = 85.0
 CLUSTER_CPU = 80.0  # the runbook's step 3: "if every host is >80%, the cluster needs more capacity"
 CLUSTER_SPAN = timedelta(minutes=15)  # the alert's ``for``: the hosts' average over the same quarter hour
 EC2_POINT = timedelta(minutes=5)  # EC2 basic monitoring: a point per 5 minutes, stamped at its start
+SUSTAINED = timedelta(hours=2)  # the runbook's step 2: "a continuous 90% over hours on one host" is a runaway
 ROOT_DEVICE = "/dev/xvda"
 ROOT_GIB = 30  # what the runbook says to raise it to (and modules/ecs/main.tf sets)
 
@@ -163,6 +165,36 @@ def node_cpu_condition(instance: str, points, at: datetime, top: list[tuple[str,
                            f"aws ssm start-session --target {instance}  # then: docker stats --no-stream"])
     users = [f"CpuUtilized (ECS/ContainerInsights, last 15 min): {svc} {units:g} CPU units" for svc, units in top]
     return v if v.ok else red(v.summary, *v.evidence, *users, step=CPU_C, next=v.next, facts=v.facts)
+
+
+def cpu_sustained(instance: str, points, at: datetime) -> Verdict:
+    """Step 2, sustained workload or runaway: the host's CPU above 85 % at every 5-min point of the last 2 hours (none
+    missing) is a runaway (a stuck procmail, a tight loop of IMAP logins), red; hot for less is a burst, green.
+    Substitute: EC2 CPUUtilization, not node_exporter."""
+    recent = [(when, v) for when, v in points if at - SUSTAINED < when + EC2_POINT <= at]
+    if not recent:
+        raise NotApplicable(f"{instance}: no EC2 CPUUtilization point in the last 2 h: nothing to tell a burst from a "
+                            "runaway by")
+    values = [v for _, v in recent]
+    hot = [v for v in values if v > CPU_THRESHOLD]
+    expected = int(SUSTAINED / EC2_POINT)
+    hours = [values[i:i + 12] for i in range(0, len(values), 12)]
+    seen = [f"{instance}: CPUUtilization {len(hot)} of {len(recent)} 5-min points of the last 2 h above "
+            f"{CPU_THRESHOLD:g} % (substitute: EC2, not node_exporter); hourly averages "
+            + ", ".join(f"{sum(h) / len(h):.0f} %" for h in hours)]
+    if len(hot) < expected:
+        return green(f"{instance}: not sustained over hours: {len(hot)} of {expected} 5-min points of the last 2 h "
+                     f"above {CPU_THRESHOLD:g} %", *seen, step=CPU_2)
+    return red(f"{instance}: CPU above {CPU_THRESHOLD:g} % at every 5-min point of the last 2 h ({min(values):.0f}-"
+               f"{max(values):.0f} %): sustained, a runaway (a stuck procmail, a tight loop of IMAP logins), not a "
+               "burst", *seen, step=CPU_2,
+               next=[f"aws cloudwatch get-metric-statistics --namespace AWS/EC2 --metric-name CPUUtilization "
+                     f"--dimensions Name=InstanceId,Value={instance} --statistics Average --period 3600 "
+                     "--start-time $(date -u -d '-3 days' +%FT%TZ) --end-time $(date -u +%FT%TZ)  # a slow climb "
+                     "over days: node-high-memory",
+                     "pytest -m imap_auth_failure_spike  # a tight loop of IMAP logins (the runbook's escalation 2)",
+                     f"aws ssm start-session --target {instance}  # then: docker stats --no-stream; not a read, "
+                     "printed, never run"])
 
 
 def cluster_cpu(name: str, by_host: dict[str, list[tuple[datetime, float]]], at: datetime) -> Verdict:

@@ -111,6 +111,18 @@ def _cpu(sb):
                    now - timedelta(minutes=40), now + AHEAD, 96, timedelta(minutes=5))
 
 
+@fault("node-cpu-runaway", "the ECS host has run at 97 % CPU for the last 3 hours (EC2 CPUUtilization): sustained, a "
+       "runaway (step 2), on the only host (step 3)",
+       ("test_node_high_cpu_condition[cabal-ecs-instance]", "test_node_high_cpu_sustained[cabal-ecs-instance]",
+        "test_node_high_cpu_cluster_wide[cabal-ecs-instance]"),
+       runbook="node-high-cpu step 2",  # the alert is the symptom; step 2 (sustained: a runaway) the first cause
+       cause=("test_node_high_cpu_sustained[cabal-ecs-instance]",))
+def _cpu_runaway(sb):
+    now = datetime.now(UTC)
+    replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
+                   now - timedelta(hours=3), now + AHEAD, 97, timedelta(minutes=5))
+
+
 @fault("task-oom-killed", "a cabal-smtp-in container was OOM-killed 20 minutes ago (OutOfMemoryError, exit 137); ECS "
        "started a new task, which runs", ("test_no_task_oom_killed[cabal-smtp-in]",), runbook="node-high-memory step 2")
 def _oom(sb):
