@@ -79,6 +79,13 @@ class Step:
     title: str
     read: str = ""  # the AWS read that answers it, real names filled in
     why_not: str = ""  # when there is no read: one of REASONS, then why
+    at: str = ""  # the runbook's own item at HEAD it answers ("1".."3" numbered, "e1".. escalation bullets): its key
+
+    @property
+    def item(self) -> str:
+        """The item of the runbook at HEAD this step answers: the n-th numbered item of "First three things to check"
+        (counted through the section) or the n-th bullet of "Escalation" (``e<n>``)."""
+        return self.at or self.key
 
     @property
     def section(self) -> str:
@@ -232,7 +239,9 @@ RUNBOOKS: tuple[Runbook, ...] = (
                  "logs:FilterLogEvents /cabal/lambda/list, words ProvisionedThroughputExceededException, "
                  "InternalServerError OR-ed (the runbook's unquoted pair is an AND)"),
             Step("e1", "Page first; leave the alert firing during an AWS incident", why_not=f"{MANUAL}: judgement"),
-            Step("e2", "Support ticket with RequestIds", why_not=f"{REMEDIATION}: a person files it"),
+            Step("e2", "Support ticket with RequestIds", why_not=f"{REMEDIATION}: a person files it", at="e3"),
+            Step("e3", "AWS confirms an incident: leave the alert firing, no silence", why_not=f"{MANUAL}: judgement",
+                 at="e2"),
         ),
         names=(("/aws/lambda/cabal-list", "/cabal/lambda/list"),)),
     Runbook(
@@ -248,8 +257,11 @@ RUNBOOKS: tuple[Runbook, ...] = (
                          "(DataReadIOBytes, DataWriteIOBytes, MetadataIOBytes)"),
             Step("3", "File system very small (baseline 50 KiB/s per GiB)",
                  "elasticfilesystem:DescribeFileSystems SizeInBytes.Value and ThroughputMode of Name=cabal-efs"),
-            Step("e1", "Elastic or provisioned throughput; slow the heaviest writer",
-                 why_not=f"{REMEDIATION}: efs update-file-system"),
+            Step("e1", "Quick fix: elastic throughput", why_not=f"{REMEDIATION}: efs update-file-system"),
+            Step("e2", "Provisioned throughput at a fixed MiB/s", why_not=f"{REMEDIATION}: efs update-file-system"),
+            Step("e3", "Slow the heaviest writer (Kuma's interval)", why_not=f"{REMEDIATION}: a configuration change"),
+            Step("e4", "Severity: at zero credits, mail delivery and the monitoring stack slow",
+                 why_not=f"{MANUAL}: judgement (a severity note)"),
         ),
         names=(("below 20% of baseline", "an absolute 20e9 bytes of credit"),
                ("/uptime-kuma, /prometheus, ... access points", "monitoring module only; off: /smtp-queue, "
@@ -276,7 +288,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e2", "EFS access point: failed to chown", "logs:FilterLogEvents \"failed to chown\" in /ecs/<service>"),
             Step("e3", "Scale the ASG up by one", why_not=f"{REMEDIATION}: an ASG change"),
             Step("e4", "Several services at once: suspect the cluster",
-                 "the condition over every service of cabal-mail: more than one below desired"),
+                 "the condition over every service of cabal-mail: more than one below desired (the diagnosis says so)"),
         ),
         names=(("nine monitoring services (cabal-uptime-kuma, ...)", "monitoring module only; off: cabal-imap, "
                 "cabal-smtp-in, cabal-smtp-out (+ cabal-sinkhole when var.sinkhole)"),)),
@@ -290,12 +302,16 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("1", "Which container uses the CPU (docker stats over SSM)",
                  "substitute: cloudwatch:GetMetricData ECS/ContainerInsights CpuUtilized by ClusterName, ServiceName "
                  "(the runbook's SSM session and docker stats are not reads)"),
-            Step("2", "Sustained workload or runaway", "cloudwatch:GetMetricData AWS/EC2 CPUUtilization, hours to days"),
-            Step("3", "Cluster over- or under-provisioned",
-                 "cloudwatch:GetMetricData AWS/ECS CPUReservation by ClusterName; ecs:DescribeContainerInstances"),
+            Step("2", "Sustained workload or runaway",
+                 "cloudwatch:GetMetricData AWS/EC2 CPUUtilization of the hosts, the last 2 h (in the condition's request)"),
+            Step("3", "Cluster over- or under-provisioned: every host > 80 % or one host hot",
+                 "substitute: cloudwatch:GetMetricData AWS/EC2 CPUUtilization of every cabal-ecs-instance host (in the "
+                 "condition's request): every host > 80 % = cluster-wide; AWS/ECS CPUReservation is what tasks ask"),
             Step("e1", "Drain and replace the host", why_not=f"{REMEDIATION}: update-container-instances-state"),
             Step("e2", "Cluster-wide: scale up; cross-check IMAP auth failures",
                  why_not=f"{CROSS_LINK}: imap-auth-failure-spike.md; scaling is remediation"),
+            Step("e3", "Severity: sustained saturation becomes restart loops or probe failures",
+                 why_not=f"{CROSS_LINK}: container-restart-loop.md, probe-failure.md"),
         ),
         names=(("host label instance (node_exporter)", "EC2 InstanceId of the cabal-ecs-instance ASG"),)),
     Runbook(
@@ -312,8 +328,11 @@ RUNBOOKS: tuple[Runbook, ...] = (
                  "OutOfMemoryError / exitCode 137 (the host's kernel log is not readable: no agent)"),
             Step("3", "Every task has a memory cap",
                  "ecs:DescribeTaskDefinition cabal-imap, cabal-smtp-in, cabal-smtp-out containerDefinitions[].memory"),
-            Step("e1", "Bounce the heaviest task; a larger instance class", why_not=f"{REMEDIATION}: a restart"),
+            Step("e1", "Bounce the heaviest task", why_not=f"{REMEDIATION}: a restart"),
             Step("e2", "Prometheus retention / VictoriaMetrics", why_not=f"{MONITORING_ONLY}: Prometheus"),
+            Step("e3", "Cluster-wide pressure: a larger instance class", why_not=f"{REMEDIATION}: a Terraform change"),
+            Step("e4", "Severity: OOM kills escalate to container restart loops",
+                 why_not=f"{CROSS_LINK}: container-restart-loop.md"),
         ),
         names=(("t3.small", "m6g.medium (modules/ecs/variables.tf)"),)),
     Runbook(
@@ -330,6 +349,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e1", "Root volume undersized (8 GB -> 30)",
                  "ec2:DescribeLaunchTemplateVersions (name prefix cabal-ecs-) BlockDeviceMappings /dev/xvda VolumeSize"),
             Step("e2", "Something logging excessively", why_not=f"{NO_AGENT}: the host's log files"),
+            Step("e3", "Severity: a full disk is critical at once", why_not=f"{MANUAL}: judgement (a severity note)"),
         ),
         names=(("8 GB root volume", "30 GB gp3 already (modules/ecs/main.tf)"),)),
     Runbook(
@@ -350,6 +370,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
                  why_not=f"{CROSS_LINK}: heartbeat-ecs-reconfigure.md"),
             Step("e4", "Inbound relay: imap.cabal.internal resolves from smtp-in",
                  "existing in-VPC IMAP probe (-m imap, --vpc-host)"),
+            Step("e5", "Deferrals tipping into bounces", why_not=f"{CROSS_LINK}: sendmail-bounced-spike.md"),
         ),
         names=(("tag:Name=cabal-nat", "cabal-nat-<n> (modules/vpc/nat.tf)"),)),
     Runbook(
@@ -365,8 +386,10 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e1", "Deliverability: mail-tester, blocklists, DKIM/DMARC", why_not=f"{MANUAL}: third-party sites"),
             Step("e2", "Force a reconfigure on smtp-in", why_not=f"{REMEDIATION}: update-service --force-new-deployment"),
             Step("e3", "The bounced addresses should still exist",
-                 "dynamodb:BatchGetItem on cabal-addresses for the bounced recipients (optional: personal data)"),
-            Step("e4", "imap: the OS user and Maildir exist", why_not=f"{NOT_READ_ONLY}: inside the container"),
+                 "dynamodb:BatchGetItem on cabal-addresses for the bounced recipients (optional: personal data)",
+                 at="e2"),
+            Step("e4", "imap: the OS user and Maildir exist", why_not=f"{NOT_READ_ONLY}: inside the container", at="e3"),
+            Step("e5", "Severity: resolve the same day", why_not=f"{MANUAL}: judgement (a severity note)", at="e4"),
         )),
     Runbook(
         "imap-auth-failure-spike.md", "imap_auth_failure_spike", ("mail_logs",),
@@ -389,6 +412,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
                          "the sources)"),
             Step("e3", "Do not widen login_trusted_networks", why_not=f"{MANUAL}: a rule for the operator"),
             Step("e4", "A compromised account: rotate in Cognito", why_not=f"{REMEDIATION}: a password reset"),
+            Step("e5", "Severity: no longer background noise", why_not=f"{MANUAL}: judgement (a severity note)"),
         )),
     Runbook(
         "heartbeat-certbot-renewal.md", "letsencrypt", ("heartbeat",),
@@ -404,6 +428,8 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e1", "Force a renewal now", why_not=f"{REMEDIATION}: lambda invoke"),
             Step("e2", "Schedule disabled in Terraform", why_not=f"{REMEDIATION}: re-enable in the module"),
             Step("e3", "ACME account key lost", why_not=f"{SECRET}: the account key is not read"),
+            Step("e4", "Severity: 30+ days between a missed heartbeat and expiry",
+                 why_not=f"{CROSS_LINK}: cert-expiring.md (the days left, -m cert_expiring)"),
         ),
         names=(("/aws/lambda/cabal-certbot-renewal", "/cabal/lambda/certbot-renewal"),
                ("pushing the renewed cert to S3", "SSM /cabal/control_domain_{ssl_cert,chain_cert}")),
@@ -423,6 +449,7 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e1", "Plan disabled or vault missing: re-apply Terraform", why_not=f"{REMEDIATION}: terraform apply"),
             Step("e2", "Job failures more than 1 in 7", "backup:ListBackupJobs over 30 days: failures per week"),
             Step("e3", "backup_heartbeat broken: re-seed the ping URL", why_not=f"{MONITORING_ONLY}; {SECRET}"),
+            Step("e4", "Severity: a large buffer to impact", why_not=f"{MANUAL}: judgement (a severity note)"),
         ),
         names=(("cabal-backup-heartbeat, /aws/lambda/cabal-backup-heartbeat",
                 "backup_heartbeat, /cabal/lambda/backup_heartbeat (monitoring module only)"),
@@ -465,6 +492,8 @@ RUNBOOKS: tuple[Runbook, ...] = (
             Step("e2", "DynamoDB stalls", why_not=f"{CROSS_LINK}: dynamodb-throttling.md, dynamodb-system-errors.md"),
             Step("e3", "Cognito ListUsers throttling",
                  why_not=f"{MONITORING_ONLY}: aws_cognito_*_throttles is not scraped even with the module"),
+            Step("e4", "Severity: critical, but mail keeps flowing on the last map",
+                 why_not=f"{MANUAL}: judgement (a severity note)"),
         ),
         names=(("<reconfigure-queue-url> (one queue)", "three: cabal-reconfig-{imap,smtp-in,smtp-out}"),)),
     Runbook(

@@ -1,5 +1,7 @@
 """node-high-cpu runbook (alert NodeHighCPU). node_exporter is in the monitoring module (off): the condition is a
-substitute, AWS/EC2 CPUUtilization of the ECS hosts, and step 1's docker stats is Container Insights' CpuUtilized."""
+substitute, AWS/EC2 CPUUtilization of the ECS hosts; step 1's docker stats is Container Insights' CpuUtilized, and
+steps 2 (sustained over hours or a burst) and 3 (every host > 80 % or one host hot) the same hosts'
+CPUUtilization."""
 
 import pytest
 
@@ -18,3 +20,20 @@ def test_node_high_cpu_condition(ecs_host_name, capacity_metrics, settings, expe
     verdicts = [capacity.node_cpu_condition(i, capacity_metrics.cpu(i), capacity_metrics.ec2_at, top)
                 for i in capacity_metrics.instances]
     expect(next((v for v in verdicts if not v.ok), verdicts[0]))
+
+
+def test_node_high_cpu_sustained(ecs_host_name, capacity_metrics, expect):
+    """Step 2: sustained over hours (a runaway) or a burst."""
+    if not capacity_metrics.instances:
+        pytest.skip(f"no EC2 instance named {ecs_host_name}: no ECS host to judge (test_container_instances_connected)")
+    verdicts = [capacity.cpu_sustained(i, capacity_metrics.cpu(i), capacity_metrics.ec2_at)
+                for i in capacity_metrics.instances]
+    expect(next((v for v in verdicts if not v.ok), verdicts[0]))
+
+
+def test_node_high_cpu_cluster_wide(ecs_host_name, capacity_metrics, expect):
+    """Step 3: every ECS host above 80 % (the cluster needs capacity) or one host hot (that host's tasks)."""
+    if not capacity_metrics.instances:
+        pytest.skip(f"no EC2 instance named {ecs_host_name}: no ECS host to judge (test_container_instances_connected)")
+    expect(capacity.cluster_cpu(ecs_host_name, {i: list(capacity_metrics.cpu(i)) for i in capacity_metrics.instances},
+                                capacity_metrics.ec2_at))

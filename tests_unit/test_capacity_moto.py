@@ -181,7 +181,124 @@ def test_node_cpu_two_points_over_is_not_three(ctx):
     assert cpu_verdict(ctx).ok  # the periods ending at at-5 and at: two of the three
 
 
+def sustained_verdict(ctx):
+    m = f.capacity_metrics(ctx)
+    (instance,) = m.instances
+    return j.cpu_sustained(instance, m.cpu(instance), m.ec2_at)
+
+
+def test_cpu_sustained_red_at_every_point_of_two_hours_says_runaway(ctx):
+    instance, now = host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance}, 97, now - timedelta(hours=3), now, 5 * MIN)
+    v = sustained_verdict(ctx)
+    assert not v.ok and "at every 5-min point of the last 2 h" in v.summary and "a runaway" in v.summary
+    assert "24 of 24" in v.evidence[0] and "substitute" in v.evidence[0] and v.step == j.CPU_2
+    assert instance in v.next[0] and "printed, never run" in v.next[2]
+
+
+def test_cpu_sustained_green_for_a_burst_of_forty_minutes(ctx):
+    """node-cpu-high's state: the condition fires (three points over), but not over hours."""
+    instance, now = host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance},
+               lambda t: 96 if t >= now - 40 * MIN else 20, now - timedelta(hours=3), now, 5 * MIN)
+    v = sustained_verdict(ctx)
+    assert v.ok and "not sustained over hours" in v.summary
+
+
+def test_cpu_sustained_with_a_gap_is_not_red_and_without_points_a_skip(ctx):
+    instance, now = host(), ctx.settings.now
+    with pytest.raises(NotApplicable, match="no EC2 CPUUtilization point in the last 2 h"):
+        sustained_verdict(ctx)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance}, 97, now - timedelta(minutes=70), now, 5 * MIN)
+    assert sustained_verdict(fresh(ctx)).ok  # hot for the 70 minutes it has points: not "every point of 2 h"
+
+
+def cluster_verdict(ctx):
+    m = f.capacity_metrics(ctx)
+    return j.cluster_cpu("cabal-ecs-instance", {i: list(m.cpu(i)) for i in m.instances}, m.ec2_at)
+
+
+def test_cluster_cpu_green_when_one_host_is_hot_says_that_host(ctx):
+    hot, cool, now = host(), host(), ctx.settings.now
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": hot}, 96, now - timedelta(hours=1), now, 5 * MIN)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": cool}, 30, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(ctx)
+    assert v.ok and f"one host hot ({hot})" in v.summary and "escalation 1" in v.summary and v.step == j.CPU_3
+    assert v.evidence[0].startswith(f"{hot}: CPUUtilization 96 %") and "substitute" in v.evidence[0]
+
+
+def test_cluster_cpu_red_when_every_host_is_above_80(ctx):
+    a, b, now = host(), host(), ctx.settings.now
+    host("cabal-ecs-instance-stage")  # a neighbour with a similar name: not one of ours
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": a}, 96, now - timedelta(hours=1), now, 5 * MIN)
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": b}, 84, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(ctx)
+    assert not v.ok and "cluster-wide: every host (2) above 80 %" in v.summary and v.step == j.CPU_3
+    assert "  runbook: node-high-cpu, step 3 (cluster-wide or one host" in v.render()
+    assert a in v.next[0] and b in v.next[0] and f"--instance-ids {' '.join(sorted([a, b]))}" in v.next[1]
+    assert "printed, never run" in v.next[2]
+
+
+def test_cluster_cpu_a_spike_before_the_quarter_hour_is_green(ctx):
+    """The noisy sandbox's resolved spike: hot an hour ago, cool in the last 15 minutes."""
+    instance, now = host(), ctx.settings.now
+    at = f.capacity_metrics(ctx).ec2_at
+    per_minute("AWS/EC2", "CPUUtilization", {"InstanceId": instance},
+               lambda t: 20 if t + 5 * MIN > at - 15 * MIN else 99, now - timedelta(hours=1), now, 5 * MIN)
+    v = cluster_verdict(fresh(ctx))  # a new run: the read above is memoized
+    assert v.ok and "no host above 80 %" in v.summary
+
+
+def test_cluster_cpu_without_any_point_is_a_skip(ctx):
+    host()
+    with pytest.raises(NotApplicable, match="no EC2 CPUUtilization point"):
+        cluster_verdict(ctx)
+
+
 # --- node-high-memory (proxies) ---------------------------------------------------------------------------------------
+
+
+def memory(ctx, service: str, mib) -> None:
+    now = ctx.settings.now
+    per_minute("ECS/ContainerInsights", "MemoryUtilized", {"ClusterName": "cabal-mail", "ServiceName": service}, mib,
+               now - timedelta(hours=1), now, 5 * MIN)
+
+
+def registered(mib: int) -> list[dict]:
+    """The container instances as DescribeContainerInstances returns them (their registered MEMORY)."""
+    return [{"containerInstanceArn": "arn:aws:ecs:us-east-1:1:container-instance/cabal-mail/1f2e",
+             "registeredResources": [{"name": "CPU", "integerValue": 2048}, {"name": "MEMORY", "integerValue": mib}]}]
+
+
+def heaviest_verdict(ctx, mib: int = 3800):
+    m = f.capacity_metrics(ctx)
+    used = {s: list(m.ci(s, "MemoryUtilized", 300)) for s in ("cabal-imap", "cabal-smtp-in", "cabal-smtp-out")}
+    return j.heaviest_task("cabal-mail", used, registered(mib), m.ci_at)
+
+
+def test_heaviest_task_green_names_it_and_says_substitute(ctx):
+    memory(ctx, "cabal-imap", 300)
+    memory(ctx, "cabal-smtp-in", 500)
+    v = heaviest_verdict(ctx)
+    assert v.ok and v.summary.endswith("the heaviest is cabal-smtp-in") and v.step == j.MEM_1
+    assert "substitute" in v.evidence[0] and v.evidence[1].startswith("cabal-smtp-in: MemoryUtilized 500 MiB")
+
+
+def test_heaviest_task_red_above_85_percent_of_the_registered_memory(ctx):
+    memory(ctx, "cabal-imap", 3000)
+    memory(ctx, "cabal-smtp-out", 400)
+    v = heaviest_verdict(ctx)
+    assert not v.ok and "89 % of the memory the container instances registered" in v.summary
+    assert v.summary.endswith("the heaviest task is cabal-imap") and "--service cabal-imap --force-new" in v.next[2]
+    assert "printed, never run" in v.next[2] and "  runbook: node-high-memory, step 1" in v.render()
+
+
+def test_heaviest_task_without_container_insights_or_instances_is_a_skip(ctx):
+    with pytest.raises(NotApplicable, match="containerInsights off"):
+        heaviest_verdict(ctx)
+    memory(ctx, "cabal-imap", 300)
+    with pytest.raises(NotApplicable, match="registers MEMORY"):
+        heaviest_verdict(fresh(ctx), 0)
 
 
 def stopped(ctx, minutes_ago: float, exit_code: int | None, stop_code: str, reason: str = "") -> dict:

@@ -121,3 +121,21 @@ def test_each_runbooks_own_conclusion_from_its_cause(monkeypatch, runbook, check
     (f,) = diagnose([Outcome(f"{check}[{param}]" if param else check, "red", "x-1", evidence=said,
                              summary=f"{check} red")]).findings
     assert f.conclusion.startswith(f"{words}; the first failing step is 1. the step"), f.conclusion
+
+
+def _loops(*reds: str) -> list[Outcome]:
+    """container-restart-loop's condition and step 1 (the real STEPS rows) over three services, ``reds`` below desired."""
+    services = ("cabal-imap", "cabal-smtp-in", "cabal-smtp-out")
+    return [Outcome(f"test_container_restart_loop_condition[{s}]", "red" if s in reds else "green", "crl-c",
+                    summary=f"{s} RunningTaskCount below DesiredTaskCount") for s in services] + \
+        [Outcome(f"test_container_restart_loop_placement[{s}]", "green", "crl-1") for s in services]
+
+
+def test_several_services_looping_at_once_suspect_the_cluster_not_the_services():
+    """container-restart-loop's last escalation bullet: several services in restart loops simultaneously point at the
+    cluster instance role, EFS or the network; one service alone does not say so."""
+    (f,) = diagnose(_loops("cabal-imap", "cabal-smtp-in")).findings
+    assert f.conclusion.startswith("several services below desired at once (cabal-imap, cabal-smtp-in): suspect the "
+                                   "cluster instance role, EFS or the network, not the services themselves"), f.conclusion
+    (one,) = diagnose(_loops("cabal-imap")).findings
+    assert "several" not in one.conclusion and one.conclusion.startswith("the alert's condition holds"), one.conclusion

@@ -119,7 +119,10 @@ SAYS = {"wedged-host": (d.WEDGED, "next: aws ecs list-container-instances --clus
         "le-cert-in-critical-window": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
         "le-cert-expired": ("escalation (the manual path): test_letsencrypt_escalation_not_needed[",),
         # lambda family: deploy vs runtime, in lambda-errors' words
-        "lambda-errors-list": ("runtime, not a deploy",), "lambda-deploy-broke-list": ("after a deploy: roll back",)}
+        "lambda-errors-list": ("runtime, not a deploy",), "lambda-deploy-broke-list": ("after a deploy: roll back",),
+        # container-restart-loop's last escalation bullet: several services at once suspect the cluster
+        "several-services-restart-loop": ("several services below desired at once (cabal-imap, cabal-smtp-in): suspect "
+                                          "the cluster instance role, EFS or the network",)}
 # Wording that contradicts itself: never in any diagnosis.
 NEVER = (re.compile(r"both fail: the service itself; .*the first failing step is (a NACL|a security-group|a listener|"
                     r"a DNS|fail2ban|the NAT)"), re.compile(r"probe-failure, probe-failure: "))

@@ -22,7 +22,7 @@ CI_WINDOW = timedelta(minutes=90)  # ContainerRestartLoop: avg_over_time[1h] at 
 CI_DELAY = timedelta(minutes=1)  # Container Insights' last complete minute
 EC2_PERIOD = 300  # basic monitoring: one point per 5 minutes
 EC2_DELAY = timedelta(minutes=10)  # the newest 5-min point is complete and published by then
-EC2_WINDOW = timedelta(minutes=30)
+EC2_WINDOW = timedelta(hours=2, minutes=5)  # node-high-cpu step 2: sustained over hours (the condition needs 30 min)
 CHOWN = "failed to chown"
 CHOWN_SPAN = timedelta(hours=1)
 
@@ -64,8 +64,8 @@ def ecs_hosts(ctx: Context) -> list[dict]:
 
 
 def capacity_metrics(ctx: Context) -> CapacityMetrics:
-    """Running/Desired task counts per service (Container Insights, 1-min), CPU used per service (5-min) and each ECS host's
-    CPUUtilization (5-min), in one GetMetricData request over the longest window."""
+    """Running/Desired task counts per service (Container Insights, 1-min), CPU and memory used per service (5-min) and
+    each ECS host's CPUUtilization (5-min), in one GetMetricData request over the longest window."""
     cluster = ctx.name("cluster")
     services = [ctx.name(k) for k in ctx.settings.topology.services()]
     hosts = tuple(i["InstanceId"] for i in ecs_hosts(ctx))
@@ -73,7 +73,7 @@ def capacity_metrics(ctx: Context) -> CapacityMetrics:
     ci_at = _floor(now, 60) - CI_DELAY
     ec2_at = _floor(now - EC2_DELAY, EC2_PERIOD)
     queries = [ci_metric(cluster, s, n) for s in services for n in ("RunningTaskCount", "DesiredTaskCount")]
-    queries += [ci_metric(cluster, s, "CpuUtilized", period=EC2_PERIOD) for s in services]
+    queries += [ci_metric(cluster, s, n, period=EC2_PERIOD) for s in services for n in ("CpuUtilized", "MemoryUtilized")]
     queries += [cpu_metric(i) for i in hosts]
     start = min(ci_at - CI_WINDOW, ec2_at - EC2_WINDOW)
     series = metric_data(ctx.aws, queries, start, max(ci_at, ec2_at) + timedelta(minutes=1))

@@ -15,6 +15,9 @@ CRL_C = f"{CRL}, alert ContainerRestartLoop (condition)"
 CRL_1 = f"{CRL}, step 1 (each new task crashing, or no capacity)"
 CRL_E2 = f"{CRL}, escalation (EFS access point: failed to chown)"
 CPU_C = "node-high-cpu, alert NodeHighCPU (condition; substitute: EC2 CPUUtilization)"
+CPU_2 = "node-high-cpu, step 2 (sustained workload or runaway: the hosts' CPU over hours)"
+CPU_3 = "node-high-cpu, step 3 (cluster-wide or one host: every ECS host's CPU)"
+MEM_1 = "node-high-memory, step 1 (the heaviest task; substitute: Container Insights MemoryUtilized)"
 MEM_2 = "node-high-memory, step 2 (OOM-killed tasks; substitute for journalctl -k)"
 MEM_3 = "node-high-memory, step 3 (every task has a memory cap)"
 DISK_E1 = "node-disk-space-low, escalation (root volume undersized)"
@@ -23,10 +26,15 @@ PLACEMENT = "unable to place a task"
 CRASH = "Essential container"
 EVENT_SPAN = timedelta(hours=1)  # the events that explain a loop the alert sees over its 1-h average
 OOM_SPAN = timedelta(hours=24)
+MEMORY_SHARE = 85.0  # NodeHighMemory's threshold, applied to the proxy (the tasks' memory, not the host's)
 OOM_EXIT = 137  # SIGKILL: the kernel's OOM killer or docker's memory cap, unless ECS itself stopped the task
 ECS_STOPPED = ("ServiceSchedulerInitiated", "UserInitiated", "SpotInterruption", "TerminationNotice")  # then 137 is
 # ECS's own SIGKILL after stopTimeout (a failed health check, a deployment), not memory
 CPU_THRESHOLD = 85.0
+CLUSTER_CPU = 80.0  # the runbook's step 3: "if every host is >80%, the cluster needs more capacity"
+CLUSTER_SPAN = timedelta(minutes=15)  # the alert's ``for``: the hosts' average over the same quarter hour
+EC2_POINT = timedelta(minutes=5)  # EC2 basic monitoring: a point per 5 minutes, stamped at its start
+SUSTAINED = timedelta(hours=2)  # the runbook's step 2: "a continuous 90% over hours on one host" is a runaway
 ROOT_DEVICE = "/dev/xvda"
 ROOT_GIB = 30  # what the runbook says to raise it to (and modules/ecs/main.tf sets)
 
@@ -159,6 +167,78 @@ def node_cpu_condition(instance: str, points, at: datetime, top: list[tuple[str,
     return v if v.ok else red(v.summary, *v.evidence, *users, step=CPU_C, next=v.next, facts=v.facts)
 
 
+def cpu_sustained(instance: str, points, at: datetime) -> Verdict:
+    """Step 2, sustained workload or runaway: the host's CPU above 85 % at every 5-min point of the last 2 hours (none
+    missing) is a runaway (a stuck procmail, a tight loop of IMAP logins), red; hot for less is a burst, green.
+    Substitute: EC2 CPUUtilization, not node_exporter."""
+    recent = [(when, v) for when, v in points if at - SUSTAINED < when + EC2_POINT <= at]
+    if not recent:
+        raise NotApplicable(f"{instance}: no EC2 CPUUtilization point in the last 2 h: nothing to tell a burst from a "
+                            "runaway by")
+    values = [v for _, v in recent]
+    hot = [v for v in values if v > CPU_THRESHOLD]
+    expected = int(SUSTAINED / EC2_POINT)
+    hours = [values[i:i + 12] for i in range(0, len(values), 12)]
+    seen = [f"{instance}: CPUUtilization {len(hot)} of {len(recent)} 5-min points of the last 2 h above "
+            f"{CPU_THRESHOLD:g} % (substitute: EC2, not node_exporter); hourly averages "
+            + ", ".join(f"{sum(h) / len(h):.0f} %" for h in hours)]
+    if len(hot) < expected:
+        return green(f"{instance}: not sustained over hours: {len(hot)} of {expected} 5-min points of the last 2 h "
+                     f"above {CPU_THRESHOLD:g} %", *seen, step=CPU_2)
+    return red(f"{instance}: CPU above {CPU_THRESHOLD:g} % at every 5-min point of the last 2 h ({min(values):.0f}-"
+               f"{max(values):.0f} %): sustained, a runaway (a stuck procmail, a tight loop of IMAP logins), not a "
+               "burst", *seen, step=CPU_2,
+               next=[f"aws cloudwatch get-metric-statistics --namespace AWS/EC2 --metric-name CPUUtilization "
+                     f"--dimensions Name=InstanceId,Value={instance} --statistics Average --period 3600 "
+                     "--start-time $(date -u -d '-3 days' +%FT%TZ) --end-time $(date -u +%FT%TZ)  # a slow climb "
+                     "over days: node-high-memory",
+                     "pytest -m imap_auth_failure_spike  # a tight loop of IMAP logins (the runbook's escalation 2)",
+                     f"aws ssm start-session --target {instance}  # then: docker stats --no-stream; not a read, "
+                     "printed, never run"])
+
+
+def cluster_cpu(name: str, by_host: dict[str, list[tuple[datetime, float]]], at: datetime) -> Verdict:
+    """Step 3, cluster-wide or one host: every ECS host (``name``) above 80 % CPU on average over the last 15 minutes
+    is the cluster short of capacity (red); one host hot is that host's tasks (green here: the condition names the
+    host, escalation 1 drains it). Substitute: the hosts' EC2 CPUUtilization answers "every host > 80 %" (the
+    runbook's cluster reservation, AWS/ECS CPUReservation, is what the services ask, not what they use)."""
+    average = {}
+    for host, points in by_host.items():
+        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
+        if values:
+            average[host] = sum(values) / len(values)
+    if not average:
+        raise NotApplicable(f"no EC2 CPUUtilization point of any {name} host in the last 15 min: nothing to compare "
+                            "(a host without basic monitoring, or none running: test_container_instances_connected)")
+    seen = [f"{host}: CPUUtilization {v:.0f} % on average over the last 15 min (substitute: EC2, not node_exporter)"
+            for host, v in sorted(average.items(), key=lambda hv: -hv[1])]
+    hot = sorted(h for h, v in average.items() if v > CLUSTER_CPU)
+    silent = sorted(set(by_host) - set(average))
+    if silent:
+        seen.append(f"no point in the last 15 min: {', '.join(silent)} (not compared)")
+    if len(hot) < len(average):
+        what = (f"one host hot ({hot[0]}): that host's tasks, not the cluster (escalation 1: drain and replace it)"
+                if len(hot) == 1 else f"{len(hot)} of {len(average)} hosts above {CLUSTER_CPU:g} %" if hot
+                else f"no host above {CLUSTER_CPU:g} %")
+        return green(f"{name}: not cluster-wide: {what}", *seen, step=CPU_3)
+    ids = " ".join(sorted(average))
+    return red(f"{name}: cluster-wide: every host ({len(average)}) above {CLUSTER_CPU:g} % CPU over the last 15 min: "
+               "the cluster needs more capacity (or smaller services), not one host's tasks", *seen, step=CPU_3,
+               next=[f"aws cloudwatch get-metric-data --start-time $(date -u -d '-1 hour' +%FT%TZ) --end-time "
+                     f"$(date -u +%FT%TZ) --metric-data-queries '{_cpu_queries(sorted(average))}'",
+                     f"aws ec2 describe-instances --instance-ids {ids} --query "
+                     "'Reservations[].Instances[].{id:InstanceId,type:InstanceType,state:State.Name}'",
+                     "scale the ECS host ASG up, or a larger instance class  # runbook escalation 2; printed, never "
+                     "run"])
+
+
+def _cpu_queries(hosts: list[str]) -> str:
+    return "[" + ",".join(
+        f'{{"Id":"h{i}","MetricStat":{{"Metric":{{"Namespace":"AWS/EC2","MetricName":"CPUUtilization",'
+        f'"Dimensions":[{{"Name":"InstanceId","Value":"{h}"}}]}},"Period":300,"Stat":"Average"}}}}'
+        for i, h in enumerate(hosts)) + "]"
+
+
 def top_cpu(series_by_service: dict[str, list[tuple[datetime, float]]], at: datetime) -> list[tuple[str, float]]:
     """Step 1's substitute for docker stats: the services by average CpuUtilized over the last 15 minutes."""
     out = []
@@ -167,6 +247,48 @@ def top_cpu(series_by_service: dict[str, list[tuple[datetime, float]]], at: date
         if vals:
             out.append((svc, round(sum(vals) / len(vals), 1)))
     return sorted(out, key=lambda sv: -sv[1])[:3]
+
+
+def heaviest_task(cluster: str, by_service: dict[str, list[tuple[datetime, float]]], instances: list[dict],
+                  at: datetime) -> Verdict:
+    """Step 1, which task is the heavyweight (substitute: AWS holds no host memory without an agent): each service's
+    Container Insights MemoryUtilized (MiB, 5-min points, the last 15 minutes' average), heaviest first, against the
+    MEMORY the cluster's container instances registered. Above 85 % of it (NodeHighMemory's threshold, on this proxy)
+    is red, naming the heaviest task; below, green, naming it too."""
+    used = {}
+    for service, points in by_service.items():
+        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
+        if values:
+            used[service] = sum(values) / len(values)
+    if not used:
+        raise NotApplicable(f"no Container Insights MemoryUtilized point of any service of {cluster} in the last 15 "
+                            "min (containerInsights off): nothing names the heaviest task")
+    registered = sum(r.get("integerValue", 0) for ci in instances for r in ci.get("registeredResources", [])
+                     if r.get("name") == "MEMORY")
+    if not registered:
+        raise NotApplicable(f"no container instance of {cluster} registers MEMORY (none connected: "
+                            "test_container_instances_connected): nothing to weigh the tasks against")
+    ranked = sorted(used.items(), key=lambda sv: -sv[1])
+    share = 100 * sum(used.values()) / registered
+    heavy = ranked[0][0]
+    seen = ["substitute: Container Insights MemoryUtilized per service against the container instances' registered "
+            "MEMORY (host memory needs an agent: none is deployed)",
+            *[f"{service}: MemoryUtilized {mib:.0f} MiB on average over the last 15 min ({100 * mib / registered:.0f} "
+              f"% of {registered} MiB registered)" for service, mib in ranked]]
+    if share <= MEMORY_SHARE:
+        return green(f"{cluster}: the tasks use {share:.0f} % of the registered memory; the heaviest is {heavy}", *seen,
+                     step=MEM_1)
+    return red(f"{cluster}: the tasks use {share:.0f} % of the memory the container instances registered (> "
+               f"{MEMORY_SHARE:g} %, NodeHighMemory's threshold on this proxy); the heaviest task is {heavy}", *seen,
+               step=MEM_1,
+               next=[f"aws cloudwatch get-metric-statistics --namespace ECS/ContainerInsights --metric-name "
+                     f"MemoryUtilized --dimensions Name=ClusterName,Value={cluster} Name=ServiceName,Value={heavy} "
+                     "--statistics Average --period 300 --start-time $(date -u -d '-6 hours' +%FT%TZ) --end-time "
+                     "$(date -u +%FT%TZ)",
+                     f"aws ecs describe-services --cluster {cluster} --services {heavy} --query "
+                     "'services[0].taskDefinition'",
+                     f"aws ecs update-service --cluster {cluster} --service {heavy} --force-new-deployment  # runbook "
+                     "escalation 1 (bounce the heaviest task); printed, never run"])
 
 
 def no_task_oom_killed(cluster: str, name: str, stopped: list[dict], now: datetime) -> Verdict:

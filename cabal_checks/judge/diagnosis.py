@@ -457,8 +457,26 @@ def _conclusion(f: Finding, outcomes: list[Outcome], by_id: dict) -> str:
     return "; ".join(words)
 
 
+# What a runbook concludes when its alert's condition holds for several of its subjects at once ({} = them).
+SEVERAL_AT_ONCE = {
+    "container-restart-loop": "several services below desired at once ({}): suspect the cluster instance role, EFS or "
+                              "the network, not the services themselves (container-restart-loop escalation)"}
+
+
+def _several(f: Finding) -> str:
+    said = SEVERAL_AT_ONCE.get(f.runbook, "")
+    subjects = sorted({o.param for o in f.members() if o.check.endswith(CONDITION_SUFFIX) and o.status == RED
+                       and o.param})
+    return said.format(", ".join(subjects)) + "; " if said and len(subjects) > 1 else ""
+
+
 def _generic_conclusion(f: Finding) -> str:
-    """Issue #16's runbooks: the alert's condition alone, or the first red step and the runbook's words for it."""
+    """Issue #16's runbooks: the alert's condition alone, or the first red step and the runbook's words for it; said
+    after what the runbook concludes of several subjects at once (``SEVERAL_AT_ONCE``)."""
+    return _several(f) + _first_step(f)
+
+
+def _first_step(f: Finding) -> str:
     c = f.cause
     step = _STEP[c.step].title if c.step in _STEP else c.step
     if _symptom(c):

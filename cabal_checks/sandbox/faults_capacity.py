@@ -55,6 +55,24 @@ def _imap_restart_loop(sb):
     aws_faults._svc(sb.seeded, "service_imap").events.sort(key=lambda e: e["createdAt"], reverse=True)
 
 
+@fault("several-services-restart-loop", "cabal-imap and cabal-smtp-in have both averaged 0 of 1 running tasks for 70 "
+       "minutes, each new task's essential container exiting: several services at once, so the cluster (instance role, "
+       "EFS, network) rather than either service (the runbook's last escalation bullet)",
+       ("test_container_restart_loop_condition[cabal-imap]", "test_container_restart_loop_condition[cabal-smtp-in]"),
+       runbook="container-restart-loop escalation",
+       # the diagnosis' one finding for the runbook: its first condition red; its conclusion names both services and
+       # suspects the cluster (tests_unit/test_fault_matrix.py SAYS)
+       cause=("test_container_restart_loop_condition[cabal-imap]",))
+def _several_loops(sb):
+    now = datetime.now(UTC)
+    for key in ("service_imap", "service_smtp_in"):
+        _running(sb, key, 0, timedelta(minutes=70))
+        for i in range(3):
+            service_event(sb.seeded, key, f"has stopped 1 running tasks: (task 6f2e1d8b01a35d2c9f2d1e0b2c3d4e5{i}). "
+                          "Essential container in task exited", now - timedelta(minutes=50 - 20 * i))
+        aws_faults._svc(sb.seeded, key).events.sort(key=lambda e: e["createdAt"], reverse=True)
+
+
 @fault("cluster-out-of-memory", "cabal-smtp-out cannot be placed: no container instance has the memory its task needs "
        "(\"unable to place a task\" for 40 minutes), running 0 of 1 on average for an hour",
        ("test_container_restart_loop_condition[cabal-smtp-out]", "test_container_restart_loop_placement[cabal-smtp-out]"),
@@ -82,12 +100,27 @@ def _chown(sb):
          "message": "chown: /var/mail/cabal: failed to chown: Operation not permitted"} for m in (25, 15)])
 
 
-@fault("node-cpu-high", "the ECS host runs at 96 % CPU for the last 40 minutes (EC2 CPUUtilization)",
-       ("test_node_high_cpu_condition[cabal-ecs-instance]",), runbook="node-high-cpu alert")
+@fault("node-cpu-high", "the ECS host runs at 96 % CPU for the last 40 minutes (EC2 CPUUtilization): the only host, so "
+       "cluster-wide (step 3)", ("test_node_high_cpu_condition[cabal-ecs-instance]",
+                                 "test_node_high_cpu_cluster_wide[cabal-ecs-instance]"),
+       runbook="node-high-cpu step 3",  # the alert is the symptom; step 3 (every host hot: capacity) the cause
+       cause=("test_node_high_cpu_cluster_wide[cabal-ecs-instance]",))
 def _cpu(sb):
     now = datetime.now(UTC)
     replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
                    now - timedelta(minutes=40), now + AHEAD, 96, timedelta(minutes=5))
+
+
+@fault("node-cpu-runaway", "the ECS host has run at 97 % CPU for the last 3 hours (EC2 CPUUtilization): sustained, a "
+       "runaway (step 2), on the only host (step 3)",
+       ("test_node_high_cpu_condition[cabal-ecs-instance]", "test_node_high_cpu_sustained[cabal-ecs-instance]",
+        "test_node_high_cpu_cluster_wide[cabal-ecs-instance]"),
+       runbook="node-high-cpu step 2",  # the alert is the symptom; step 2 (sustained: a runaway) the first cause
+       cause=("test_node_high_cpu_sustained[cabal-ecs-instance]",))
+def _cpu_runaway(sb):
+    now = datetime.now(UTC)
+    replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
+                   now - timedelta(hours=3), now + AHEAD, 97, timedelta(minutes=5))
 
 
 @fault("task-oom-killed", "a cabal-smtp-in container was OOM-killed 20 minutes ago (OutOfMemoryError, exit 137); ECS "
@@ -104,6 +137,16 @@ def _oom(sb):
     s.task_arns[key], s.task_ips[key] = place_task(s, key, when + timedelta(minutes=1))
     aws_faults._set_counts(s, key, 1, 0)
     aws_faults._svc(s, key).events.sort(key=lambda e: e["createdAt"], reverse=True)
+
+
+@fault("imap-memory-heavy", "cabal-imap's tasks use 7 GiB for the last 40 minutes (Container Insights MemoryUtilized): "
+       "the tasks take over 85 % of the memory the container instance registered, cabal-imap the heaviest",
+       ("test_node_memory_heaviest_task[cabal-ecs-instance]",), runbook="node-high-memory step 1")
+def _memory_heavy(sb):
+    now = datetime.now(UTC)
+    dims = {"ClusterName": sb.names["cluster"], "ServiceName": sb.names["service_imap"]}
+    replace_series(sb, "ECS/ContainerInsights", "MemoryUtilized", dims, now - timedelta(minutes=40), now + AHEAD, 7168,
+                   timedelta(minutes=5))
 
 
 @fault("root-volume-undersized", "the ECS hosts' launch template maps /dev/xvda at 8 GiB (the runbook's old size)",

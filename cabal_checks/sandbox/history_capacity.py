@@ -1,6 +1,6 @@
 """The capacity runbooks' healthy history in the sandbox (both topologies): Container Insights at desired for every
 service (and CpuUtilized
-every 5 minutes), the ECS host's CPU well under 85 %, its launch template with a 30 GiB gp3
+and MemoryUtilized every 5 minutes), the ECS host's CPU well under 85 %, its launch template with a 30 GiB gp3
 root volume.
 
 The noisy state adds what a real account has: a tier restarted ten minutes ago (running 0 for three minutes, then
@@ -67,8 +67,9 @@ def seed(s: Seeded) -> None:
         name = s.names[key]
         task_counts(s, name, start, end, lambda t: 1)
         dims = {"ClusterName": s.names["cluster"], "ServiceName": name}
-        put(s, "ECS/ContainerInsights", [_datum("CpuUtilized", dims, t, 20 + 10 * i)
-                                         for t in minutes(start, end) if t.minute % 5 == 0])
+        put(s, "ECS/ContainerInsights", [_datum(name_, dims, t, value) for t in minutes(start, end) if t.minute % 5 == 0
+                                         for name_, value in (("CpuUtilized", 20 + 10 * i),
+                                                              ("MemoryUtilized", 180 + 40 * i))])
     host_cpu(s, start, end, lambda t: 18 + (t.minute % 3))
     s.client("ec2").create_launch_template(
         LaunchTemplateName="cabal-ecs-20260822101500000000000001",
