@@ -4,6 +4,7 @@ Ctrl-C is forwarded to the suite it runs, which writes its report and results an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -125,8 +126,9 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
     user.mkdir()
     env = clean_environ({"PAUSE_FIFO": str(fifo), "PYTHONPATH": str(REPO)})
     proc = subprocess.Popen([sys.executable, *ARGS], cwd=user, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)  # no terminal: the interrupt reaches the child only through cabal-sandbox
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # no terminal: the interrupt reaches the child only through
+    # cabal-sandbox; a session of its own so that a failure here can stop the child too (it holds the pipe open)
     try:
         reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         ready, got = b"", ""
@@ -137,8 +139,12 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
         os.close(reader)
         proc.send_signal(signal.SIGINT)
         got, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        got = exc.output or ""
+        raise AssertionError(f"the interrupted run did not end (exit {proc.poll()}):\n{got[-3000:]}") from None
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of cabal-sandbox's session (its child)
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode is None:
+            proc.communicate(timeout=30)
     assert_interrupted_run(proc.returncode, got, user)
