@@ -2,7 +2,9 @@
 
 Healthy: a second API function (``fetch_message``) beside ``list``; per minute over the last ``SPAN``: the API
 ``cabal_gateway``/``prod`` at 100 requests with 2 5xx (2 %, under Lambda5xxSpike's 5 %), each function's
-Invocations at a steady rate with no Errors and no Throttles, the account's ConcurrentExecutions at 3.
+Invocations at a steady rate with no Errors and no Throttles, the account's ConcurrentExecutions at 3; the stage's
+access log (``API-Gateway-Execution-Logs_<rest-api-id>/prod``, cabal-infra's JSON format) at 6 lines a minute from
+three IPs, the operator's own at half of them (a single operator's traffic is green: under the runaway floor).
 Noisy: a resolved Errors and 5xx spike 40-50 min ago (outside every window the checks read: 15 min, 30 min of logs),
 and a staging neighbour's function ``list-staging`` (its group ``/cabal-staging/lambda/list``) erring and throttled
 now: never judged as ours (facts/lambdas.is_ours).
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .aws_seed import LAMBDA_CONFIG, Seeded, _zip
+from .aws_seed import LAMBDA_CONFIG, Seeded, _zip, put_log_lines
 
 SPAN = timedelta(minutes=70)
 MIN = timedelta(minutes=1)
@@ -43,6 +45,35 @@ def api_dims(s: Seeded) -> dict:
     return {"ApiName": s.names["api_name"], "Stage": s.names["api_stage"]}
 
 
+ACCESS_SOURCES = (("198.51.100.7", 3), ("203.0.113.24", 2), ("192.0.2.61", 1))  # (source IP, lines a minute)
+
+
+def access_group(s: Seeded) -> str:
+    return f"API-Gateway-Execution-Logs_{s.rest_api_id}/{s.names['api_stage']}"
+
+
+def access_line(at: datetime, ip: str, n: int, path: str = "/list") -> str:
+    """One line of cabal-infra's access-log format (modules/app/main.tf, ``access_log_settings``)."""
+    rid = f"{at:%H%M%S}-{n:04d}-{ip.replace('.', '')}"
+    fields = {"requestId": rid, "extendedRequestId": f"x{rid}", "ip": ip, "caller": "-", "user": "-",
+              "requestTime": f"{at:%d/%b/%Y:%H:%M:%S +0000}", "httpMethod": "GET", "resourcePath": path,
+              "status": "200", "protocol": "HTTP/1.1", "responseLength": "512"}
+    return "{ " + ", ".join(f'"{k}":"{v}"' for k, v in fields.items()) + " }"
+
+
+def access_log(s: Seeded, sources: tuple[tuple[str, int], ...], start: datetime, end: datetime,
+               stream: str) -> None:
+    """``rate`` lines a minute from each source IP in ``[start, end)``."""
+    group = access_group(s)
+    logs = s.client("logs")
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        logs.create_log_group(logGroupName=group)
+    lines = [(start + i * MIN + timedelta(seconds=k * 60 // rate), access_line(start + i * MIN, ip, k))
+             for i in range(int((end - start) / MIN)) for ip, rate in sources for k in range(rate)]
+    for first in range(0, len(lines), 5000):
+        put_log_lines(s, group, stream, lines[first:first + 5000])
+
+
 def seed(s: Seeded) -> None:
     for name in API_FUNCTIONS:
         function(s, name, f"/cabal/lambda/{name}")
@@ -54,6 +85,7 @@ def seed(s: Seeded) -> None:
         per_minute(s, "AWS/Lambda", "Errors", {"FunctionName": name}, 0, start, end)
         per_minute(s, "AWS/Lambda", "Throttles", {"FunctionName": name}, 0, start, end)
     per_minute(s, "AWS/Lambda", "ConcurrentExecutions", {}, 3, start, end)
+    access_log(s, ACCESS_SOURCES, start, end, "access")
 
 
 def noise(s: Seeded) -> None:
