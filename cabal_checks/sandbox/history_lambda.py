@@ -7,7 +7,9 @@ access log (``API-Gateway-Execution-Logs_<rest-api-id>/prod``, cabal-infra's JSO
 three IPs, the operator's own at half of them (a single operator's traffic is green: under the runaway floor).
 Noisy: a resolved Errors and 5xx spike 40-50 min ago (outside every window the checks read: 15 min, 30 min of logs),
 and a staging neighbour's function ``list-staging`` (its group ``/cabal-staging/lambda/list``) erring and throttled
-now: never judged as ours (facts/lambdas.is_ours).
+now: never judged as ours (facts/lambdas.is_ours); a runaway client 65-75 min ago, resolved (outside the access log's
+hour); the neighbour's REST API ``cabal_gateway-staging`` with its own access log, one IP load-testing it now (never
+read: the API read is the one named ``cabal_gateway``).
 """
 
 from __future__ import annotations
@@ -62,9 +64,9 @@ def access_line(at: datetime, ip: str, n: int, path: str = "/list") -> str:
 
 
 def access_log(s: Seeded, sources: tuple[tuple[str, int], ...], start: datetime, end: datetime,
-               stream: str) -> None:
-    """``rate`` lines a minute from each source IP in ``[start, end)``."""
-    group = access_group(s)
+               stream: str, group: str = "") -> None:
+    """``rate`` lines a minute from each source IP in ``[start, end)``, in ``group`` (the stage's access log)."""
+    group = group or access_group(s)
     logs = s.client("logs")
     if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
         logs.create_log_group(logGroupName=group)
@@ -96,3 +98,7 @@ def noise(s: Seeded) -> None:
     now = s.now - SPAN, s.now
     per_minute(s, "AWS/Lambda", "Errors", {"FunctionName": "list-staging"}, 3, *now)
     per_minute(s, "AWS/Lambda", "Throttles", {"FunctionName": "list-staging"}, 2, *now)
+    access_log(s, (("203.0.113.77", 200),), s.now - timedelta(minutes=75), s.now - timedelta(minutes=65), "resolved")
+    staging = s.client("apigateway").create_rest_api(name=f"{s.names['api_name']}-staging")["id"]
+    access_log(s, (("192.0.2.200", 100),), s.now - timedelta(minutes=10), s.now, "load-test",
+               f"API-Gateway-Execution-Logs_{staging}/{s.names['api_stage']}")
