@@ -235,7 +235,8 @@ def no_load_spike(fleet: LambdaFleet) -> Verdict:
                *(f"{n}: {r:g} invocations in the last 5 min, baseline {b:.1f} per 5 min" for n, r, b in spikes),
                *_narrowed(fleet), step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
                                   "a runaway client: the API's access log, API-Gateway-Execution-Logs_<rest-api-id>"
-                                  "/prod (escalation: a WAF rate rule, printed, never applied)"],
+                                  "/prod, per source IP (test_lambda_throttles_no_runaway_client; escalation: a WAF "
+                                  "rate rule, printed, never applied)"],
                facts=(("functions", ",".join(n for n, _, _ in spikes)),))
 
 
@@ -282,7 +283,9 @@ def no_runaway_client(sources: ApiSources) -> Verdict:
     ip, n = top[0]
     start = int(sources.start.timestamp() * 1000)
     return red(f"runaway client {ip}: {n} of the API's {total} requests in the last {sources.minutes} min "
-               f"({n / total:.0%})", *shown, seen, step=ETHR_2,
+               f"({n / total:.0%})", *shown, seen,
+               "the access log names the source IP only: its format logs no Cognito user (its user field is the IAM "
+               "user, empty behind the Cognito authorizer)", step=ETHR_2,
                next=[f"aws logs filter-log-events --log-group-name {sources.group} --filter-pattern '\"{ip}\"' "
                      f"--start-time {start} --max-items 50",
                      f"a WAF rate-based rule for {ip} on the admin CloudFront distribution (escalation: printed, "
