@@ -30,5 +30,5 @@ def test_lambda_account_below_limit(lambda_functions, lambda_fleet, lambda_accou
     expect(lambdas.below_account_limit(lambda_fleet, lambda_account_limit))
 
 
-def test_lambda_throttles_no_runaway_client(lambda_functions, lambda_api_sources, expect):
+def test_lambda_throttles_no_runaway_client(api_stage, lambda_api_sources, expect):
     expect(lambdas.no_runaway_client(lambda_api_sources))

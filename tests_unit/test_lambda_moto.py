@@ -224,12 +224,12 @@ def test_runaway_client_green_for_a_busy_operator_red_for_one_ip_over_half_the_h
     rest_api("cabal_gateway-staging")  # a neighbour's API: never the one read
     group = f"API-Gateway-Execution-Logs_{rest_api()}/prod"
     access_lines(group, {"198.51.100.7": 25, "203.0.113.24": 2})  # one operator: most requests, under the floor
-    sources = lf.lambda_api_sources(ctx)
+    sources = lf.lambda_api_sources(ctx, "cabal_gateway", "prod")
     assert sources.group == group and sources.total == 270 and sources.by_ip[0] == ("198.51.100.7", 250)
     v = lj.no_runaway_client(sources)
     assert v.ok and "198.51.100.7: 250 request(s) (93%)" in v.render(), v.render()
     access_lines(group, {"203.0.113.99": 190})
-    assert_red(lj.no_runaway_client(lf.lambda_api_sources(fresh(ctx))),
+    assert_red(lj.no_runaway_client(lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")),
                "runaway client 203.0.113.99: 1900 of the API's 2170 requests in the last 60 min (88%)",
                "lambda-throttles, escalation (runaway client", f"--log-group-name {group} --filter-pattern "
                "'\"203.0.113.99\"'", "WAF rate-based rule for 203.0.113.99", "printed, never applied")
@@ -237,14 +237,14 @@ def test_runaway_client_green_for_a_busy_operator_red_for_one_ip_over_half_the_h
 
 def test_runaway_client_cant_tell_without_the_api_or_its_access_log(ctx):
     with pytest.raises(CantTell, match="REST API cabal_gateway: none in this account"):
-        lf.lambda_api_sources(ctx)
+        lf.lambda_api_sources(ctx, "cabal_gateway", "prod")
     api = rest_api()
     with pytest.raises(CantTell, match=f"no log group API-Gateway-Execution-Logs_{api}/prod: the stage "
                                        "cabal_gateway/prod writes no access log here"):
-        lf.lambda_api_sources(fresh(ctx))
+        lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")
     rest_api()
     with pytest.raises(CantTell, match="REST API cabal_gateway: several"):
-        lf.lambda_api_sources(fresh(ctx))
+        lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")
 
 
 # --- a page that names one function (--alert 'LambdaErrors{function_name="list"}') --------------------------------

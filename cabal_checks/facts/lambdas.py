@@ -146,12 +146,11 @@ def _when(value) -> datetime | None:
             return None
 
 
-def lambda_api_sources(ctx: Context) -> ApiSources:
-    """lambda-throttles escalation 2: the last hour's requests of the REST API (``api_name``, stage ``api_stage``) per
+def lambda_api_sources(ctx: Context, name: str, stage: str) -> ApiSources:
+    """lambda-throttles escalation 2: the last hour's requests of the REST API ``name`` (``cabal_gateway``) per
     source IP, from its access log ``API-Gateway-Execution-Logs_<rest-api-id>/<stage>`` (cabal-infra modules/app/
     main.tf: the stage's ``access_log_settings`` write JSON lines with ``ip`` there). Counted page by page, bounded as
     ``log_counts.tally`` is. No such API, two of that name, or no such group: can't tell, never a green."""
-    name, stage = ctx.name("api_name"), ctx.name("api_stage")
     ids = apigateway.rest_api_ids(ctx.aws, name)
     if len(ids) != 1:
         raise CantTell(f"REST API {name}: {'none in this account' if not ids else 'several (' + ', '.join(ids) + ')'}"

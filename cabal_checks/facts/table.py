@@ -136,7 +136,7 @@ TABLE = (
     Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch"), _lambda_only),
     Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
     Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs"), _lambda_only),
-    Fact("lambda_api_sources", "aws", lambda_api_sources, ("apigateway", "logs")),
+    Fact("lambda_api_sources", "aws", lambda_api_sources, ("apigateway", "logs"), lambda p: p["api_stage"]),
     # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
     Fact("capacity_metrics", "aws", capacity_metrics, ("ec2", "cloudwatch")),
     Fact("capacity_stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["capacity_service_key"],)),
