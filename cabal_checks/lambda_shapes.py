@@ -46,3 +46,24 @@ class ErrorLines:
 
     lookback_minutes: int
     lines: dict[str, tuple[str, tuple[tuple[datetime, str], ...] | None]]
+
+
+@dataclass(frozen=True)
+class ApiSources:
+    """The REST API's requests in its access log over the last ``minutes``, per source IP (``$context.identity.
+    sourceIp``, the ``ip`` field of cabal-infra's access-log format), most first: at most ``log_counts.MAX_KEYS`` of
+    them, the requests of any further IPs in ``others``."""
+
+    group: str  # API-Gateway-Execution-Logs_<rest-api-id>/<stage>: the stage's access log (and its execution log)
+    start: datetime
+    end: datetime
+    by_ip: tuple[tuple[str, int], ...]
+    others: int = 0
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.by_ip) + self.others

@@ -150,6 +150,9 @@ STEPS = (
     Step("lt-3", "lambda-throttles", "3. Account near its concurrency limit (a skip where GetAccountSettings is not "
          "answered)", ("test_lambda_account_below_limit",), covers=("3",)),
     Step("lt-e1", "lambda-throttles", "Escalation: request a quota increase, a WAF rule: printed, never run", (), covers=("e1",)),
+    Step("lt-e2", "lambda-throttles", "Escalation: a runaway client: one source IP over half the last hour's requests "
+         "in the API access log, API-Gateway-Execution-Logs_<rest-api-id>/prod (the WAF rule: printed, never run)",
+         ("test_lambda_throttles_no_runaway_client",), covers=("e2",)),
     Step("l5-c", "lambda-5xx-spike", "Condition: Lambda5xxSpike, 5XXError / clamp_min(Count, 1/s) > 5 % over 10 min "
          "for 5 min, cabal_gateway/prod", ("test_lambda_5xx_spike_condition",), covers=("lambda-errors:3",)),
     Step("l5-1", "lambda-5xx-spike", "1. Which Lambda is failing: Errors per function, last 15 min",

@@ -1,6 +1,7 @@
 """lambda-throttles runbook: LambdaThrottles re-evaluated per Cabal function from AWS/Lambda Throttles, then load
-or configuration, reserved concurrency, the account's limit (cabal-infra docs/operations/runbooks/
-lambda-throttles.md). The limit (lambda:GetAccountSettings) is a skip where AWS does not answer it, never red."""
+or configuration, reserved concurrency, the account's limit, and escalation 2's runaway client (one source IP
+dominating the last hour of the API's access log) (cabal-infra docs/operations/runbooks/lambda-throttles.md). The
+limit (lambda:GetAccountSettings) is a skip where AWS does not answer it, never red."""
 
 import pytest
 
@@ -27,3 +28,7 @@ def test_lambda_account_below_limit(lambda_functions, lambda_fleet, lambda_accou
         pytest.skip("account limit unknown: lambda:GetAccountSettings did not answer (denied, or an endpoint "
                     "without it: moto has none); the step is not judged")
     expect(lambdas.below_account_limit(lambda_fleet, lambda_account_limit))
+
+
+def test_lambda_throttles_no_runaway_client(api_stage, lambda_api_sources, expect):
+    expect(lambdas.no_runaway_client(lambda_api_sources))

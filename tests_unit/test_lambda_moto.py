@@ -195,6 +195,58 @@ def test_account_limit_unknown_is_none_and_judged_where_known(ctx, monkeypatch):
     assert lj.below_account_limit(lf.lambda_fleet(fresh(ctx)), 10000).ok
 
 
+# --- lambda-throttles escalation 2: a runaway client in the API's access log ----------------------------------------
+
+
+def access_lines(group: str, sources: dict[str, int], minutes: int = 10) -> None:
+    """``sources[ip]`` access-log lines a minute (cabal-infra's JSON format) over the last ``minutes``, plus one
+    execution-log line that names no source."""
+    from datetime import UTC, datetime
+
+    from cabal_checks.sandbox.history_lambda import access_line
+    logs = boto3.client("logs", region_name=REGION)
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        logs.create_log_group(logGroupName=group)
+    stream = f"s{len(logs.describe_log_streams(logGroupName=group)['logStreams'])}"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    events = [{"timestamp": int((now - m * MIN).timestamp() * 1000) + k, "message": access_line(now - m * MIN, ip, k)}
+              for m in range(minutes) for ip, rate in sources.items() for k in range(rate)]
+    events.append({"timestamp": int(now.timestamp() * 1000), "message": "(abc) Method completed with status: 500"})
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=sorted(events, key=lambda e: e["timestamp"]))
+
+
+def rest_api(name: str = "cabal_gateway") -> str:
+    return boto3.client("apigateway", region_name=REGION).create_rest_api(name=name)["id"]
+
+
+def test_runaway_client_green_for_a_busy_operator_red_for_one_ip_over_half_the_hour(ctx):
+    rest_api("cabal_gateway-staging")  # a neighbour's API: never the one read
+    group = f"API-Gateway-Execution-Logs_{rest_api()}/prod"
+    access_lines(group, {"198.51.100.7": 25, "203.0.113.24": 2})  # one operator: most requests, under the floor
+    sources = lf.lambda_api_sources(ctx, "cabal_gateway", "prod")
+    assert sources.group == group and sources.total == 270 and sources.by_ip[0] == ("198.51.100.7", 250)
+    v = lj.no_runaway_client(sources)
+    assert v.ok and "198.51.100.7: 250 request(s) (93%)" in v.render(), v.render()
+    access_lines(group, {"203.0.113.99": 190})
+    assert_red(lj.no_runaway_client(lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")),
+               "runaway client 203.0.113.99: 1900 of the API's 2170 requests in the last 60 min (88%)",
+               "lambda-throttles, escalation (runaway client", f"--log-group-name {group} --filter-pattern "
+               "'\"203.0.113.99\"'", "WAF rate-based rule for 203.0.113.99", "printed, never applied")
+
+
+def test_runaway_client_cant_tell_without_the_api_or_its_access_log(ctx):
+    with pytest.raises(CantTell, match="REST API cabal_gateway: none in this account"):
+        lf.lambda_api_sources(ctx, "cabal_gateway", "prod")
+    api = rest_api()
+    with pytest.raises(CantTell, match=f"no log group API-Gateway-Execution-Logs_{api}/prod: the stage "
+                                       "cabal_gateway/prod writes no access log here"):
+        lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")
+    rest_api()
+    with pytest.raises(CantTell, match="REST API cabal_gateway: several"):
+        lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")
+
+
 # --- a page that names one function (--alert 'LambdaErrors{function_name="list"}') --------------------------------
 
 

@@ -32,7 +32,10 @@ from .live_run import run_live
 REPO = Path(__file__).resolve().parents[1]
 POLICY_PATH = REPO / "iam" / "readonly-policy.json"
 CODE = REPO / "cabal_checks"
-NO_IAM = {("cognito-idp", "InitiateAuth")}  # operations IAM does not govern (unauthenticated)
+NO_IAM = {("cognito-idp", "InitiateAuth")}
+# Actions named by HTTP verb: API Gateway's management API is IAM's apigateway:<verb>, every read of it GET. Its one
+# secret (API key values, GET /apikeys) is denied beside the TLS key.
+VERB_READS = {"apigateway:GET"}  # operations IAM does not govern (unauthenticated)
 # Services the sandbox's moto enforces IAM on (with the signature check bypassed, see moto notes section 10).
 ENFORCED = {"acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
             "scheduler", "ssm"}
@@ -119,7 +122,7 @@ def test_policy_is_plain_least_privilege_json():
             for action in actions:
                 prefix, _, api = action.partition(":")
                 assert "*" not in action and "?" not in action, f"{action}: no wildcards, name each read"
-                assert api.startswith(READ_PREFIXES), f"{action} is not a read"
+                assert api.startswith(READ_PREFIXES) or action in VERB_READS, f"{action} is not a read"
                 assert all(action.startswith(prefix + ":") for action in actions), f"{st['Sid']}: one service"
         else:
             assert st["Effect"] == "Deny"
@@ -147,6 +150,13 @@ def test_the_tls_private_key_parameter_is_denied():
                for st in deny)
 
 
+def test_api_gateway_reads_are_get_and_never_the_api_keys():
+    from cabal_checks.aws.reader import iam_action as action
+    assert action("apigateway", "GetRestApis") == "apigateway:GET"
+    assert any(st["Effect"] == "Deny" and "apigateway:GET" in _actions(st) and
+               "arn:aws:apigateway:*::/apikeys/*" in st["Resource"] for st in load_policy()["Statement"])
+
+
 def test_initiate_auth_needs_no_iam_permission():
     """Cognito InitiateAuth is unauthenticated: AWS documents that IAM policies are not evaluated for it
     and cannot grant it (the same text ships in botocore's model, which also marks it noAuth)."""
@@ -162,12 +172,14 @@ def test_initiate_auth_needs_no_iam_permission():
 
 def moto_copy(policy: dict, drop: tuple[str, ...] = ()) -> dict:
     """The policy as moto can evaluate it: every Resource "*" (moto checks no ARNs), moto's cloudwatch alias
-    (it checks ``monitoring:<Op>``), and ``drop`` removed."""
+    (it checks ``monitoring:<Op>``), API Gateway's by operation (moto checks ``apigateway:GetRestApis``, IAM the verb
+    ``apigateway:GET``), and ``drop`` removed."""
     out = copy.deepcopy(policy)
     for st in out["Statement"]:
         st["Resource"] = "*"
         st["Action"] = [a for a in _actions(st) if a not in drop]
         st["Action"] += [a.replace("cloudwatch:", "monitoring:") for a in st["Action"] if a.startswith("cloudwatch:")]
+        st["Action"] += ["apigateway:GetRestApis" for a in st["Action"] if a == "apigateway:GET"]  # moto: the operation
     out["Statement"] = [st for st in out["Statement"] if st["Action"] and st["Effect"] == "Allow"]
     return out
 

@@ -49,17 +49,20 @@ POOL = 20  # connections kept per client: as many as a run has in flight to one 
 # Every service the suite reads (tests_unit/test_readonly_policy.py checks it against the code and the policy).
 SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elbv2", "lambda", "logs", "route53",
             "scheduler", "ssm",
-            "dynamodb", "efs", "backup", "sqs")  # issue 16: DynamoDB/EFS, the heartbeats
+            "dynamodb", "efs", "backup", "sqs",  # issue 16: DynamoDB/EFS, the heartbeats
+            "apigateway")  # issue 16: lambda-throttles escalation 2 (the REST API's id, for its access-log group)
 SQS_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")  # SQS's "not found" codes
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing",
               "efs": "elasticfilesystem"}  # r2 dynamodb/efs
+# API Gateway's IAM actions are the HTTP verbs of its management API: every read (GetRestApis, ...) is apigateway:GET.
+IAM_VERB = {"apigateway": "GET"}
 
 
 def iam_action(service: str, api: str) -> str:
     """The IAM action a call needs: ``iam_action("elbv2", "DescribeTargetGroups")`` is
-    ``elasticloadbalancing:DescribeTargetGroups``."""
-    return f"{IAM_PREFIX.get(service, service)}:{api}"
+    ``elasticloadbalancing:DescribeTargetGroups``; ``iam_action("apigateway", "GetRestApis")`` is ``apigateway:GET``."""
+    return f"{IAM_PREFIX.get(service, service)}:{IAM_VERB.get(service, api)}"
 
 
 _LOADERS: dict[str | None, botocore.loaders.Loader] = {}  # AWS_DATA_PATH -> the process's botocore model loader

@@ -28,7 +28,13 @@ from .endpoints import (
     wants_token,
 )
 from .escalation import NETWORK_PARTS, container_instances, fail2ban_lines, network
-from .lambdas import lambda_account_limit, lambda_concurrency, lambda_error_lines, lambda_fleet
+from .lambdas import (
+    lambda_account_limit,
+    lambda_api_sources,
+    lambda_concurrency,
+    lambda_error_lines,
+    lambda_fleet,
+)
 from .letsencrypt import (
     ACTIVITY_PARTS,
     CERTBOT_FAILURE_WORDS,
@@ -64,6 +70,6 @@ __all__ = [
     "probe_spec", "probes_in_vpc", "public_zone", "running_tasks", "security_group", "served",
     "served_certificates", "ssm_certificate", "stopped_tasks", "subnets", "target_group", "wants_token",
     # lambda family
-    "lambda_account_limit", "lambda_concurrency", "lambda_error_lines", "lambda_fleet",
+    "lambda_account_limit", "lambda_api_sources", "lambda_concurrency", "lambda_error_lines", "lambda_fleet",
     "capacity_metrics", "chown_failures", "ecs_hosts", "launch_template", "task_definition",
 ]

@@ -10,17 +10,18 @@ in the same account (a staging stack: other names, other groups) are listed as l
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ..alerts import NOT_CABALS
-from ..aws import lambdas, logs
+from ..aws import apigateway, lambdas, log_counts, logs
 from ..aws.cloudwatch import Metric, metric_data
 from ..aws.reader import NotFound
 from ..config import history_now
 from ..context import Context
 from ..gather import concurrently
-from ..lambda_shapes import ErrorLines, Function, LambdaFleet
+from ..lambda_shapes import ApiSources, ErrorLines, Function, LambdaFleet
 from ..verdict import CantTell
 
 USER_POOL_FUNCTIONS = ("assign_osid", "check_invite", "require_admin_mfa")
@@ -28,6 +29,8 @@ DELAY = timedelta(minutes=2)  # AWS/Lambda and AWS/ApiGateway points arrive a mi
 SPAN = timedelta(minutes=65)  # the longest look back: lambda-throttles step 1's hour of Invocations, plus the 5 min
 ERROR_WORDS = ("ERROR", "Exception", "Traceback")
 ERROR_LOOKBACK = timedelta(minutes=30)  # lambda-errors step 1: the last 30 min of the function's log
+SOURCE_LOOKBACK = timedelta(hours=1)  # lambda-throttles escalation 2: the last hour of the API's access log
+ACCESS_WORD = "extendedRequestId"  # in every access-log line of cabal-infra's format, in no execution-log line
 
 
 def evaluation_instant(now: datetime) -> datetime:
@@ -141,3 +144,32 @@ def _when(value) -> datetime | None:
             return datetime.fromisoformat(value)
         except ValueError:
             return None
+
+
+def lambda_api_sources(ctx: Context, name: str, stage: str) -> ApiSources:
+    """lambda-throttles escalation 2: the last hour's requests of the REST API ``name`` (``cabal_gateway``) per
+    source IP, from its access log ``API-Gateway-Execution-Logs_<rest-api-id>/<stage>`` (cabal-infra modules/app/
+    main.tf: the stage's ``access_log_settings`` write JSON lines with ``ip`` there). Counted page by page, bounded as
+    ``log_counts.tally`` is. No such API, two of that name, or no such group: can't tell, never a green."""
+    ids = apigateway.rest_api_ids(ctx.aws, name)
+    if len(ids) != 1:
+        raise CantTell(f"REST API {name}: {'none in this account' if not ids else 'several (' + ', '.join(ids) + ')'}"
+                       f"; its access log cannot be found")
+    group = f"API-Gateway-Execution-Logs_{ids[0]}/{stage}"
+    end = datetime.fromtimestamp(history_now(ctx.settings).timestamp() // 60 * 60, UTC) + timedelta(minutes=1)
+    start = end - SOURCE_LOOKBACK
+    counts = log_counts.tally(ctx.aws, group, ACCESS_WORD, start, end, _source_ip)
+    if counts is None:
+        raise CantTell(f"no log group {group}: the stage {name}/{stage} writes no access log here")
+    others = counts.pop(log_counts.OTHER, 0)
+    return ApiSources(group, start, end, tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), others)
+
+
+def _source_ip(message: str) -> tuple[str, ...]:
+    """The ``ip`` of one access-log line (JSON); nothing for a line that is not one."""
+    try:
+        line = json.loads(message)
+    except ValueError:
+        return ()
+    ip = line.get("ip") if isinstance(line, dict) else None
+    return (ip,) if isinstance(ip, str) and ip else ()

@@ -21,7 +21,13 @@ from .efs import efs_facts
 from .endpoints import dns_view, minted_token, probe, probe_in_vpc, wants_token
 from .escalation import container_instances, fail2ban_lines, network
 from .heartbeat import backup_state, dmarc_trace, reconfigure_queue, reconfigure_trace, user_sync
-from .lambdas import lambda_account_limit, lambda_concurrency, lambda_error_lines, lambda_fleet
+from .lambdas import (
+    lambda_account_limit,
+    lambda_api_sources,
+    lambda_concurrency,
+    lambda_error_lines,
+    lambda_fleet,
+)
 from .letsencrypt import certbot_activity, certbot_function, certbot_schedule, ssm_certificate
 from .load_balancers import (
     front_zones,
@@ -130,6 +136,7 @@ TABLE = (
     Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch"), _lambda_only),
     Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
     Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs"), _lambda_only),
+    Fact("lambda_api_sources", "aws", lambda_api_sources, ("apigateway", "logs"), lambda p: p["api_stage"]),
     # capacity family (r3): container-restart-loop, node-high-cpu, node-high-memory, node-disk-space-low
     Fact("capacity_metrics", "aws", capacity_metrics, ("ec2", "cloudwatch")),
     Fact("capacity_stopped_tasks", "aws", stopped_tasks, ("ecs",), lambda p: (p["capacity_service_key"],)),
@@ -148,7 +155,8 @@ for _fact in (fact for fact in TABLE if fact.kind == "aws"):
     CLIENTS[_fact.fn] = tuple(dict.fromkeys((*CLIENTS.get(_fact.fn, ()), *_fact.clients)))
 CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", "ssm", "cloudfront", "ecs", "ec2",
                 "lambda", "scheduler",
-                "efs", "dynamodb", "sqs", "backup")  # issue 16: DynamoDB/EFS, the heartbeats
+                "efs", "dynamodb", "sqs", "backup",  # issue 16: DynamoDB/EFS, the heartbeats
+                "apigateway")  # issue 16: lambda-throttles escalation 2
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 

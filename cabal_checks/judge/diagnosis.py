@@ -149,6 +149,8 @@ LAMBDA_SAYS = {
                                            "step 1)",
     "test_lambda_no_reserved_concurrency": "reserved concurrency set by hand (lambda-throttles step 2)",
     "test_lambda_account_below_limit": "the account near its concurrency limit (lambda-throttles step 3)",
+    "test_lambda_throttles_no_runaway_client": "a runaway client: one source IP makes most of the API's requests "
+                                               "(lambda-throttles escalation)",
     "test_lambda_5xx_spike_condition": "Lambda5xxSpike would be firing: the API fails its callers",
     "test_lambda_5xx_failing_functions": "a function errs (lambda-5xx-spike step 1)",
 }

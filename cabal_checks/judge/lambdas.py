@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ..lambda_shapes import ErrorLines, LambdaFleet, Points
+from ..lambda_shapes import ApiSources, ErrorLines, LambdaFleet, Points
 from ..runbook_catalog import RUNBOOKS
 from ..verdict import Verdict, green, red
 from . import condition
@@ -25,11 +25,16 @@ CTHR = f"{STHR}, condition (LambdaThrottles: rate(Throttles[5m]) > 0 for 1 min)"
 STHR_1 = f"{STHR}, step 1 (load spike or configuration change: Invocations, last hour)"
 STHR_2 = f"{STHR}, step 2 (the function's reserved concurrency)"
 STHR_3 = f"{STHR}, step 3 (account near its concurrency limit)"
+ETHR_2 = f"{STHR}, escalation (runaway client: the source IP in the API Gateway access log)"
 CERR = f"{SERR}, condition (LambdaErrors: increase(Errors[15m]) > 0 for 5 min)"
 SERR_1 = f"{SERR}, step 1 (what is the error: the function's log)"
 WHICH_WINDOW = timedelta(minutes=15)  # lambda-5xx-spike step 1: Errors per function, last 15 min
 DEPLOY_WINDOW = timedelta(hours=1)  # a change this shortly before the first error is the likely cause
 LOAD_WINDOW, LOAD_FACTOR, LOAD_FLOOR = timedelta(minutes=5), 10, 100  # "10x the baseline" (lambda-throttles step 1)
+# lambda-throttles escalation 2: one source IP making more than half the API's requests of the last hour and at least
+# 30 a minute on average is a runaway client. The floor keeps a single operator's own busy hour green (one person
+# is often all of a small deployment's traffic).
+SOURCE_SHARE, SOURCE_FLOOR = 0.5, 1800
 LIMIT_SHARE = 0.9  # ConcurrentExecutions at 90 % of the account limit is "near" it
 LEFT_OUT_SHOWN = 3
 
@@ -230,7 +235,8 @@ def no_load_spike(fleet: LambdaFleet) -> Verdict:
                *(f"{n}: {r:g} invocations in the last 5 min, baseline {b:.1f} per 5 min" for n, r, b in spikes),
                *_narrowed(fleet), step=STHR_1, next=[_metric_cmd("Invocations", name, 60),
                                   "a runaway client: the API's access log, API-Gateway-Execution-Logs_<rest-api-id>"
-                                  "/prod (escalation: a WAF rate rule, printed, never applied)"],
+                                  "/prod, per source IP (test_lambda_throttles_no_runaway_client; escalation: a WAF "
+                                  "rate rule, printed, never applied)"],
                facts=(("functions", ",".join(n for n, _, _ in spikes)),))
 
 
@@ -260,3 +266,28 @@ def below_account_limit(fleet: LambdaFleet, limit: int) -> Verdict:
                next=["aws lambda get-account-settings --query AccountLimit",
                      "aws service-quotas get-service-quota --service-code lambda --quota-code L-B99A9384",
                      "request a quota increase (AWS Support)  # printed, never run"])
+
+
+def no_runaway_client(sources: ApiSources) -> Verdict:
+    """lambda-throttles escalation 2: no one source IP dominates the last hour of the API's access log (more than
+    ``SOURCE_SHARE`` of the requests, at least ``SOURCE_FLOOR``). cabal-infra's access-log format logs the IP
+    (``$context.identity.sourceIp``) but not the Cognito user (its ``user`` is the IAM user, empty here): the source
+    is named by IP."""
+    total = sources.total
+    seen = f"{total} request(s) in {sources.group}, last {sources.minutes} min"
+    top = list(sources.by_ip)
+    shown = [f"{ip}: {n} request(s) ({n / total:.0%})" for ip, n in top[:3]]
+    if not top or top[0][1] < SOURCE_FLOOR or top[0][1] <= SOURCE_SHARE * total:
+        return green(f"no single source made more than half the API's requests and {SOURCE_FLOOR} or more ({seen})",
+                     *shown, step=ETHR_2)
+    ip, n = top[0]
+    start = int(sources.start.timestamp() * 1000)
+    return red(f"runaway client {ip}: {n} of the API's {total} requests in the last {sources.minutes} min "
+               f"({n / total:.0%})", *shown, seen,
+               "the access log names the source IP only: its format logs no Cognito user (its user field is the IAM "
+               "user, empty behind the Cognito authorizer)", step=ETHR_2,
+               next=[f"aws logs filter-log-events --log-group-name {sources.group} --filter-pattern '\"{ip}\"' "
+                     f"--start-time {start} --max-items 50",
+                     f"a WAF rate-based rule for {ip} on the admin CloudFront distribution (escalation: printed, "
+                     "never applied)"],
+               facts=(("source_ip", ip),))

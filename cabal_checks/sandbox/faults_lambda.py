@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from .aws_seed import LAMBDA_CONFIG, put_log_lines
 from .faults import fault
-from .history_lambda import api_dims, per_minute
+from .history_lambda import access_log, api_dims, per_minute
 
 FN = "functions"  # the test id of the checks judging every Cabal function
+API = "cabal_gateway/prod"  # the test id of the checks judging the REST API's stage
 
 
 def _recent(minutes: int) -> tuple[datetime, datetime]:
@@ -79,3 +80,11 @@ def _load_spike(sb):
        (f"test_lambda_account_below_limit[{FN}]",), runbook="lambda-throttles")
 def _near_limit(sb):
     per_minute(sb.seeded, "AWS/Lambda", "ConcurrentExecutions", {}, 960, *_recent(10))
+
+
+@fault("runaway-client", "a runaway client: 203.0.113.99 calls the API 200 times a minute for the last 10 min (over "
+       "2000 requests, most of the hour's; the healthy 6 a minute besides) in the stage's access log",
+       (f"test_lambda_throttles_no_runaway_client[{API}]",), runbook="lambda-throttles",
+       cause=f"test_lambda_throttles_no_runaway_client[{API}]")
+def _runaway(sb):
+    access_log(sb.seeded, (("203.0.113.99", 200),), *_recent(10), "runaway")
