@@ -216,6 +216,19 @@ def test_cognito_trigger_not_wired_is_red():
     assert v.step.startswith("heartbeat-cognito-user-sync, step 3")
 
 
+def test_cognito_of_two_pools_named_cabal_the_wired_one_is_read():
+    """A neighbour's pool of the same name (a fork, a staging stack), unwired and holding a user without an OSID: the
+    pool wired to a PostConfirmation trigger is Cabal's, and only its users are judged."""
+    idp = c("cognito-idp")
+    neighbour = idp.create_user_pool(PoolName="cabal")["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=neighbour, Username="carol", MessageAction="SUPPRESS")
+    ours = pool()
+    sync = fh.user_sync(ctx())
+    assert sync.pool_id == ours
+    assert hb.users_have_osid(sync, now(), NAMES).ok
+    assert hb.post_confirmation_wired(sync, NAMES).ok
+
+
 def test_cognito_no_pool_is_a_skip():
     with pytest.raises(NotApplicable):
         hb.users_have_osid(fh.user_sync(ctx()), now(), NAMES)

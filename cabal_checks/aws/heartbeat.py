@@ -26,10 +26,15 @@ def queue_depth(aws: AwsReader, name: str) -> dict | None:
                                                             "ApproximateNumberOfMessagesNotVisible")}}
 
 
-def user_pools(aws: AwsReader, name: str) -> list[dict]:
-    """``describe_user_pool`` of every pool named ``name`` (names need not be unique)."""
-    return [aws.call("cognito-idp", "describe_user_pool", UserPoolId=p["Id"])["UserPool"]
-            for p in aws.pages("cognito-idp", "list_user_pools", "UserPools", MaxResults=60) if p["Name"] == name]
+def pool_ids(aws: AwsReader, name: str) -> list[str]:
+    """The ids of every pool named ``name`` (names need not be unique)."""
+    return [p["Id"] for p in aws.pages("cognito-idp", "list_user_pools", "UserPools", MaxResults=60)
+            if p["Name"] == name]
+
+
+def user_pool(aws: AwsReader, pool_id: str) -> dict:
+    """``describe_user_pool`` (its ``LambdaConfig``)."""
+    return aws.call("cognito-idp", "describe_user_pool", UserPoolId=pool_id)["UserPool"]
 
 
 def users_osid(aws: AwsReader, pool_id: str) -> list[dict]:

@@ -72,13 +72,18 @@ def user_sync(ctx: Context) -> UserSync:
     """The pool ``cabal``: its PostConfirmation trigger, assign_osid's ARN, the users lacking ``custom:osid``
     (listed with that attribute only)."""
     pool_name = ctx.name("cognito_pool")
-    pools, fn = concurrently(lambda: heartbeat.user_pools(ctx.aws, pool_name),
-                             lambda: certbot.function(ctx.aws, ctx.name("osid_function")))
+    ids, fn = concurrently(lambda: heartbeat.pool_ids(ctx.aws, pool_name),
+                           lambda: certbot.function(ctx.aws, ctx.name("osid_function")))
     arn = (fn or {}).get("FunctionArn", "")
-    if not pools:
+    if not ids:
         return UserSync(pool_name, "", "", arn, 0)
-    pool = next((p for p in pools if p.get("LambdaConfig", {}).get("PostConfirmation")), pools[0])
-    users = heartbeat.users_osid(ctx.aws, pool["Id"])
+    if len(ids) == 1:  # as Terraform makes it: its users are read beside its description (one request deep, not two)
+        pool, users = concurrently(lambda: heartbeat.user_pool(ctx.aws, ids[0]),
+                                   lambda: heartbeat.users_osid(ctx.aws, ids[0]))
+    else:  # several pools of that name: the one wired to a PostConfirmation trigger is Cabal's
+        pools = concurrently(*(lambda i=i: heartbeat.user_pool(ctx.aws, i) for i in ids))
+        pool = next((p for p in pools if p.get("LambdaConfig", {}).get("PostConfirmation")), pools[0])
+        users = heartbeat.users_osid(ctx.aws, pool["Id"])
     lacking = tuple((u["Username"], u.get("UserCreateDate")) for u in users
                     if not any(a.get("Name") == heartbeat.OSID and a.get("Value") for a in u.get("Attributes") or []))
     return UserSync(pool_name, pool["Id"], pool.get("LambdaConfig", {}).get("PostConfirmation", ""), arn, len(users),
