@@ -4,8 +4,7 @@ Parent side: ``run_live(sandbox, tmp_path, env=..., args=...)`` runs ``python -m
 forked from a warm server: tests_unit/child_pytest.py) with the
 sandbox's config and environment (plus overrides), loads this module in the child as a plugin
 (``-p tests_unit.live_run``), and returns a ``LiveRun``: each test's outcome and message from the JUnit
-report, each test's markers, and every AWS call the run made. Without hypothesis's pytest plugin, which the live
-suite does not use and which imports hypothesis (0.5 s) at every run's end.
+report, each test's markers, and every AWS call the run made.
 
 Child side (the plugin hooks below): every AWS call is recorded twice, so that nothing slips past: the
 reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
@@ -63,8 +62,7 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
                              tmp_path / "record.json")
     child_env = sandbox.process_env({**(env or {}), "CABAL_RECORD_TO": str(record)})
     proc = child_pytest.run([*(args or ("tests_live",)), f"--cabal-config={config}", *options, "-q",
-                             f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                             "-p", "tests_unit.live_run"],
+                             f"--junitxml={junit}", "-p", "no:cacheprovider", "-p", "tests_unit.live_run"],
                             env=child_env, cwd=REPO, timeout=timeout)
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())

@@ -33,6 +33,7 @@ def from_toml(tmp_path, text: str):
 def suite(pytester):
     """An in-process pytest with the suite's plugins (as the repository's conftest.py loads them) in a scratch folder."""
     pytester.makeconftest(f"pytest_plugins = {list(PLUGINS)!r}\n")
+    pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")  # as pytest.ini: hypothesis may be imported here
     pytester.makepyfile(test_one="def test_one():\n    pass\n")
     return pytester
 

@@ -263,6 +263,7 @@ OUTPUT_OPTIONS = ["--runbook-report", "--results-json", "--metrics-file", "--jun
 @pytest.fixture
 def scratch(pytester):
     pytester.makeconftest(f"pytest_plugins = {list(PLUGINS)!r}\n")
+    pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest\n")  # as pytest.ini: hypothesis may be imported here
     pytester.makepyfile(test_one="def test_one():\n    pass\n")
     return pytester
 
