@@ -11,10 +11,12 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from cabal_checks.sandbox import __main__ as sandbox_main
 from cabal_checks.sandbox.__main__ import main
 from cabal_checks.sandbox.sandbox import clean_environ
 
@@ -148,3 +150,34 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
         if proc.returncode is None:
             proc.communicate(timeout=30)
     assert_interrupted_run(proc.returncode, got, user)
+
+
+def test_an_interrupt_landing_on_another_thread_still_reaches_the_child(monkeypatch):
+    """The kernel delivers a process's SIGINT to any of its threads (cabal-sandbox runs moto's server and the wire
+    plant in threads). Landing on one of those, it must still be forwarded: the main thread polls its wait for the
+    child instead of blocking in waitpid(), where Python's handler would never run (the flaky Ctrl-C proof above)."""
+    monkeypatch.setattr(sandbox_main.suite_run, "command", lambda *args: [sys.executable, "-c",
+                                                                          "import time; time.sleep(60)"])
+    monkeypatch.setattr(sandbox_main.suite_run, "environ", lambda env: env)
+    monkeypatch.setattr(sandbox_main, "_terminal_interrupts_the_child", lambda: False)
+    started = threading.Event()
+
+    def interrupt_from_another_thread():
+        started.wait(30)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.set()
+        return proc
+
+    monkeypatch.setattr(sandbox_main.subprocess, "Popen", popen)
+    helper = threading.Thread(target=interrupt_from_another_thread)
+    helper.start()
+    try:
+        code = sandbox_main.run_suite(Path("cabal.toml"), dict(os.environ), [])
+    finally:
+        helper.join()
+    assert code == 128 + signal.SIGINT, f"the child was not interrupted (it slept its 60 s out: exit {code})"

@@ -120,13 +120,20 @@ def _run(args: argparse.Namespace, pytest_args: list[str]) -> int:
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             try:
-                stop.wait()
+                while not stop.wait(WAIT_POLL):  # polled, as run_suite's wait (a Ctrl-C may land on another thread)
+                    pass
             except KeyboardInterrupt:
                 pass
             return 0
         return run_suite(config, sandbox.process_env(), pytest_args)
     finally:
         sandbox.stop()
+
+
+# The wait for the child polls: the kernel may deliver SIGINT to any of this process's threads (moto's server, the
+# wire plant's), and then a main thread blocked in waitpid() never wakes to raise KeyboardInterrupt; polling, it
+# runs Python's handler within this many seconds.
+WAIT_POLL = 0.2
 
 
 def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path | None = None) -> int:
@@ -143,8 +150,10 @@ def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path |
                             env=suite_run.environ(env))
     while True:
         try:
-            code = proc.wait()
+            code = proc.wait(timeout=WAIT_POLL)
             return code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
+        except subprocess.TimeoutExpired:
+            continue
         except KeyboardInterrupt:
             if not _terminal_interrupts_the_child():
                 with contextlib.suppress(ProcessLookupError):
