@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cabal_checks.aws import cloudwatch as cw
 from cabal_checks.aws import log_counts as lc
@@ -23,15 +22,8 @@ API = (("ApiName", "cabal_gateway"), ("Stage", "prod"))
 
 
 @pytest.fixture
-def reader(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_CLOUDWATCH",
-                "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield AwsReader(REGION, 10.0)
+def reader(mock_account):
+    return AwsReader(REGION, 10.0)
 
 
 def put_per_minute(namespace: str, name: str, dims: tuple, values, end: datetime = NOW) -> None:

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.backends import get_backend
 
 from cabal_checks.aws import log_counts as lc
@@ -26,16 +25,9 @@ AT = NOW.replace(second=0)
 
 
 @pytest.fixture
-def ctx(monkeypatch):
-    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
-                "AWS_ENDPOINT_URL_EC2"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield SimpleNamespace(settings=SimpleNamespace(now=NOW, names=DEFAULT_NAMES), aws=AwsReader(REGION, 10.0),
-                              name=DEFAULT_NAMES.__getitem__)
+def ctx(mock_account):
+    return SimpleNamespace(settings=SimpleNamespace(now=NOW, names=DEFAULT_NAMES), aws=AwsReader(REGION, 10.0),
+                           name=DEFAULT_NAMES.__getitem__)
 
 
 def put(group: str, lines) -> None:

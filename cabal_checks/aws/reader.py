@@ -85,10 +85,10 @@ def new_session(region: str | None) -> boto3.session.Session:
     return session
 
 
-def warm(services=None) -> None:
+def warm() -> None:
     """Parse the service models now (a fork server does, once, before it forks runs)."""
     session = new_session("us-east-1")
-    for service in services or SERVICES:
+    for service in SERVICES:
         session.client(service)
 
 

@@ -202,11 +202,7 @@ def cluster_cpu(name: str, by_host: dict[str, list[tuple[datetime, float]]], at:
     is the cluster short of capacity (red); one host hot is that host's tasks (green here: the condition names the
     host, escalation 1 drains it). Substitute: the hosts' EC2 CPUUtilization answers "every host > 80 %" (the
     runbook's cluster reservation, AWS/ECS CPUReservation, is what the services ask, not what they use)."""
-    average = {}
-    for host, points in by_host.items():
-        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
-        if values:
-            average[host] = sum(values) / len(values)
+    average = _recent_averages(by_host, at)
     if not average:
         raise NotApplicable(f"no EC2 CPUUtilization point of any {name} host in the last 15 min: nothing to compare "
                             "(a host without basic monitoring, or none running: test_container_instances_connected)")
@@ -232,6 +228,16 @@ def cluster_cpu(name: str, by_host: dict[str, list[tuple[datetime, float]]], at:
                      "run"])
 
 
+def _recent_averages(series: dict[str, list[tuple[datetime, float]]], at: datetime) -> dict[str, float]:
+    """Each key's average over the 5-min points that ended in the last 15 minutes; keys without one left out."""
+    averages = {}
+    for key, points in series.items():
+        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
+        if values:
+            averages[key] = sum(values) / len(values)
+    return averages
+
+
 def _cpu_queries(hosts: list[str]) -> str:
     return "[" + ",".join(
         f'{{"Id":"h{i}","MetricStat":{{"Metric":{{"Namespace":"AWS/EC2","MetricName":"CPUUtilization",'
@@ -255,11 +261,7 @@ def heaviest_task(cluster: str, by_service: dict[str, list[tuple[datetime, float
     Container Insights MemoryUtilized (MiB, 5-min points, the last 15 minutes' average), heaviest first, against the
     MEMORY the cluster's container instances registered. Above 85 % of it (NodeHighMemory's threshold, on this proxy)
     is red, naming the heaviest task; below, green, naming it too."""
-    used = {}
-    for service, points in by_service.items():
-        values = [v for when, v in points if at - CLUSTER_SPAN < when + EC2_POINT <= at]
-        if values:
-            used[service] = sum(values) / len(values)
+    used = _recent_averages(by_service, at)
     if not used:
         raise NotApplicable(f"no Container Insights MemoryUtilized point of any service of {cluster} in the last 15 "
                             "min (containerInsights off): nothing names the heaviest task")

@@ -106,9 +106,14 @@ def _chown(sb):
        runbook="node-high-cpu step 3",  # the alert is the symptom; step 3 (every host hot: capacity) the cause
        cause=("test_node_high_cpu_cluster_wide[cabal-ecs-instance]",))
 def _cpu(sb):
+    _host_cpu(sb, 96, timedelta(minutes=40))
+
+
+def _host_cpu(sb, percent: float, span: timedelta) -> None:
+    """The ECS host's EC2 CPUUtilization at ``percent`` over the last ``span`` (5-min points, as basic monitoring)."""
     now = datetime.now(UTC)
-    replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
-                   now - timedelta(minutes=40), now + AHEAD, 96, timedelta(minutes=5))
+    replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id}, now - span,
+                   now + AHEAD, percent, timedelta(minutes=5))
 
 
 @fault("node-cpu-runaway", "the ECS host has run at 97 % CPU for the last 3 hours (EC2 CPUUtilization): sustained, a "
@@ -118,9 +123,7 @@ def _cpu(sb):
        runbook="node-high-cpu step 2",  # the alert is the symptom; step 2 (sustained: a runaway) the first cause
        cause=("test_node_high_cpu_sustained[cabal-ecs-instance]",))
 def _cpu_runaway(sb):
-    now = datetime.now(UTC)
-    replace_series(sb, "AWS/EC2", "CPUUtilization", {"InstanceId": sb.seeded.ecs_instance_id},
-                   now - timedelta(hours=3), now + AHEAD, 97, timedelta(minutes=5))
+    _host_cpu(sb, 97, timedelta(hours=3))
 
 
 @fault("task-oom-killed", "a cabal-smtp-in container was OOM-killed 20 minutes ago (OutOfMemoryError, exit 137); ECS "
