@@ -3,7 +3,8 @@
 ``DelayProxy(upstream, delay).start()`` listens on loopback and forwards each HTTP request to ``upstream`` (the
 sandbox's moto server) after ``delay`` seconds: what a distant AWS region adds to each round trip; the bench runs it
 in a process of its own (``DelayProxyProcess``). Give the suite ``AWS_ENDPOINT_URL=proxy.url``. It counts the
-connections it accepts (against real AWS each is a TCP and TLS handshake).
+connections it accepts (against real AWS each is a TCP and TLS handshake), and notes when each FilterLogEvents
+request arrives: what AWS would count against its quota (every attempt and page, after the suite's pacing).
 
 The request log is written by the suite itself (``-p bench.record_requests``): one ``[start, end, service,
 operation, thread]`` per request. From it, the functions below give:
@@ -18,6 +19,7 @@ operation, thread]`` per request. From it, the functions below give:
 from __future__ import annotations
 
 import http.client
+import json
 import subprocess
 import sys
 import threading
@@ -37,6 +39,7 @@ class DelayProxy:
         self.upstream = urlsplit(upstream)
         self.delay = delay
         self.connections = 0
+        self.filter_arrivals: list[float] = []  # monotonic seconds: each FilterLogEvents request's arrival
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -59,6 +62,9 @@ class DelayProxy:
 
             def _forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("X-Amz-Target", "").endswith(".FilterLogEvents"):
+                    with proxy._lock:
+                        proxy.filter_arrivals.append(time.monotonic())
                 time.sleep(proxy.delay)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 try:
@@ -119,9 +125,16 @@ class DelayProxyProcess:
 
     @property
     def connections(self) -> int:
-        self.proc.stdin.write("connections\n")
+        return int(self._ask("connections"))
+
+    def filter_arrivals(self) -> list[float]:
+        """The FilterLogEvents arrivals since the last time this was asked."""
+        return json.loads(self._ask("filters"))
+
+    def _ask(self, what: str) -> str:
+        self.proc.stdin.write(what + "\n")
         self.proc.stdin.flush()
-        return int(self.proc.stdout.readline())
+        return self.proc.stdout.readline()
 
     def stop(self) -> None:
         self.proc.stdin.close()  # the proxy ends at the end of its input
@@ -131,8 +144,13 @@ class DelayProxyProcess:
 def _serve(upstream: str, delay: float) -> None:
     proxy = DelayProxy(upstream, delay).start()
     print(proxy.url, flush=True)
-    for _ in sys.stdin:
-        print(proxy.connections, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "filters":
+            with proxy._lock:
+                arrivals, proxy.filter_arrivals = proxy.filter_arrivals, []
+            print(json.dumps(arrivals), flush=True)
+        else:
+            print(proxy.connections, flush=True)
     proxy.stop()
 
 
@@ -173,17 +191,19 @@ def peak_per_second(requests: list) -> dict[str, int]:
     starts = defaultdict(list)
     for start, _end, service, _op, _thread in sent(requests):
         starts[service].append(start)
-    out = {}
-    for service, times in starts.items():
-        times.sort()
-        j = 0
-        best = 0
-        for i, t in enumerate(times):
-            while times[j] < t - 1.0:
-                j += 1
-            best = max(best, i - j + 1)
-        out[service] = best
+    out = {service: most_in_a_second(times) for service, times in starts.items()}
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def most_in_a_second(times: list[float]) -> int:
+    """The most of these instants within any one second (both ends counted)."""
+    times = sorted(times)
+    j = best = 0
+    for i, t in enumerate(times):
+        while times[j] < t - 1.0:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
 
 
 if __name__ == "__main__":

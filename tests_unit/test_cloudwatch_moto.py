@@ -11,7 +11,7 @@ import pytest
 
 from cabal_checks.aws import cloudwatch as cw
 from cabal_checks.aws import log_counts as lc
-from cabal_checks.aws.reader import AwsReader
+from cabal_checks.aws.reader import PACE_SECOND, AwsReader, Pace
 from cabal_checks.judge import condition
 from cabal_checks.verdict import CantTell
 
@@ -173,6 +173,51 @@ def test_deferred_spike_counted_from_moto_and_re_evaluated(reader, per_minute, f
     assert requests(reader, "logs", "FilterLogEvents") == 1 and count.pages == 1
 
 
+def test_checks_sharing_a_scan_send_one_request_and_keep_their_own_words_and_windows(reader):
+    put_lines("/ecs/cabal-smtp-out", [(NOW - 50 * MIN, DEFERRED), (NOW - 20 * MIN, DEFERRED), (NOW - 3 * MIN, SENT),
+                                      (NOW - 2 * MIN, "dsn=5.1.1, stat=User unknown"), (NOW - MIN, DEFERRED)])
+    scan = lc.Scan(("stat=Deferred", "dsn=5", "[reconfigure] Done."), NOW - timedelta(hours=2), NOW)
+    assert scan.pattern == '?"stat=Deferred" ?"dsn=5" ?"[reconfigure] Done."'
+    deferred = lc.count_per_minute(reader, "/ecs/cabal-smtp-out", ("stat=Deferred",), NOW - 30 * MIN, NOW, scan=scan)
+    bounced = lc.count_per_minute(reader, "/ecs/cabal-smtp-out", ("dsn=5",), NOW - 5 * MIN, NOW, scan=scan)
+    codes = lc.tally(reader, "/ecs/cabal-smtp-out", "dsn=5", NOW - 5 * MIN, NOW, lambda m: m.split(",")[:1], scan=scan)
+    assert requests(reader, "logs", "FilterLogEvents") == 1  # one read of the group for the three
+    assert deferred.per_minute == ((NOW - 20 * MIN, 1), (NOW - MIN, 1))  # the 50-minute-old line is outside the window
+    assert bounced.per_minute == ((NOW - 2 * MIN, 1),) and codes == {"dsn=5.1.1": 1}
+    alone = AwsReader(REGION, 10.0)  # the same counts read alone, one request each
+    assert lc.count_per_minute(alone, "/ecs/cabal-smtp-out", ("stat=Deferred",), NOW - 30 * MIN, NOW) == deferred
+    assert lc.count_per_minute(alone, "/ecs/cabal-smtp-out", ("dsn=5",), NOW - 5 * MIN, NOW) == bounced
+
+
+def test_a_window_or_word_the_scan_does_not_hold_is_read_on_its_own(reader):
+    put_lines("/ecs/cabal-imap", [(NOW - 3 * 60 * MIN, "fail2ban: Ban 10.0.0.1"), (NOW - 2 * MIN, "auth failed")])
+    scan = lc.Scan(("auth failed",), NOW - timedelta(hours=2), NOW)
+    old = lc.count_per_minute(reader, "/ecs/cabal-imap", ("fail2ban",), NOW - timedelta(days=1), NOW, scan=scan)
+    assert old.total == 1 and requests(reader, "logs", "FilterLogEvents") == 1
+    wider = lc.count_per_minute(reader, "/ecs/cabal-imap", ("auth failed",), NOW - timedelta(hours=3), NOW, scan=scan)
+    assert wider.total == 1 and requests(reader, "logs", "FilterLogEvents") == 2
+
+
+def test_a_pace_lets_five_requests_start_in_any_second():
+    clock, slept = [100.0], []
+    pace = Pace(5, clock=lambda: clock[0], sleep=slept.append)
+    starts = [pace.start() for _ in range(12)]
+    assert starts == [100.0] * 5 + [100.0 + PACE_SECOND] * 5 + [100.0 + 2 * PACE_SECOND] * 2
+    clock[0] = 103.0  # later, after a quiet while: at once again
+    pace.wait()
+    assert slept == []
+
+
+def test_the_reader_paces_filter_log_events_and_nothing_else(reader):
+    clock, slept = [0.0], []
+    reader.paces[("logs", "FilterLogEvents")] = Pace(5, clock=lambda: clock[0], sleep=slept.append)
+    put_lines("/ecs/cabal-imap", [(NOW - MIN, "auth failed")])
+    for i in range(7):
+        reader.call("logs", "filter_log_events", logGroupName="/ecs/cabal-imap", filterPattern=f'"w{i}"')
+    reader.call("logs", "describe_log_streams", logGroupName="/ecs/cabal-imap")
+    assert slept == [PACE_SECOND, PACE_SECOND]  # the sixth and seventh waited; DescribeLogStreams did not
+
+
 def test_all_of_is_an_and_in_python(reader):
     # IMAPAuthFailureSpike's filter is "imap-login" "auth failed": moto reads that pattern as one literal, so one
     # word is asked and the other required here
@@ -191,7 +236,8 @@ def test_any_of_counts_an_event_holding_both_words_once(reader):
                                      (NOW - 2 * MIN, "reject=550 5.7.1 relaying denied"),
                                      (NOW - 2 * MIN, "stat=Sent")])
     count = lc.count_per_minute(reader, "/ecs/cabal-smtp-in", ("dsn=5", "reject=550"), NOW - timedelta(minutes=5), NOW)
-    assert count.per_minute == ((NOW - 3 * MIN, 2), (NOW - 2 * MIN, 1)) and count.pages == 2
+    assert count.per_minute == ((NOW - 3 * MIN, 2), (NOW - 2 * MIN, 1))
+    assert count.pages == 1 and reader.calls.count(("logs", "FilterLogEvents")) == 1  # both words in one request
 
 
 def test_a_missing_group_is_none(reader):

@@ -30,29 +30,31 @@ CORE = "cabal_checks.sandbox.faults"  # probe-failure and cert-expiring: the wir
 
 
 def independent_groups(topology: str) -> list[tuple[str, ...]]:
-    """The issue-16 families' faults (``faults_lambda``, ``faults_dynamodb_efs``, ``faults_capacity``,
-    ``faults_mail_logs``, ``faults_heartbeat``), packed into runs of at most one fault per part of the account
-    (``_domain``) whose declared red tests and causes are disjoint: one run proves every fault of its group as two
-    faults at once are proven (the union red and nothing else; each cause named, the rest its consequences; one page
-    per cause), and the matrix gets cheaper per case as the catalogue grows. A fault's collateral in another part's
-    tests is still red that no fault declared. The probe-failure and cert-expiring faults, whose causes are shared
-    (the network, a host), run alone."""
+    """Every fault of the catalogue, packed into runs of at most one fault per part of the account (``_domain``)
+    whose declared red tests and causes are disjoint: one run proves every fault of its group as two faults at once
+    are proven (the union red and nothing else; each cause named, the rest its consequences; one page per cause),
+    and the matrix gets cheaper per case as the catalogue grows. A fault's collateral in another part's tests is
+    still red that no fault declared. The probe-failure faults share their causes (the network, a host, the
+    cluster): at most one of them per run, and no two faults of a run touch the same endpoint (``_hosts``); those
+    that silence everything (ALONE) run alone."""
     domains: dict[str, list[str]] = {}
     for name, f in sorted(FAULTS.items()):
-        if topology in f.topologies and f.apply.__module__ != CORE:
+        if topology in f.topologies and name not in ALONE:
             domains.setdefault(_domain(name), []).append(name)
     groups: list[list[str]] = []
     for names in sorted(domains.values(), key=len, reverse=True):
         for name in names:
             fits = (g for g in groups if len(g) < GROUP and all(
-                _domain(o) != _domain(name) and not _claims(topology, o) & _claims(topology, name) for o in g))
+                _domain(o) != _domain(name) and not _claims(topology, o) & _claims(topology, name)
+                and not _hosts(topology, o) & _hosts(topology, name) for o in g))
             group = next(fits, None)
             if group is None:
                 groups.append(group := [])
             group.append(name)
-    return [tuple(g) for g in groups]
+    return [tuple(g) for g in groups] + [(name,) for name in sorted(ALONE) if topology in FAULTS[name].topologies]
 
 
+ALONE = {"every-endpoint-silent", "wedged-host"}  # every endpoint silent, or the host's sockets wedged: nothing to share
 GROUP = 7  # faults per run at most: a failing case's message stays readable
 # What a family's faults change, where runbooks share it: the Lambda runbooks read every function's metrics; the
 # reconfigure heartbeat and the mail-log runbooks read the same /ecs/cabal-<tier> lines ("[reconfigure] Done.").
@@ -61,12 +63,27 @@ SHARED = {"heartbeat-ecs-reconfigure": "mail_logs", "lambda-5xx-spike": "lambda"
 
 
 def _domain(name: str) -> str:
-    """The part of the account a fault changes: its runbook's, unless it shares its signal (SHARED), or its family's."""
+    """The part of the account a fault changes: the probe path, a certificate pipeline (ACM, Let's Encrypt), its
+    runbook's, unless it shares its signal (SHARED), or its family's."""
     f = FAULTS[name]
+    if f.apply.__module__ == CORE:
+        words = f.runbook.split()
+        if words[0] == "probe-failure":
+            return "probe"
+        return "acm" if words[1:2] == ["ACM"] else "letsencrypt"  # the certificate on the wire: LE's (le-*)
     runbook = f.runbook.split()[0] if f.runbook else ""
     if runbook.startswith("heartbeat-") or runbook in SHARED:
         return SHARED.get(runbook, runbook)
     return f.apply.__module__.rsplit(".", 1)[-1].removeprefix("faults_")  # faults_mail_logs -> mail_logs
+
+
+def _hosts(topology: str, name: str) -> set[str]:
+    """The endpoints a fault's red tests name (``imap.cd`` of ``[imaps://imap.cd:993]``): a fault that silences an
+    endpoint also hides what another fault does to its certificate there."""
+    return {m.group(1) for t in FAULTS[name].red_for(topology, "cd") for m in _HOST.finditer(t)}
+
+
+_HOST = re.compile(r"://([^/:\]]+)")
 
 
 def _claims(topology: str, name: str) -> set[str]:
@@ -74,10 +91,7 @@ def _claims(topology: str, name: str) -> set[str]:
     return f.red_for(topology, "cd") | f.causes_for(topology, "cd")
 
 
-CASES = ([(t, ()) for t in TOPOLOGIES]
-         + [(t, (name,)) for t in TOPOLOGIES for name, f in FAULTS.items()
-            if t in f.topologies and f.apply.__module__ == CORE]
-         + [(t, group) for t in TOPOLOGIES for group in independent_groups(t)])
+CASES = [(t, ()) for t in TOPOLOGIES] + [(t, group) for t in TOPOLOGIES for group in independent_groups(t)]
 # Two independent faults at once: the diagnosis names both causes (NAT or the cluster instances do not explain
 # one service's own failure; two pipelines are two causes).
 COMBINATIONS = [("2026-05", ("nat-instance-stopped", "imap-service-down")),
@@ -159,7 +173,7 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
             assert words in text, f"{f} on {topology}: the diagnosis does not say {words!r}\n{text}"
     assert not [p.pattern for p in NEVER if p.search(text)], f"{fault} on {topology}: self-contradicting wording\n{text}"
     assert not text.startswith("AWS answered nothing"), text  # moto answers every fault of the catalogue
-    assert text.startswith("every endpoint fails") == (fault == "every-endpoint-silent"), text
+    assert text.startswith("every endpoint fails") == ("every-endpoint-silent" in faults), text
     check_pages(tmp_path, fault or "healthy", want, consequences)
 
 

@@ -205,7 +205,8 @@ def test_a_tally_that_cannot_finish_is_cant_tell():
 def test_a_tally_keeps_at_most_max_keys():
     class Many:
         def call(self, service, method, **params):
-            return {"events": [{"timestamp": 0, "message": f"dsn=5 to=<a@d{i}.test>"} for i in range(50)]}
+            return {"events": [{"timestamp": params["startTime"], "message": f"dsn=5 to=<a@d{i}.test>"}
+                               for i in range(50)]}
 
     out = lc.tally(Many(), "/g", "dsn=5", AT - timedelta(minutes=5), AT, lambda m: [m.split("@")[1]], max_keys=10)
     assert len(out) == 11 and out[lc.OTHER] == 40

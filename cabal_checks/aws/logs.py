@@ -1,31 +1,27 @@
-"""CloudWatch Logs: events in a window that contain any of some plain words.
+"""CloudWatch Logs: events in a window that contain any of some plain words; a group's newest streams.
 
-One ``filter_log_events`` call per word, all at once, OR-ed here, because moto and AWS disagree on every richer
-filter-pattern syntax (moto-and-tooling-notes section 6). Words must be plain (letters, digits, -_./).
+The events are read as ``log_counts`` reads them (one request sequence per group and scan, bounded in pages and
+time; the words matched here), kept as a list for the checks that quote lines.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ..gather import concurrently
+from .log_counts import MAX_PAGES, Scan, read
 from .reader import AwsReader, NotFound
 
+LIST_PAGES = 5 * MAX_PAGES  # a list of lines over a long window (certbot's 95 days): AWS may page empty while it searches
 
-def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datetime, end: datetime) -> list[dict] | None:
+
+def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datetime, end: datetime,
+                scan: Scan | None = None) -> list[dict] | None:
     """Events containing any of ``words`` (case-sensitive), oldest first; None when the group does not exist."""
     try:
-        found = concurrently(*(lambda w=word: aws.pages("logs", "filter_log_events", "events", logGroupName=group,
-                                                        filterPattern=f'"{w}"', startTime=_ms(start), endTime=_ms(end))
-                               for word in words))
+        events = [e for page in read(aws, group, words, start, end, scan=scan, max_pages=LIST_PAGES) for e in page]
     except NotFound:
         return None
-    seen: dict[str, dict] = {}
-    for word, events in zip(words, found, strict=True):
-        for e in events:
-            if word in e.get("message", ""):
-                seen[e.get("eventId") or f"{e['timestamp']}:{e['message']}"] = e
-    return sorted(seen.values(), key=lambda e: e["timestamp"])
+    return sorted(events, key=lambda e: e["timestamp"])
 
 
 def latest_streams(aws: AwsReader, group: str, limit: int = 5) -> list[dict] | None:
@@ -36,6 +32,3 @@ def latest_streams(aws: AwsReader, group: str, limit: int = 5) -> list[dict] | N
         return None
     return out.get("logStreams", [])
 
-
-def _ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)

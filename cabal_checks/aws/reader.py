@@ -4,6 +4,8 @@
   a token and changes nothing). Anything else raises ``ReadOnlyViolation`` before a byte is sent.
 - Each distinct (service, operation, parameters) is called once per run; concurrent askers share it.
 - Timeouts and retries are bounded (botocore standard mode, 3 attempts, known-transient errors only).
+- Requests whose AWS quota is a few per second (CloudWatch Logs' FilterLogEvents: 5) are paced to stay inside it,
+  every attempt and page included.
 - "Can't tell" errors (no credentials, AccessDenied, throttled after retries, endpoint down) become
   ``CantTell`` with one line; "not found" errors become ``NotFound`` so a check can go red on them.
 """
@@ -14,6 +16,8 @@ import json
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -52,6 +56,10 @@ SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elb
             "dynamodb", "efs", "backup", "sqs",  # issue 16: DynamoDB/EFS, the heartbeats
             "apigateway")  # issue 16: lambda-throttles escalation 2 (the REST API's id, for its access-log group)
 SQS_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")  # SQS's "not found" codes
+# Requests per second AWS allows per account and Region, where a run could exceed it: CloudWatch Logs' quota for
+# FilterLogEvents is 5 (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html).
+PACED = {("logs", "FilterLogEvents"): 5}
+PACE_SECOND = 1.05  # the second a pace counts over, with a margin for the network's jitter
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing",
               "efs": "elasticfilesystem"}  # r2 dynamodb/efs
@@ -92,6 +100,31 @@ def warm() -> None:
         session.client(service)
 
 
+class Pace:
+    """At most ``per_second`` requests start in any one second: each takes the earliest start at which fewer than
+    ``per_second`` others started in the second before it, and waits until then (a botocore ``before-send`` handler:
+    every attempt and every page is a request)."""
+
+    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.clock, self.sleep = clock, sleep
+        self._starts: deque[float] = deque(maxlen=per_second)  # the newest starts given, oldest first
+        self._lock = threading.Lock()
+
+    def start(self) -> float:
+        """Reserve the next start: now, or one second after the ``per_second``-th newest start."""
+        with self._lock:
+            now = self.clock()
+            at = now if len(self._starts) < (self._starts.maxlen or 0) else max(now, self._starts[0] + PACE_SECOND)
+            self._starts.append(at)
+            return at
+
+    def wait(self, **_event) -> None:
+        delay = self.start() - self.clock()
+        if delay > 0:
+            self.sleep(delay)
+
+
 class NotFound(Exception):
     """The named resource does not exist (AWS said so). A check decides whether that is red."""
 
@@ -124,6 +157,7 @@ class AwsReader:
         self._promised: dict[str, threading.Event] = {}  # clients the main thread will make (see prepare)
         self.made_late: list[str] = []  # clients made outside the main thread (the fault matrix proves: none)
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
+        self.paces = {key: Pace(n) for key, n in PACED.items()}
         self.retried: dict[tuple[str, str], int] = {}
         self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
 
@@ -140,13 +174,18 @@ class AwsReader:
                 if self._session is None:
                     self._session = new_session(self.region)
                 try:
-                    self._clients[service] = self._session.client(service, config=self.config)
+                    client = self._session.client(service, config=self.config)
                 except NoRegionError:
                     raise CantTell("no AWS region: pass --region, set region in the config file, "
                                    "or set AWS_DEFAULT_REGION") from None
                 except InvalidRegionError as exc:  # AWS_DEFAULT_REGION or the profile's region: not one
                     raise CantTell(f"AWS region {exc.kwargs.get('region_name', '')!r} is not a region name "
                                    "(us-east-1, ...): fix --region, AWS_DEFAULT_REGION or the profile's region") from None
+                for (paced, api), pace in self.paces.items():
+                    if paced == service:
+                        event = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{api}"
+                        client.meta.events.register(event, pace.wait)
+                self._clients[service] = client
                 if threading.current_thread() is not threading.main_thread():
                     self.made_late.append(service)
             return self._clients[service]

@@ -15,7 +15,9 @@ from ..aws import logs as aws_logs
 from ..aws.cloudwatch import Metric, Series, metric_data
 from ..config import history_now
 from ..context import Context
+from . import service_logs
 from .ecs import ecs_services
+from .service_logs import CHOWN
 
 INSIGHTS = "ECS/ContainerInsights"
 CI_WINDOW = timedelta(minutes=90)  # ContainerRestartLoop: avg_over_time[1h] at every point of its 30-min for
@@ -23,7 +25,6 @@ CI_DELAY = timedelta(minutes=1)  # Container Insights' last complete minute
 EC2_PERIOD = 300  # basic monitoring: one point per 5 minutes
 EC2_DELAY = timedelta(minutes=10)  # the newest 5-min point is complete and published by then
 EC2_WINDOW = timedelta(hours=2, minutes=5)  # node-high-cpu step 2: sustained over hours (the condition needs 30 min)
-CHOWN = "failed to chown"
 CHOWN_SPAN = timedelta(hours=1)
 
 
@@ -108,4 +109,5 @@ def launch_template(ctx: Context) -> dict | None:
 def chown_failures(ctx: Context, service_key: str) -> list[dict] | None:
     """Events with "failed to chown" in the service's log group in the last hour; None when the group is missing."""
     now = history_now(ctx.settings)
-    return aws_logs.events_with(ctx.aws, f"/ecs/{ctx.name(service_key)}", (CHOWN,), now - CHOWN_SPAN, now)
+    return aws_logs.events_with(ctx.aws, f"/ecs/{ctx.name(service_key)}", (CHOWN,), now - CHOWN_SPAN, now,
+                                service_logs.scan(ctx))

@@ -11,6 +11,8 @@ from ..aws.cloudwatch import Metric, Series, metric_data
 from ..aws.log_counts import LogCount, count_per_minute
 from ..config import history_now
 from ..context import Context
+from . import service_logs
+from .service_logs import REGENERATING
 
 # The eight tables cabal-infra creates, all PAY_PER_REQUEST (modules/table/main.tf, modules/app/dmarc.tf:9-62,
 # modules/user_pool/counter.tf:157-173); the runbook's "doesn't currently create others" is stale.
@@ -60,7 +62,6 @@ def dynamodb_table(ctx: Context, name: str) -> dict | None:
 # Log steps: the application retrying (system-errors step 3), the reconfigure loop (throttling step 2)
 LIST_GROUP = "/cabal/lambda/list"  # the runbook's /aws/lambda/cabal-list (modules/app/modules/call/lambda.tf:202)
 RETRY_WORDS = ("ProvisionedThroughputExceededException", "InternalServerError")  # OR (the runbook's pair is an AND)
-REGENERATING = "[reconfigure] Regenerating"  # docker/shared/reconfigure.sh:31
 
 
 def list_retries(ctx: Context, group: str = LIST_GROUP) -> LogCount | None:
@@ -72,4 +73,5 @@ def list_retries(ctx: Context, group: str = LIST_GROUP) -> LogCount | None:
 def reconfigure_regenerations(ctx: Context, service_key: str) -> LogCount | None:
     """``[reconfigure] Regenerating`` lines of the last hour in the tier's group (None: no group)."""
     now = history_now(ctx.settings)
-    return count_per_minute(ctx.aws, f"/ecs/{ctx.name(service_key)}", (REGENERATING,), now - LOOKBACK, now)
+    return count_per_minute(ctx.aws, f"/ecs/{ctx.name(service_key)}", (REGENERATING,), now - LOOKBACK, now,
+                            scan=service_logs.scan(ctx))

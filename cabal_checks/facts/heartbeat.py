@@ -15,10 +15,10 @@ from ..config import history_now
 from ..context import Context
 from ..gather import concurrently
 from ..shapes import BackupState, JobTrace, UserSync
+from . import service_logs
+from .service_logs import RECONFIGURE_DONE, RECONFIGURE_START
 
 DMARC_SUMMARY = "[process_dmarc] run summary:"
-RECONFIGURE_DONE = "[reconfigure] Done."
-RECONFIGURE_START = "Starting config watch loop"
 DMARC_READ = timedelta(hours=8)  # timeout 6 h + grace 2 h
 RECONFIGURE_READ = timedelta(hours=1)  # timeout 30 min + grace 30 min
 BACKUP_READ = timedelta(days=7)  # the escalation's "more than 1 in 7"; the heartbeat needs 30 h of it
@@ -56,7 +56,8 @@ def reconfigure_trace(ctx: Context, service_key: str) -> JobTrace:
         return max(times) if times else None
 
     events, task_started = concurrently(
-        lambda: logs.events_with(ctx.aws, group, (RECONFIGURE_DONE, RECONFIGURE_START), since, now), started)
+        lambda: logs.events_with(ctx.aws, group, (RECONFIGURE_DONE, RECONFIGURE_START), since, now,
+                                 service_logs.scan(ctx)), started)
     last = _newest(events, RECONFIGURE_DONE)
     restarts = sum(1 for e in events or [] if RECONFIGURE_START in e.get("message", ""))
     return JobTrace(group, events is not None, since, None, _when(last), last["message"].strip() if last else "",

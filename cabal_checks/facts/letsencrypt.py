@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ..aws import certbot, logs
+from ..aws.log_counts import Scan
 from ..certs import pem_facts
 from ..context import Context
 from ..gather import concurrently
@@ -42,14 +43,15 @@ def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> C
     """
     now, group, fn = ctx.settings.now, ctx.name("certbot_log_group"), ctx.name("certbot_function")
     start = now - CERTBOT_LOOKBACK
+    scan = Scan(CERTBOT_FAILURE_WORDS + CERTBOT_RATE_LIMIT_WORDS + ("START",), start, now)  # one read for the three
     asks = {  # independent: one round trip
         "streams": lambda: logs.latest_streams(ctx.aws, group),
         "invocations": lambda: certbot.metric_points(ctx.aws, fn, "Invocations", start, now),
         "errors": lambda: certbot.metric_points(ctx.aws, fn, "Errors", start, now),
-        "failures": lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now) or [],
+        "failures": lambda: logs.events_with(ctx.aws, group, CERTBOT_FAILURE_WORDS, start, now, scan) or [],
         "rate_limits": lambda: logs.events_with(ctx.aws, group, CERTBOT_RATE_LIMIT_WORDS, now - RATE_LIMIT_WINDOW,
-                                                now) or [],
-        "last_run": lambda: logs.events_with(ctx.aws, group, ("START",), start, now)}
+                                                now, scan) or [],
+        "last_run": lambda: logs.events_with(ctx.aws, group, ("START",), start, now, scan)}
     out = dict(zip(parts, concurrently(*(asks[part] for part in parts)), strict=True))
     out = {part: tuple(found) if isinstance(found, list) else found for part, found in out.items()}
     if "last_run" in out:

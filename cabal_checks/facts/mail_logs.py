@@ -4,15 +4,15 @@ the same events (dsn codes, recipient domains, login sources and their network i
 newest ``[reconfigure] Done.`` of a tier (smtp-in's address map; the reconfigure heartbeat reads the same line).
 
 The metric filters that feed the alerts (``Cabalmail/Logs``) are in the monitoring module, off in every environment:
-these counts are their substitute. Every count goes through ``aws/log_counts.py``: one quoted word per
-``FilterLogEvents`` (AND/OR here), streamed page by page, bounded in pages and seconds (a count that cannot finish
-is a can't-tell). User names and addresses are never kept: a count of distinct users, a domain histogram.
+these counts are their substitute. Every count goes through ``aws/log_counts.py``: one ``FilterLogEvents`` read per
+group (``service_logs.scan``; AND/OR here), streamed page by page, bounded in pages and seconds (a count that cannot
+finish is a can't-tell). User names and addresses are never kept: a count of distinct users, a domain histogram.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from ..aws import ecs, log_counts
 from ..aws.reader import NotFound
@@ -20,6 +20,8 @@ from ..config import history_now
 from ..context import Context
 from ..mail_log_shapes import LastLine, LogRule, LogSpike, Source
 from ..runbook_catalog import RUNBOOKS
+from . import service_logs
+from .service_logs import AUTH_FAILED, BOUNCED, DEFERRED, LOGIN_OK, PLAINTEXT_WORDS, RECONFIGURE_DONE, evaluation_instant
 
 TIERS = ("service_imap", "service_smtp_in", "service_smtp_out")
 
@@ -31,17 +33,14 @@ def _rule(key: str, runbook: str, any_of: tuple[str, ...], all_of: tuple[str, ..
 
 
 RULES = {
-    "deferred": _rule("deferred", "sendmail-deferred-spike", ("stat=Deferred",)),
-    "bounced": _rule("bounced", "sendmail-bounced-spike", ("dsn=5",)),
+    "deferred": _rule("deferred", "sendmail-deferred-spike", (DEFERRED,)),
+    "bounced": _rule("bounced", "sendmail-bounced-spike", (BOUNCED,)),
     # the filter's pattern is "imap-login" "auth failed": moto reads two terms as one literal, so the AND is here
-    "imap_auth": _rule("imap_auth", "imap-auth-failure-spike", ("auth failed",), ("imap-login",)),
+    "imap_auth": _rule("imap_auth", "imap-auth-failure-spike", (AUTH_FAILED,), ("imap-login",)),
 }
 RULE_TIERS = {"deferred": TIERS, "bounced": TIERS, "imap_auth": ("service_imap",)}
-RECONFIGURE_DONE = "[reconfigure] Done."  # docker/shared/reconfigure.sh:75
 RECONFIGURE_LOOKBACK = timedelta(hours=2)
-PLAINTEXT_WORDS = ("Plaintext authentication", "disallowed plaintext auth")  # the banner's refusal; Dovecot's line
 PLAINTEXT_LOOKBACK = timedelta(hours=1)
-LOGIN_OK = ("Login: user=",)  # imap-login: Info: Login: user=<...>
 MAX_SOURCES = 5  # rip= addresses looked up (DescribeNetworkInterfaces), most failures first
 
 _DSN = re.compile(r"dsn=(\d\.\d{1,3}\.\d{1,3})")
@@ -54,34 +53,28 @@ def group_of(ctx: Context, service_key: str) -> str:
     return f"/ecs/{ctx.name(service_key)}"
 
 
-def evaluation_instant(now: datetime) -> datetime:
-    """The last whole minute: a minute still being written is not counted."""
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
-
-
 def mail_log_spike(ctx: Context, rule_key: str, service_key: str) -> LogSpike:
     """One tier's lines of one rule over the rule's window + ``for``, and the steps' breakdowns of the same events."""
     rule = RULES[rule_key]
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
     at = evaluation_instant(history_now(ctx.settings))
-    start = at - rule.span
-    count = log_counts.count_per_minute(ctx.aws, group, rule.any_of, start, at, rule.all_of)
+    start, scan = at - rule.span, service_logs.scan(ctx)
+    count = log_counts.count_per_minute(ctx.aws, group, rule.any_of, start, at, rule.all_of, scan)
     if count is None:
         return LogSpike(rule, group, service, cluster, at, None)
     word = rule.any_of[0]
     extra: dict = {}
     if rule_key in ("deferred", "bounced"):
-        extra["codes"] = _top(log_counts.tally(ctx.aws, group, word, start, at, lambda m: _DSN.findall(m)[:1]))
+        extra["codes"] = _top(log_counts.tally(ctx.aws, group, word, start, at, lambda m: _DSN.findall(m)[:1], scan=scan))
         if service_key == "service_smtp_out" and rule_key == "bounced":
             extra["domains"] = _top(log_counts.tally(ctx.aws, group, word, start, at,
-                                                     lambda m: [d.lower() for d in _TO.findall(m)]))
+                                                     lambda m: [d.lower() for d in _TO.findall(m)], scan=scan))
     else:
-        rips = _top(log_counts.tally(ctx.aws, group, word, start, at, lambda m: _RIP.findall(m)[:1], rule.all_of))
+        rips = _top(log_counts.tally(ctx.aws, group, word, start, at, lambda m: _RIP.findall(m)[:1], rule.all_of, scan))
         extra["sources"] = tuple(Source(a, n, _interface_type(ctx, a)) for a, n in rips[:MAX_SOURCES])
-        users = log_counts.tally(ctx.aws, group, word, start, at, lambda m: _USER.findall(m)[:1], rule.all_of)
+        users = log_counts.tally(ctx.aws, group, word, start, at, lambda m: _USER.findall(m)[:1], rule.all_of, scan)
         extra["users"] = len(users or {})  # distinct names, counted: the names themselves are dropped here
-        ok = log_counts.count_per_minute(ctx.aws, group, LOGIN_OK, start, at, ("imap-login",))
+        ok = log_counts.count_per_minute(ctx.aws, group, LOGIN_OK, start, at, ("imap-login",), scan)
         extra["successes"] = ok.total if ok else 0
     return LogSpike(rule, group, service, cluster, at, count.per_minute, requests=count.pages, **extra)
 
@@ -92,7 +85,7 @@ def last_line(ctx: Context, service_key: str, word: str = RECONFIGURE_DONE,
     Done.``), and its newest running task's ``startedAt`` (a task younger than the loop's period has not looped)."""
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
     now = evaluation_instant(history_now(ctx.settings)) + timedelta(minutes=1)
-    count = log_counts.count_per_minute(ctx.aws, group, (word,), now - lookback, now)
+    count = log_counts.count_per_minute(ctx.aws, group, (word,), now - lookback, now, scan=service_logs.scan(ctx))
     try:
         running = ecs.tasks(ctx.aws, cluster, service, "RUNNING")
     except NotFound:
@@ -108,7 +101,8 @@ def plaintext_refusals(ctx: Context, service_key: str = "service_imap") -> LastL
     """Plaintext logins refused before TLS in the last hour (the runbook: red even while the alert is quiet)."""
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
     now = evaluation_instant(history_now(ctx.settings)) + timedelta(minutes=1)
-    count = log_counts.count_per_minute(ctx.aws, group, PLAINTEXT_WORDS, now - PLAINTEXT_LOOKBACK, now)
+    count = log_counts.count_per_minute(ctx.aws, group, PLAINTEXT_WORDS, now - PLAINTEXT_LOOKBACK, now,
+                                        scan=service_logs.scan(ctx))
     if count is None:
         return LastLine(group, service, cluster, " OR ".join(PLAINTEXT_WORDS), now, PLAINTEXT_LOOKBACK, None, 0, None,
                         group_exists=False)

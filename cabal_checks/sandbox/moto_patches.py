@@ -15,6 +15,11 @@ account into a fault state means setting an entry (see ``aws_faults``):
   moto endpoint, reader, read-only gate and error handling as every other read; a second server behind
   ``AWS_ENDPOINT_URL_BACKUP`` would have had to serve the plans too, and its state would live outside the snapshot).
 
+One patch makes moto read a filter pattern as AWS does: ``?"a" ?"b"`` (any of these quoted terms, the form the suite
+reads a log group with, ``aws/log_counts.Scan``) matches the events holding any term; moto's own parser matches every
+event for it (moto-and-tooling-notes section 6), which the suite's re-check would survive but a sandbox should not
+need.
+
 Three more patches only make moto faster: a memo of botocore's region lists, one shared model loader, and
 ``GetMetricData`` answered query by query over only the datapoints of the query's metric name (moto scans every
 datapoint of the window for every minute of every query: seconds for one request over the sandbox's histories); its
@@ -24,6 +29,7 @@ answers are moto's own (``tests_unit/sandbox/test_moto_patches.py`` compares the
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections import defaultdict
 from typing import Any
@@ -119,6 +125,27 @@ def _get_all_metrics(self):  # CloudWatchBackend's
     return list(narrowed) if narrowed is not None else _ORIGINALS["get_all_metrics"](self)
 
 
+_ANY_TERM = re.compile(r'\?"([^"]+)"')
+_ANY_TERMS = re.compile(r'\s*(\?"[^"]+"\s*)+')
+
+
+class _AnyTerm:
+    """``?"a" ?"b"``: an event matches when its message holds any of the terms (case-sensitive), as in AWS."""
+
+    def __init__(self, pattern: str):
+        self.terms = _ANY_TERM.findall(pattern)
+
+    def matches(self, message: str) -> bool:
+        return any(term in message for term in self.terms)
+
+
+def _event_filter_init(self, pattern: str) -> None:  # moto.logs.utils.EventMessageFilter.__init__
+    if pattern and _ANY_TERMS.fullmatch(pattern):
+        self.filter_type = _AnyTerm(pattern)
+    else:
+        _ORIGINALS["event_filter_init"](self, pattern)
+
+
 @functools.cache
 def _region_session() -> botocore.session.Session:
     return botocore.session.Session()
@@ -140,7 +167,10 @@ def install_patches() -> None:
     from moto.cloudwatch.models import CloudWatchBackend
     from moto.ec2.models.route_tables import Route
     from moto.elbv2.models import FakeTargetGroup
+    from moto.logs.utils import EventMessageFilter
 
+    _ORIGINALS["event_filter_init"] = EventMessageFilter.__init__
+    EventMessageFilter.__init__ = _event_filter_init  # type: ignore[method-assign]
     _ORIGINALS["get_metric_data"] = CloudWatchBackend.get_metric_data
     _ORIGINALS["get_all_metrics"] = CloudWatchBackend.get_all_metrics
     CloudWatchBackend.get_metric_data = _get_metric_data  # type: ignore[method-assign]
@@ -168,7 +198,9 @@ def remove_patches() -> None:
     from moto.cloudwatch.models import CloudWatchBackend
     from moto.ec2.models.route_tables import Route
     from moto.elbv2.models import FakeTargetGroup
+    from moto.logs.utils import EventMessageFilter
 
+    EventMessageFilter.__init__ = _ORIGINALS.pop("event_filter_init")  # type: ignore[method-assign]
     botocore.session.Session.get_available_regions = _ORIGINALS.pop("get_available_regions")
     CloudWatchBackend.get_metric_data = _ORIGINALS.pop("get_metric_data")  # type: ignore[method-assign]
     CloudWatchBackend.get_all_metrics = _ORIGINALS.pop("get_all_metrics")  # type: ignore[method-assign]
