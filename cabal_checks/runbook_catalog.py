@@ -111,8 +111,8 @@ class Runbook:
 
 def _fn_errors_step(n: str, group_hint: str) -> Step:
     return Step(n, "What is the error: the function's log for ERROR/Exception/Traceback",
-                f"logs:FilterLogEvents on {group_hint}, one quoted word per call (ERROR, Exception, Traceback), "
-                "OR-ed in Python; the group from lambda:GetFunctionConfiguration LoggingConfig.LogGroup")
+                f"logs:FilterLogEvents on {group_hint}, one request for ?\"ERROR\" ?\"Exception\" ?\"Traceback\", "
+                "re-matched in Python; the group from lambda:GetFunctionConfiguration LoggingConfig.LogGroup")
 
 
 LAMBDA_GROUPS = "/cabal/lambda/<name> (app module), /aws/lambda/{assign_osid,check_invite,require_admin_mfa}"

@@ -369,21 +369,64 @@ NOT_NEEDED = {
 }
 
 
+GROUP = 8  # denied actions per run at most
+
+
+def denial_groups(full_run) -> list[tuple[str, ...]]:
+    """The granted actions packed into runs in which no check of the full run asked for two of them (nor judged, in
+    NOT_NEEDED, green without one while asking for another): each can't-tell of such a run is one action's, so one
+    run proves each of its actions as a run denying it alone would, and 59 actions take a few runs."""
+    groups: list[tuple[list[str], set[str]]] = []
+    for action in GRANTED:
+        askers = {n for n, needs in full_run.needs.items() if action in needs}
+        if action in NOT_NEEDED:
+            askers |= {n for n in full_run.results if f"::{NOT_NEEDED[action]}" in n}
+        group = next((g for g in groups if len(g[0]) < GROUP and not g[1] & askers), None)
+        if group is None:
+            groups.append(group := ([], set()))
+        group[0].append(action)
+        group[1].update(askers)
+    return [tuple(actions) for actions, _ in groups]
+
+
+_DENIED_RUNS: dict[tuple[str, ...], object] = {}  # the runs of this process, by the actions they denied
+
+
+def run_denying(enforced, full_run, tmp_path, action: str):
+    """The run (made once per process) that denies ``action`` and the rest of its group; and that group."""
+    group = next(g for g in denial_groups(full_run) if action in g)
+    if group not in _DENIED_RUNS:
+        _DENIED_RUNS[group] = enforced.run(tmp_path, moto_copy(load_policy(), drop=group), args=("tests_live", "-m", "aws"))
+    return _DENIED_RUNS[group], group
+
+
 @pytest.mark.parametrize("action", GRANTED)
 def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_run, tmp_path, action):
-    """The shipped policy less ``action`` alone, over the checks that read AWS (marker aws; a wire probe's outcome is
-    the network's, not a policy's): nothing red; every ERROR is a can't-tell naming ``action``; every check whose facts
-    (in the full run) never asked for ``action`` is judged exactly as in the full run."""
-    run = enforced.run(tmp_path, moto_copy(load_policy(), drop=(action,)), args=("tests_live", "-m", "aws"))
-    assert not run.outcomes("failure"), f"a denied {action} turned red: {run.outcomes('failure')}"
-    wrong = {n: t.splitlines()[0] for n, t in run.outcomes("error").items() if action not in t}
-    assert not wrong, f"can't-tells that do not name {action}: {wrong}"
+    """The shipped policy less ``action`` (and the actions of its group, ``denial_groups``: no check asked for two of
+    them), over the checks that read AWS (marker aws; a wire probe's outcome is the network's, not a policy's):
+    nothing red; every ERROR of a check that asked for ``action`` is a can't-tell naming it; every check whose facts
+    (in the full run) asked for none of the group's actions is judged exactly as in the full run."""
+    run, group = run_denying(enforced, full_run, tmp_path, action)
+    assert not run.outcomes("failure"), f"a denied {'+'.join(group)} turned red: {run.outcomes('failure')}"
+    askers = {n for n, needs in full_run.needs.items() if action in needs}
+    wrong = {n: t.splitlines()[0] for n, t in run.outcomes("error").items()
+             if (n in askers and action not in t) or not any(a in t for a in group if a in full_run.needs.get(n, ()))}
+    assert not wrong, f"can't-tells that do not name the denied action they asked for ({action} and its group): {wrong}"
     blinded = {n: run.results.get(n, ("missing", ""))[1][:200] for n, (outcome, _) in full_run.results.items()
-               if "aws" in full_run.markers.get(n, ()) and action not in full_run.needs.get(n, ())
+               if "aws" in full_run.markers.get(n, ()) and not set(group) & set(full_run.needs.get(n, ()))
                and run.results.get(n, ("missing", ""))[0] != outcome}
-    assert not blinded, f"checks that never needed {action} but were not judged as in the full run: {blinded}"
+    assert not blinded, f"checks that never needed {'+'.join(group)} but were not judged as in the full run: {blinded}"
     if action in NOT_NEEDED:
         checked = {n for n in run.results if f"::{NOT_NEEDED[action]}" in n}
         assert checked and all(full_run.results[n][0] == run.results[n][0] == "passed" for n in checked), (
             f"{action} denied: {NOT_NEEDED[action]} not judged green as in the full run")
         assert all(action not in full_run.needs[n] for n in checked), "their facts no longer ask for it"
+
+
+def test_the_denial_groups_share_no_check_and_cover_every_action(full_run):
+    groups = denial_groups(full_run)
+    assert sorted(a for g in groups for a in g) == GRANTED
+    assert len(groups) <= len(GRANTED) // 4, groups  # the point of grouping: a few runs, not one per action
+    for group in groups:
+        for n, needs in full_run.needs.items():
+            assert len(set(group) & set(needs)) <= 1, (n, group)
