@@ -159,6 +159,10 @@ class Seeded:
             self._clients[service] = self._session.client(service)
         return self._clients[service]
 
+    def forget_clients(self) -> None:
+        """Drop the cached clients (and their session): the next ones honour ``AWS_ENDPOINT_URL`` as it is then."""
+        self._clients, self._session = {}, None
+
     def fqdn(self, host: str) -> str:
         """``imap`` or ``imap.<cd>`` -> ``imap.<cd>.``"""
         host = host.rstrip(".")

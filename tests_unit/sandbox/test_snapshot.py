@@ -74,3 +74,11 @@ def test_an_old_snapshot_is_seeded_again(sandbox, monkeypatch):
     monkeypatch.setattr(snapshot, "MAX_AGE", 0.0)
     sandbox.reset()
     assert sandbox._snapshots[False] is not before and sandbox.seeded.now > before.seeded.now
+
+
+def test_seeding_in_process_leaves_only_clients_of_the_sandbox(sandbox):
+    """The account is seeded through moto's in-process dispatch (no endpoint URL: moto's own); after it, a client
+    the sandbox makes (to apply a fault) reaches its moto server, never an AWS URL."""
+    with sandbox.aws_env():
+        for service in ("ec2", "acm", "logs"):
+            assert sandbox.seeded.client(service).meta.endpoint_url == sandbox.endpoint_url
