@@ -275,3 +275,11 @@ def test_the_window_ends_before_end(reader):
     put_lines("/ecs/cabal-smtp-out", [(NOW - MIN, DEFERRED), (NOW, DEFERRED)])  # the second is at the end: outside
     count = lc.count_per_minute(reader, "/ecs/cabal-smtp-out", ("stat=Deferred",), NOW - 5 * MIN, NOW)
     assert count.per_minute == ((NOW - MIN, 1),)
+
+
+def test_a_shared_read_pages_as_far_as_one_read_per_word_did():
+    """A scan of three words may follow 3 x max_pages pages: one busy word does not blind the checks of the others."""
+    endless = Scripted({None: {"events": [], "nextToken": "t"}, "t": {"events": [], "nextToken": "t"}})
+    scan = lc.Scan(("stat=Deferred", "dsn=5", "auth failed"), NOW - timedelta(hours=2), NOW)
+    with pytest.raises(CantTell, match="more than 6 pages"):
+        lc.count_per_minute(endless, "/ecs/cabal-smtp-out", ("dsn=5",), NOW - MIN, NOW, scan=scan, max_pages=2)

@@ -8,7 +8,8 @@ one per word: a ``Scan`` ORs every word a run's checks look for there (``?"a" ?"
 patches moto to match as AWS does) over a window that holds each check's window, and each check keeps, in Python,
 the events of its own window holding its own words (AND/OR as it needs). The pages go through the reader's ``call``,
 so its memo holds each for the run: every check sharing a scan shares its requests. No list of events is built
-for a count: each page is folded as it arrives; memory is bounded by ``max_pages`` pages of at most 1 MB, time by
+for a count: each page is folded as it arrives; memory is bounded by ``max_pages`` pages of at most 1 MB per word
+of the read (as when each word was a read of its own: one busy word does not blind the others' checks), time by
 ``deadline`` seconds for the whole read. A read that cannot finish inside either bound is a ``CantTell``, never a
 smaller number.
 """
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from ..verdict import CantTell
 from .reader import AwsReader, NotFound
 
-MAX_PAGES = 20  # per word and group: FilterLogEvents returns up to 10,000 events (1 MB) a page
+MAX_PAGES = 20  # per word of a read: FilterLogEvents returns up to 10,000 events (1 MB) a page
 DEADLINE = 20.0  # seconds for one count, every page of every word
 FORBIDDEN = '"\n\r\t'  # a word is one quoted term: no quote, no line break
 MAX_KEYS = 200  # distinct keys a tally keeps (memory bound); the rest count under OTHER
@@ -101,8 +102,9 @@ def read(aws: AwsReader, group: str, any_of: tuple[str, ...], start: datetime, e
         scan = Scan(any_of, start, end)
     lo, hi, stop = _ms(start), _ms(end), time.monotonic() + deadline
     what = " or ".join(f'"{w}"' for w in any_of)
+    limit = max_pages * len(scan.words)  # as many pages as one read per word had: a busy word does not blind the rest
     token = None
-    for _ in range(max_pages):
+    for _ in range(limit):
         if time.monotonic() > stop:
             raise CantTell(f"counting {what} in {group} did not finish in time: the window holds too many events "
                            "to count within the deadline")
@@ -118,7 +120,7 @@ def read(aws: AwsReader, group: str, any_of: tuple[str, ...], start: datetime, e
         token = page.get("nextToken")  # AWS may answer an empty page with a token while it searches: followed
         if not token:
             return
-    raise CantTell(f"counting {what} in {group} did not finish: more than {max_pages} pages of events in "
+    raise CantTell(f"counting {what} in {group} did not finish: more than {limit} pages of events in "
                    f"{start:%H:%M}-{end:%H:%M} UTC")
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .log_counts import MAX_PAGES, Scan, read
+from .log_counts import Scan, read
 from .reader import AwsReader, NotFound
-
-LIST_PAGES = 5 * MAX_PAGES  # a list of lines over a long window (certbot's 95 days): AWS may page empty while it searches
 
 
 def events_with(aws: AwsReader, group: str, words: tuple[str, ...], start: datetime, end: datetime,
                 scan: Scan | None = None) -> list[dict] | None:
     """Events containing any of ``words`` (case-sensitive), oldest first; None when the group does not exist."""
     try:
-        events = [e for page in read(aws, group, words, start, end, scan=scan, max_pages=LIST_PAGES) for e in page]
+        events = [e for page in read(aws, group, words, start, end, scan=scan) for e in page]
     except NotFound:
         return None
     return sorted(events, key=lambda e: e["timestamp"])
