@@ -36,6 +36,7 @@ KEYS = {
     "alert": "alert",
     "metrics_file": "metrics_file",
     "deployment": "deployment",
+    "logs_rate": "logs_rate",
 }
 TABLES = {"names"}
 # TOML key -> the TOML types it takes, and an array's items (one table: every key of the file is checked before it is
@@ -45,9 +46,10 @@ TYPES = {
     "control_domain": (TEXT,), "topology": (TEXT,), "region": (TEXT,), "connect_to": ((str, list), TEXT),
     "ca_bundle": (TEXT,), "probe_timeout": (NUMBER,), "now": ((str, datetime, date),), "vpc_host": (TEXT,),
     "vpc_connect_to": ((str, list), TEXT), "aws_timeout": (NUMBER,), "monitoring": ((bool, str),), "alert": (TEXT,),
-    "metrics_file": (TEXT,), "names": ((dict,),), "deployment": (TEXT,),
+    "metrics_file": (TEXT,), "names": ((dict,),), "deployment": (TEXT,), "logs_rate": (NUMBER,),
 }
-DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto"}
+DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto",
+            "logs_rate": 5}  # CloudWatch Logs' FilterLogEvents quota per account and Region
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
 NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
 DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", flags=re.ASCII)  # a label value and a file name
@@ -101,6 +103,7 @@ class Settings:
     alert: str | None = None  # --alert: the page, resolved against the topology at collection
     deployment: str = ""  # --deployment: which deployment this run checks (stage, prod, an operator's); "" = unnamed
     read_at: datetime | None = None  # when this run reads AWS (the real clock at load)
+    logs_rate: int = 5  # --logs-rate: FilterLogEvents started per second at most (the account's quota, shared)
 
     @property
     def history_now(self) -> datetime:
@@ -211,6 +214,12 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
             assert 0 < timeouts[key] <= 600
         except (TypeError, ValueError, AssertionError):
             raise ConfigError(f"{key} = {value(key)!r}: expected seconds, 0 < s <= 600 ({where})") from None
+    try:
+        logs_rate = int(str(value("logs_rate")))
+        assert 1 <= logs_rate <= 100
+    except (TypeError, ValueError, AssertionError):
+        raise ConfigError(f"logs_rate = {tomltypes.bounded(value('logs_rate'))}: expected FilterLogEvents requests "
+                          f"per second, a whole number 1-100 ({where})") from None
     now_text = value("now")
     now = parse_now(str(now_text), real_now) if now_text else real_now
     names_table = data.get("names", {})  # a table of strings (TYPES)
@@ -245,6 +254,7 @@ def load_settings(cli: dict, env: Mapping[str, str] | None = None, real_now: dat
         secrets=tuple(s for s in (token, password) if s),
         alert=str(value("alert")).strip() if value("alert") else None,
         deployment=deployment,
+        logs_rate=logs_rate,
     )
 
 

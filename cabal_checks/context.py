@@ -19,7 +19,7 @@ class Context:
 
     def __post_init__(self):
         if self.aws is None:
-            self.aws = AwsReader(self.settings.region, self.settings.aws_timeout)
+            self.aws = AwsReader(self.settings.region, self.settings.aws_timeout, self.settings.logs_rate)
 
     def name(self, key: str) -> str:
         return self.settings.names[key]

@@ -46,6 +46,8 @@ def test_cabal_config_environment_variable_names_the_file(tmp_path):
     ('connect_to = ["a.net:25:127.0.0.1"]\n', "expected HOST:PORT:HOST2:PORT2"),
     ('topology = "2027-01"\n', "not a built-in"),
     ('now = "next tuesday"\n', "expected an ISO 8601 instant"),
+    ("logs_rate = 0\n", "logs_rate = 0: expected FilterLogEvents requests per second"),
+    ("logs_rate = 2.5\n", "logs_rate = 2.5: expected FilterLogEvents requests per second"),
 ])
 def test_bad_config_file_is_one_line_naming_the_problem(tmp_path, text, words):
     path = write(tmp_path, 'control_domain = "x.net"\n' + text if "control_domain" not in text else text)
@@ -87,3 +89,12 @@ def test_user_topology_file_extends_the_builtins(tmp_path):
                     'service = "service_smtp_in"\n')
     s = settings({"topology": str(topo)})
     assert [e.spec for e in s.topology.endpoints] == ["smtp://mx.example.net:2525"]
+
+
+def test_logs_rate_paces_the_runs_reader():
+    """Default 5 (CloudWatch Logs' quota per account and Region); --logs-rate lowers it for runs sharing an account."""
+    from cabal_checks.context import Context
+
+    assert settings().logs_rate == 5
+    slow = Context(settings({"logs_rate": "2"}))
+    assert slow.aws.paces[("logs", "FilterLogEvents")]._starts.maxlen == 2

@@ -134,7 +134,7 @@ class ReadOnlyViolation(RuntimeError):
 
 
 class AwsReader:
-    def __init__(self, region: str | None, timeout: float):
+    def __init__(self, region: str | None, timeout: float, logs_rate: int = PACED[("logs", "FilterLogEvents")]):
         # At DEBUG, botocore logs request parameters (the probe password in InitiateAuth) and response bodies
         # (the minted id token): never below INFO, whatever --log-level says.
         for name in ("botocore", "boto3", "urllib3"):
@@ -157,7 +157,7 @@ class AwsReader:
         self._promised: dict[str, threading.Event] = {}  # clients the main thread will make (see prepare)
         self.made_late: list[str] = []  # clients made outside the main thread (the fault matrix proves: none)
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
-        self.paces = {key: Pace(n) for key, n in PACED.items()}
+        self.paces = {key: Pace(n) for key, n in {**PACED, ("logs", "FilterLogEvents"): logs_rate}.items()}
         self.retried: dict[tuple[str, str], int] = {}
         self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
 
