@@ -56,9 +56,9 @@ SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elb
             "dynamodb", "efs", "backup", "sqs",  # issue 16: DynamoDB/EFS, the heartbeats
             "apigateway")  # issue 16: lambda-throttles escalation 2 (the REST API's id, for its access-log group)
 SQS_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")  # SQS's "not found" codes
-# Requests per second AWS allows per account and Region, where a run could exceed it: CloudWatch Logs' quota for
-# FilterLogEvents is 5 (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html).
-PACED = {("logs", "FilterLogEvents"): 5}
+# CloudWatch Logs' quota for FilterLogEvents per account and Region, the one read a run could send faster
+# (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html); --logs-rate lowers it.
+LOGS_RATE = 5
 PACE_SECOND = 1.05  # the second a pace counts over, with a margin for the network's jitter
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing",
@@ -134,7 +134,7 @@ class ReadOnlyViolation(RuntimeError):
 
 
 class AwsReader:
-    def __init__(self, region: str | None, timeout: float, logs_rate: int = PACED[("logs", "FilterLogEvents")]):
+    def __init__(self, region: str | None, timeout: float, logs_rate: int = LOGS_RATE):
         # At DEBUG, botocore logs request parameters (the probe password in InitiateAuth) and response bodies
         # (the minted id token): never below INFO, whatever --log-level says.
         for name in ("botocore", "boto3", "urllib3"):
@@ -157,7 +157,7 @@ class AwsReader:
         self._promised: dict[str, threading.Event] = {}  # clients the main thread will make (see prepare)
         self.made_late: list[str] = []  # clients made outside the main thread (the fault matrix proves: none)
         self.calls: list[tuple[str, str]] = []  # (service, ApiOperation) as sent, for the read-only proof
-        self.paces = {key: Pace(n) for key, n in {**PACED, ("logs", "FilterLogEvents"): logs_rate}.items()}
+        self.paces = {("logs", "FilterLogEvents"): Pace(logs_rate)}  # (service, API) -> its pace
         self.retried: dict[tuple[str, str], int] = {}
         self.retried_by: dict[str, list[str]] = {}  # gatherer thread name -> "action xN", for JUnit
 
