@@ -34,9 +34,9 @@ def independent_groups(topology: str) -> list[tuple[str, ...]]:
     whose declared red tests and causes are disjoint: one run proves every fault of its group as two faults at once
     are proven (the union red and nothing else; each cause named, the rest its consequences; one page per cause),
     and the matrix gets cheaper per case as the catalogue grows. A fault's collateral in another part's tests is
-    still red that no fault declared. The probe-failure faults share their causes (the network, a host, the
-    cluster): at most one of them per run, and no two faults of a run touch the same endpoint (``_hosts``); those
-    that silence everything (ALONE) run alone."""
+    still red that no fault declared. No two faults of a run touch the same endpoint (``_hosts``); of the
+    probe-failure faults whose causes are shared (NETWORK: the network, a host; ECS_SERVICES: the cluster's services)
+    at most one runs at a time; those that silence everything (ALONE) run alone."""
     domains: dict[str, list[str]] = {}
     for name, f in sorted(FAULTS.items()):
         if topology in f.topologies and name not in ALONE:
@@ -55,6 +55,13 @@ def independent_groups(topology: str) -> list[tuple[str, ...]]:
 
 
 ALONE = {"every-endpoint-silent", "wedged-host"}  # every endpoint silent, or the host's sockets wedged: nothing to share
+# Probe-failure faults whose cause is shared by several endpoints (the network, the NAT, the cluster's instances, a
+# load balancer's node): one a run. ECS services below desired or unhealthy: one a run (two at once are the
+# diagnosis' "several services" case, the cluster's).
+NETWORK = {"nat-instance-stopped", "container-instance-disconnected", "public-nacl-no-egress", "nacl-deny-probe-subnets",
+           "private-nacl-replies-only", "nacl-deny-smtp", "nlb-node-silent", "sg-admits-port-not-probe-source"}
+ECS_SERVICES = {"imap-service-down", "smtp-in-restart-loop", "ntfy-down", "smtp-out-health-check-loop",
+                "imap-task-unhealthy", "relay-target-unhealthy", "ntfy-target-unhealthy"}
 GROUP = 7  # faults per run at most: a failing case's message stays readable
 # What a family's faults change, where runbooks share it: the Lambda runbooks read every function's metrics; the
 # reconfigure heartbeat and the mail-log runbooks read the same /ecs/cabal-<tier> lines ("[reconfigure] Done.").
@@ -68,8 +75,8 @@ def _domain(name: str) -> str:
     f = FAULTS[name]
     if f.apply.__module__ == CORE:
         words = f.runbook.split()
-        if words[0] == "probe-failure":
-            return "probe"
+        if words[0] == "probe-failure":  # one endpoint's own fault shares a run with another endpoint's
+            return "network" if name in NETWORK else "ecs" if name in ECS_SERVICES else f"probe:{name}"
         return "acm" if words[1:2] == ["ACM"] else "letsencrypt"  # the certificate on the wire: LE's (le-*)
     runbook = f.runbook.split()[0] if f.runbook else ""
     if runbook.startswith("heartbeat-") or runbook in SHARED:
@@ -78,12 +85,12 @@ def _domain(name: str) -> str:
 
 
 def _hosts(topology: str, name: str) -> set[str]:
-    """The endpoints a fault's red tests name (``imap.cd`` of ``[imaps://imap.cd:993]``): a fault that silences an
-    endpoint also hides what another fault does to its certificate there."""
+    """The endpoints a fault's red tests name (``imap.cd`` of ``[imaps://imap.cd:993]`` or ``[private:imap.cd]``): a
+    fault that silences an endpoint also hides what another fault does to it (its certificate, its DNS record)."""
     return {m.group(1) for t in FAULTS[name].red_for(topology, "cd") for m in _HOST.finditer(t)}
 
 
-_HOST = re.compile(r"://([^/:\]]+)")
+_HOST = re.compile(r"(?:://|\[(?:public|private):)([^/:\]]+)")  # an endpoint's URL, a DNS record's zone:name
 
 
 def _claims(topology: str, name: str) -> set[str]:
