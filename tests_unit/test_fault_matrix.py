@@ -70,8 +70,10 @@ SHARED = {"heartbeat-ecs-reconfigure": "mail_logs", "lambda-5xx-spike": "lambda"
 
 
 def _domain(name: str) -> str:
-    """The part of the account a fault changes: the probe path, a certificate pipeline (ACM, Let's Encrypt), its
-    runbook's, unless it shares its signal (SHARED), or its family's."""
+    """The part of the account a fault changes: the network or the cluster's services (a probe-failure fault whose
+    cause several endpoints share), else the fault's own endpoint path; a certificate pipeline (ACM, Let's Encrypt);
+    its runbook's, unless it shares its signal (SHARED); or its family's. A new probe-failure fault with a shared
+    cause belongs in NETWORK or ECS_SERVICES."""
     f = FAULTS[name]
     if f.apply.__module__ == CORE:
         words = f.runbook.split()
@@ -125,6 +127,7 @@ def test_every_fault_is_in_the_matrix_in_every_topology_it_declares():
     assert cased == {(t, name) for name, f in FAULTS.items() for t in f.topologies}
     grouped = [g for t in TOPOLOGIES for g in independent_groups(t)]
     assert max(map(len, grouped)) >= 4, "the families' faults share runs"
+    assert NETWORK | ECS_SERVICES | ALONE <= set(FAULTS), "the packing's rules name faults of the catalogue"
 
 
 @pytest.mark.parametrize("topology, faults", COMBINATIONS, ids=[f"{t}-{'+'.join(f)}" for t, f in COMBINATIONS])
