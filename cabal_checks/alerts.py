@@ -106,15 +106,10 @@ class Path:
     labels: tuple[tuple[str, str], ...] = ()  # the narrowing labels as (label, value), in the page's order
     note: str = ""  # what the page said that selects nothing (an exporter's instance, other labels)
 
-    @property
-    def functions(self) -> tuple[str, ...]:
-        """The Lambda functions its ``function_name`` names: the fleet tests judge only them (``lambda_functions``)."""
-        return tuple(v for k, v in self.labels if k == "function_name")
-
-    @property
-    def file_systems(self) -> tuple[str, ...]:
-        """The file system ids its ``file_system_id`` names: the EFS tests check it is Cabal's (``efs_name``)."""
-        return tuple(v for k, v in self.labels if k == "file_system_id")
+    def values(self, label: str) -> tuple[str, ...]:
+        """What the page names by ``label``: ``function_name`` (the fleet tests judge only those functions,
+        ``lambda_functions``), ``file_system_id`` (the EFS tests check it is Cabal's, ``efs_name``)."""
+        return tuple(v for k, v in self.labels if k == label)
 
     def describe(self) -> str:
         tier = ", critical tier" if self.critical_only else ""
@@ -195,22 +190,13 @@ def _runbook_alert(name: str, rest: str, text: str) -> Path:
                         if narrow else ""), (marker,), narrow=narrow, labels=by, note=note)
 
 
-def page_functions(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
-    """The Lambda functions the page ``text`` names by ``function_name`` (the ``lambda_functions`` parameter), ()
-    when it names none or is not a page (the collection hook says why in one line)."""
-    return _page(text, topology, control_domain).functions
-
-
-def page_file_systems(text: str, topology: Topology, control_domain: str = "") -> tuple[str, ...]:
-    """The file system ids the page ``text`` names by ``file_system_id`` (the ``efs_name`` parameter's check)."""
-    return _page(text, topology, control_domain).file_systems
-
-
-def _page(text: str, topology: Topology, control_domain: str) -> Path:
+def page_values(text: str, topology: Topology, control_domain: str, label: str) -> tuple[str, ...]:
+    """What the page ``text`` names by ``label`` (``Path.values``); () when it names none or is not a page (the
+    collection hook says why in one line)."""
     try:
-        return resolve(text, topology, control_domain)
+        return resolve(text, topology, control_domain).values(label)
     except AlertError:
-        return Path(text, ())
+        return ()
 
 
 def _narrowing(name: str) -> tuple[str, ...]:
@@ -241,7 +227,6 @@ def _per_kind(path: Path, items: list[tuple[str, str]]) -> set[str]:
         params.setdefault(function, []).append(param)
     kinds = [KINDS[k] for k, _ in path.labels if k in KINDS]
     return {f for f, ps in params.items() for values in kinds if all(any(_names(p, v) for v in values) for p in ps)}
-
 
 
 def unmatched(path: Path, items: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ def metric_data(aws: AwsReader, queries: Sequence[Metric], start: datetime, end:
     """The datapoints of each metric in ``[start, end)`` (both floored to the minute), one ``GetMetricData`` request
     per 500 distinct metrics, its ``NextToken`` pages followed. A metric with no data has an empty series; a result
     AWS could not complete (``InternalError``, ``Forbidden``, a truncated ``PartialData``) is a ``CantTell``."""
-    start, end = _minute(start), _minute(end)
+    start, end = whole_minute(start), whole_minute(end)
     if end <= start:
         raise ValueError(f"an empty window: {start:%H:%M}-{end:%H:%M} once floored to the minute")
     distinct = list(dict.fromkeys(queries))
@@ -92,7 +92,9 @@ def _one_request(aws: AwsReader, batch: list[Metric], start: datetime, end: date
     return {metric: tuple(sorted(found[qid].items())) for qid, metric in by_id.items()}
 
 
-def _minute(when: datetime) -> datetime:
+def whole_minute(when: datetime) -> datetime:
+    """``when`` floored to its minute, in UTC (naive is UTC): the last whole minute, a minute still being written not
+    counted."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return datetime.fromtimestamp(when.timestamp() // 60 * 60, UTC)

@@ -4,10 +4,10 @@ enumerated with ListMetrics and read in one GetMetricData, and each table's desc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..aws import dynamodb
-from ..aws.cloudwatch import Metric, Series, metric_data
+from ..aws.cloudwatch import Metric, Series, metric_data, whole_minute
 from ..aws.log_counts import LogCount, count_per_minute
 from ..config import history_now
 from ..context import Context
@@ -43,7 +43,7 @@ class DynamoDbMetrics:
 def dynamodb_metrics(ctx: Context) -> DynamoDbMetrics:
     """Every series of the eight tables the DynamoDB runbooks read, over the last hour, in one GetMetricData."""
     now = history_now(ctx.settings)
-    at = datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
+    at = whole_minute(now)
     start = at - LOOKBACK
     listed = dynamodb.series_of(ctx.aws, PER_OPERATION + HOT_KEY, TABLES)
     wanted = list(listed) + [(metric, table, "") for metric in CONSUMED for table in TABLES]

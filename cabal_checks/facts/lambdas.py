@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..alerts import NOT_CABALS
 from ..aws import apigateway, lambdas, log_counts, logs
-from ..aws.cloudwatch import Metric, metric_data
+from ..aws.cloudwatch import Metric, metric_data, whole_minute
 from ..aws.reader import NotFound
 from ..config import history_now
 from ..context import Context
@@ -35,7 +35,7 @@ ACCESS_WORD = "extendedRequestId"  # in every access-log line of cabal-infra's f
 
 def evaluation_instant(now: datetime) -> datetime:
     """The last minute CloudWatch has whole: ``now`` floored to the minute, less ``DELAY``."""
-    return datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC) - DELAY
+    return whole_minute(now) - DELAY
 
 
 def is_ours(fn: dict, certbot: tuple[str, str]) -> str:
@@ -117,7 +117,7 @@ def lambda_account_limit(ctx: Context) -> int | None:
 
 def lambda_error_lines(ctx: Context, only: tuple[str, ...] = ()) -> ErrorLines:
     """For each Cabal function with Errors in the last ``ERROR_LOOKBACK`` (of those ``only`` names, if any): the
-    ERROR/Exception/Traceback lines of its log group in that time (one quoted word per FilterLogEvents, OR-ed here)."""
+    ERROR/Exception/Traceback lines of its log group in that time (one FilterLogEvents read, the words OR-ed)."""
     fleet = lambda_fleet(ctx, only)
     since = fleet.at - ERROR_LOOKBACK
     erring = [f for f in fleet.ours if any(v > 0 for t, v in fleet.errors.get(f.name, ()) if t >= since)]
@@ -156,7 +156,7 @@ def lambda_api_sources(ctx: Context, name: str, stage: str) -> ApiSources:
         raise CantTell(f"REST API {name}: {'none in this account' if not ids else 'several (' + ', '.join(ids) + ')'}"
                        f"; its access log cannot be found")
     group = f"API-Gateway-Execution-Logs_{ids[0]}/{stage}"
-    end = datetime.fromtimestamp(history_now(ctx.settings).timestamp() // 60 * 60, UTC) + timedelta(minutes=1)
+    end = whole_minute(history_now(ctx.settings)) + timedelta(minutes=1)
     start = end - SOURCE_LOOKBACK
     counts = log_counts.tally(ctx.aws, group, ACCESS_WORD, start, end, _source_ip)
     if counts is None:

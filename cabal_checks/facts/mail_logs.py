@@ -15,13 +15,14 @@ import re
 from datetime import timedelta
 
 from ..aws import ecs, log_counts
+from ..aws.cloudwatch import whole_minute
 from ..aws.reader import NotFound
 from ..config import history_now
 from ..context import Context
 from ..mail_log_shapes import LastLine, LogRule, LogSpike, Source
 from ..runbook_catalog import RUNBOOKS
 from . import service_logs
-from .service_logs import AUTH_FAILED, BOUNCED, DEFERRED, LOGIN_OK, PLAINTEXT_WORDS, RECONFIGURE_DONE, evaluation_instant
+from .service_logs import AUTH_FAILED, BOUNCED, DEFERRED, LOGIN_OK, PLAINTEXT_WORDS, RECONFIGURE_DONE
 
 TIERS = ("service_imap", "service_smtp_in", "service_smtp_out")
 
@@ -57,7 +58,7 @@ def mail_log_spike(ctx: Context, rule_key: str, service_key: str) -> LogSpike:
     """One tier's lines of one rule over the rule's window + ``for``, and the steps' breakdowns of the same events."""
     rule = RULES[rule_key]
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
-    at = evaluation_instant(history_now(ctx.settings))
+    at = whole_minute(history_now(ctx.settings))
     start, scan = at - rule.span, service_logs.scan(ctx)
     count = log_counts.count_per_minute(ctx.aws, group, rule.any_of, start, at, rule.all_of, scan)
     if count is None:
@@ -84,7 +85,7 @@ def last_line(ctx: Context, service_key: str, word: str = RECONFIGURE_DONE,
     """The newest ``word`` line of a tier within ``lookback`` (default: the reconfigure loop's ``[reconfigure]
     Done.``), and its newest running task's ``startedAt`` (a task younger than the loop's period has not looped)."""
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
-    now = evaluation_instant(history_now(ctx.settings)) + timedelta(minutes=1)
+    now = whole_minute(history_now(ctx.settings)) + timedelta(minutes=1)
     count = log_counts.count_per_minute(ctx.aws, group, (word,), now - lookback, now, scan=service_logs.scan(ctx))
     try:
         running = ecs.tasks(ctx.aws, cluster, service, "RUNNING")
@@ -100,7 +101,7 @@ def last_line(ctx: Context, service_key: str, word: str = RECONFIGURE_DONE,
 def plaintext_refusals(ctx: Context, service_key: str = "service_imap") -> LastLine:
     """Plaintext logins refused before TLS in the last hour (the runbook: red even while the alert is quiet)."""
     group, service, cluster = group_of(ctx, service_key), ctx.name(service_key), ctx.name("cluster")
-    now = evaluation_instant(history_now(ctx.settings)) + timedelta(minutes=1)
+    now = whole_minute(history_now(ctx.settings)) + timedelta(minutes=1)
     count = log_counts.count_per_minute(ctx.aws, group, PLAINTEXT_WORDS, now - PLAINTEXT_LOOKBACK, now,
                                         scan=service_logs.scan(ctx))
     if count is None:

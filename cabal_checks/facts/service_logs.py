@@ -9,8 +9,9 @@ the evaluation minute. A full run then sends one FilterLogEvents request sequenc
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from ..aws.cloudwatch import whole_minute
 from ..aws.log_counts import Scan
 from ..config import history_now
 from ..context import Context
@@ -29,13 +30,7 @@ WORDS = (CHOWN, REGENERATING, RECONFIGURE_DONE, RECONFIGURE_START, DEFERRED, BOU
 SPAN = timedelta(hours=2)  # the newest "[reconfigure] Done." is looked for over 2 h; every other window is shorter
 
 
-def evaluation_instant(now: datetime) -> datetime:
-    """The last whole minute: a minute still being written is not counted."""
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
-
-
 def scan(ctx: Context) -> Scan:
     """This run's read of a service log group: every word above, up to the end of the evaluation minute."""
-    end = evaluation_instant(history_now(ctx.settings)) + timedelta(minutes=1)
+    end = whole_minute(history_now(ctx.settings)) + timedelta(minutes=1)
     return Scan(WORDS, end - SPAN, end)
