@@ -126,7 +126,8 @@ def latency_mode(args) -> None:
             for _ in range(args.repeat):
                 samples["collect-only"].append(timed(base + ["--collect-only"], env)[0])
                 for name, sel in SELECTIONS:
-                    before, _ = proxy.connections, proxy.filter_arrivals()
+                    before = proxy.connections
+                    proxy.filter_arrivals()  # forget the arrivals of the runs before this one
                     wall, proc = timed(base + list(sel), env)
                     if proc.returncode != 0:
                         raise SystemExit(f"{name} at L={ms} ms did not pass:\n{proc.stdout[-3000:]}")

@@ -131,6 +131,17 @@ def test_a_page_whose_tests_are_absent_and_quarterly_review_are_one_usage_line()
         assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def _ids(proc) -> list[str]:
+    """The test ids a ``--collect-only -q`` run listed, sorted."""
+    return sorted(line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line)
+
+
+def _collect(page: str, *options: str):
+    """The live suite collected for ``--alert page`` (and ``options``)."""
+    return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}", *options,
+                      f"--alert={page}")
+
+
 def test_alerts_narrow_in_a_run(tmp_path):
     """The glue (fixtures/alert.py) on a run of per-function tests: the page keeps its runbook's tests, of the
     per-function ones only the function the label names."""
@@ -145,7 +156,7 @@ def test_alerts_narrow_in_a_run(tmp_path):
     proc = pytest_run(str(tmp_path), "--collect-only", "-q", "-p", "no:randomly",
                       '--alert=LambdaErrors{function_name="list"}', f"--rootdir={tmp_path}",
                       env_extra={"PYTHONPATH": str(REPO)}, cwd=tmp_path)
-    listed = sorted(line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line)
+    listed = _ids(proc)
     assert listed == ["test_lambda_errors_condition[list]", "test_lambda_errors_user_visible"], proc.stdout + proc.stderr
     assert "LambdaErrors (function_name=list): the tests of -m lambda_errors narrowed to list: 2 tests" in proc.stdout
 
@@ -153,32 +164,25 @@ def test_alerts_narrow_in_a_run(tmp_path):
 # --- a Lambda page narrowed to the function it names (function_name: the lambda_functions parameter) ------------
 
 
-def _ids(proc) -> list[str]:
-    return sorted(line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line)
-
-
 def test_a_lambda_page_naming_a_function_is_that_functions_tests_and_a_bare_one_the_fleets():
     """Narrowed: the fleet tests' parameter is the named function (``[list]``), and the header says narrowed;
     bare, or on the API's page (which is not per function), the public ids ``[functions]`` are unchanged."""
-    def collect(page: str):
-        return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}",
-                          f"--alert={page}")
-    narrowed, bare = collect('[WARNING] alertmanager/LambdaErrors{function_name="list"}'), collect("LambdaErrors")
+    narrowed, bare = _collect('[WARNING] alertmanager/LambdaErrors{function_name="list"}'), _collect("LambdaErrors")
     if "::" not in bare.stdout:
         pytest.skip("the lambda family's tests are not in this checkout")
     checks = ("test_lambda_errors_condition", "test_lambda_errors_error_text", "test_lambda_errors_not_after_deploy")
     assert _ids(narrowed) == [f"{c}[list]" for c in checks], narrowed.stdout + narrowed.stderr
     assert "LambdaErrors (function_name=list): the tests of -m lambda_errors narrowed to list: 3 tests" in narrowed.stdout
     assert _ids(bare) == [f"{c}[functions]" for c in checks] and "narrowed" not in bare.stdout
-    throttles = collect("alertmanager/LambdaThrottles function_name=fetch_message")
+    throttles = _collect("alertmanager/LambdaThrottles function_name=fetch_message")
     api_wide = "test_lambda_throttles_no_runaway_client[cabal_gateway/prod]"  # the API's access log: not per function
     assert api_wide in _ids(throttles), throttles.stdout
     per_function = [i for i in _ids(throttles) if i != api_wide]
     assert {i.split("[")[1] for i in per_function} == {"fetch_message]"} and len(per_function) == 4
-    spike = collect('Lambda5xxSpike{function_name="list"}')  # the API's ratio: not per function, the label ignored
+    spike = _collect('Lambda5xxSpike{function_name="list"}')  # the API's ratio: not per function, the label ignored
     assert _ids(spike) == ["test_lambda_5xx_failing_functions[functions]",
                            "test_lambda_5xx_spike_condition[cabal_gateway/prod]"], spike.stdout
-    bad = collect("LambdaErrors function_name=li/st")
+    bad = _collect("LambdaErrors function_name=li/st")
     errors = [line for line in bad.stderr.splitlines() if line.startswith("ERROR:")]
     assert bad.returncode == 4 and len(errors) == 1 and "is not a Lambda function name" in errors[0], bad.stderr
 
@@ -228,8 +232,7 @@ def test_each_narrowing_label_reaches_its_resource_and_a_value_naming_none_is_on
     test per another tier is not on a tier's page, and a value naming no resource of the page's tests (a typo, a
     neighbour's table, a tier on a Lambda page) is one usage line listing them, never a silent whole run."""
     def collect(page: str):
-        return pytest_run("tests_live", "--collect-only", "-q", "-p", "no:randomly", f"--control-domain={CD}",
-                          "--topology=2026-08", f"--alert={page}")
+        return _collect(page, "--topology=2026-08")
     if "::" not in collect("LambdaErrors").stdout:
         pytest.skip("issue #16's tests are not in this checkout")
     for page, param in [("DynamoDBThrottling table_name=cabal-addresses", "cabal-addresses"),
@@ -264,6 +267,6 @@ def test_unmatched_and_per_kind_are_pure():
         ("tier", "pop3")]
     assert alerts.unmatched(alerts.resolve("EFSBurstCreditsLow file_system_id=fs-1", TOPOLOGIES[1], CD),
                             [("t", "cabal-efs")]) == []
-    assert alerts.resolve('LambdaErrors{function_name="list"}', TOPOLOGIES[1], CD).functions == ("list",)
-    assert alerts.page_functions("LambdaErrors", TOPOLOGIES[1], CD) == ()
-    assert alerts.page_functions("nonsense", TOPOLOGIES[1], CD) == ()
+    assert alerts.resolve('LambdaErrors{function_name="list"}', TOPOLOGIES[1], CD).values("function_name") == ("list",)
+    assert alerts.page_values("LambdaErrors", TOPOLOGIES[1], CD, "function_name") == ()
+    assert alerts.page_values("nonsense", TOPOLOGIES[1], CD, "function_name") == ()
