@@ -56,7 +56,7 @@ for line in sys.stdin:
         sys.dont_write_bytecode = sys.dont_write_bytecode and not sys.pycache_prefix  # write to the private cache
         code = 1
         try:
-            code = pytest.console_main()
+            code = pytest.main(job["args"])
         finally:
             import atexit
             atexit._run_exitfuncs()

@@ -25,6 +25,17 @@ CD = "cabal.example.test"
 REGION = "us-east-1"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` here is one worker more than the cores: about a quarter of these proofs' time is spent waiting by
+    design (a probe's deadline run out, the exporter's --run-timeout, Prometheus' evaluation interval), time a
+    worker per core leaves the core idle for (2 cores: 3 workers; bench/RESULTS.md has the figures).
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still says how many, as pytest-xdist documents."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
+        return None
+    return len(os.sched_getaffinity(0)) + 1
+
+
 @pytest.fixture
 def aws_env(monkeypatch, tmp_path):
     """A clean AWS environment: dummy keys, one region, no profile, no host config, no instance metadata."""

@@ -9,12 +9,13 @@ report, each test's markers, and every AWS call the run made.
 Child side (the plugin hooks below): every AWS call is recorded twice, so that nothing slips past: the
 reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
 client in the process (``BaseClient._make_api_call``), as ``[service, Operation]`` pairs. At the end of the
-session they are written, with each test's marker names, the reader's ``retried`` and the clients it made outside the
-main thread (``made_late``), to ``CABAL_RECORD_TO``.
+session they are written, with each test's marker names, the reader's ``retried``, the clients it made outside the
+main thread (``made_late``) and whether garbage collection is on (``gc_enabled``), to ``CABAL_RECORD_TO``.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -43,6 +44,7 @@ class LiveRun:
     retried: list
     stdout: str
     made_late: list  # AWS clients made outside the main thread (the os.environ race): must stay empty
+    gc_enabled: bool  # garbage collection on as the session ends (conftest.py turns it off while the plugins import)
     properties: dict = field(default_factory=dict)  # the JUnit testsuite properties (the diagnosis)
     needs: dict = field(default_factory=dict)  # nodeid -> the IAM actions its facts asked the reader for (see below)
 
@@ -67,7 +69,7 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"], rec["gc_enabled"],
                    junit_properties(junit), actions_needed(rec))
 
 
@@ -199,7 +201,7 @@ def pytest_sessionfinish(session):
     with open(target, "w") as out:
         json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
                    "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
-                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else [],
+                   "markers": _markers, "made_late": ctx.aws.made_late if ctx else [], "gc_enabled": gc.isenabled(),
                    "test_facts": _test_facts, "fact_uses": _by_fact(_uses), "fact_actions": _by_fact(_asked)},
                   out, indent=1)
 
