@@ -33,7 +33,8 @@ def pytest_xdist_auto_num_workers(config):
     ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still says how many, as pytest-xdist documents."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
         return None
-    return len(os.sched_getaffinity(0)) + 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # not on macOS
+    return cores + 1
 
 
 @pytest.fixture
