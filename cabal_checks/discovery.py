@@ -65,14 +65,16 @@ class Shape:
 # --- gathering ------------------------------------------------------------------------------------------------
 
 
-def read(ctx) -> dict:
+def read(ctx, make_clients: bool = False) -> dict:
     """Everything the decision needs, gathered at once; each part None when it could not be read. The requests
-    are the checks' own (both load balancers in one, their listeners): the run sends them once."""
+    are the checks' own (both load balancers in one, their listeners): the run sends them once. With
+    ``make_clients``, the main thread makes the checks' AWS clients while it waits for the answers."""
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
     parts: dict[str, tuple] = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
                                "aliases": (_aliases,), "target_groups": (_tg_states,)}
-    for fn, *args in parts.values():
-        ctx.start("aws", fn, *args)
+    started = [ctx.start("aws", fn, *args) for fn, *args in parts.values()]
+    if make_clients:
+        ctx.aws.make_while(lambda: not all(f.done() for f in started), facts.CLIENT_ORDER)
     got: dict = {}
     problems: list[str] = []
     for name, (fn, *args) in parts.items():

@@ -330,6 +330,20 @@ def test_the_clients_a_run_makes_up_front(env, facts, made):
     assert f.clients_needed(settings, wanted) == made
 
 
+def test_while_discovery_waits_the_main_thread_makes_clients_in_order_until_answered(aws_env):
+    """The clients made while discovery's answers are on their way (AwsReader.make_while): in the order given, and no
+    more once they are in; without a region, none and no error (each fact says so itself)."""
+    from cabal_checks.aws.reader import AwsReader
+
+    reader, answered = AwsReader("us-east-1", 10.0), iter([False, False, True])
+    reader.make_while(lambda: not next(answered), ("ecs", "acm", "logs"))
+    assert reader.made(("ecs", "acm")) and not reader.made(("logs",)) and not reader.made_late
+    aws_env.delenv("AWS_DEFAULT_REGION")
+    nowhere = AwsReader(None, 10.0)
+    nowhere.make_while(lambda: True, ("ecs",))
+    assert not nowhere.made(("ecs",))
+
+
 def test_a_red_probe_asks_which_zone_its_bad_node_is_in_under_the_policy(enforced, full_run, tmp_path):
     """(a) and (b) for the read only a red probe makes: with one NLB node silent, the relay's red names the node's zone
     (ec2:DescribeNetworkInterfaces, granted), and nothing else is red or can't-tell."""
