@@ -69,8 +69,8 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
     return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"], rec["gc_enabled"],
-                   junit_properties(junit), actions_needed(rec))
+                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
+                   rec["gc_enabled"], junit_properties(junit), actions_needed(rec))
 
 
 def actions_needed(rec: dict) -> dict[str, set[str]]:

@@ -222,8 +222,8 @@ class AwsReader:
     def make_while(self, waiting: Callable[[], bool], services=SERVICES) -> None:
         """Make clients of ``services``, in this order, in the calling (main) thread while ``waiting()`` is true: a
         run waiting for discovery's answers makes meanwhile the clients its checks will use (17 take 0.6 s in a fresh
-        process), and stops once the answers are in (one client late at most). Not before the tests run: see
-        ``prepare``."""
+        process), and stops once the answers are in (one client late at most). Like ``prepare``, only before the
+        tests run."""
         try:
             for service in services:
                 if not waiting():
