@@ -4,7 +4,8 @@
   returns the monkeypatch, to add to it.
 * ``mock_account``: ``aws_env`` plus an in-process moto account (``mock_aws``, Lambda without Docker), empty.
 * ``sandboxes``: the module's running ``Sandbox`` by its options (``sandboxes.get("2026-08", monitoring=False)``),
-  one at a time since moto's backends are per process; stopped when the module ends.
+  each started once; moto's backends are per process, so the one asked for last holds the account; all stopped
+  when the module ends.
 * ``sandbox``: the module's sandbox with ``sandbox_options`` (a module overrides that fixture to change them). Each
   test puts it back to healthy with ``sandbox.reset()`` first.
 * ``pki``, ``started_plant``, ``plant``: the wire alone (no AWS): a test CA, the module's ``WirePlant`` for
@@ -62,24 +63,30 @@ def mock_account(aws_env):
 
 
 class Sandboxes:
-    """The module's running sandbox, by its options; asking for other options stops it and starts those."""
+    """The module's sandboxes, by their options, each started once. Moto's account is one per process: the sandbox
+    asked for last holds it, and one asked for again after another is put back first (``Sandbox.reset``: its
+    snapshot, or seeded afresh), its listeners and server never stopped. A switch costs 0.05-1.5 s where a stop and a
+    start cost 2-4 s: the fault matrix asked for another sandbox 22 times a PR job."""
 
     def __init__(self):
+        self._running: dict[tuple, object] = {}
         self._key: tuple | None = None
-        self._sandbox = None
 
     def get(self, topology: str = "2026-05", **options):
         from cabal_checks.sandbox.sandbox import Sandbox
 
         key = (topology, tuple(sorted(options.items())))
-        if key != self._key:
-            self.stop()
-            self._sandbox, self._key = Sandbox(topology, **options).start(), key
-        return self._sandbox
+        sandbox = self._running.get(key)
+        if sandbox is None:
+            sandbox = self._running[key] = Sandbox(topology, **options).start()  # empties moto's account first
+        elif key != self._key:
+            sandbox.reset()  # moto holds another sandbox's account: this one's back
+        self._key = key
+        return sandbox
 
     def stop(self) -> None:
-        sandbox, self._sandbox, self._key = self._sandbox, None, None
-        if sandbox is not None:
+        running, self._running, self._key = self._running, {}, None
+        for sandbox in running.values():
             sandbox.stop()
 
 

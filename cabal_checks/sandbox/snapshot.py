@@ -19,6 +19,7 @@ import copyreg
 import dataclasses
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from . import aws_seed, moto_patches
@@ -44,7 +45,7 @@ def take(seeded: aws_seed.Seeded) -> Snapshot:
     _register_copiers()
     with backend_lock:
         keys = [(bd, account, region) for bd in _backend_dicts() for account, per in bd.items() for region in per]
-        backends = copy.deepcopy([dict.__getitem__(dict.__getitem__(bd, a), r) for bd, a, r in keys])
+        backends = _deepcopy([dict.__getitem__(dict.__getitem__(bd, a), r) for bd, a, r in keys])
     bare = dataclasses.replace(seeded, _clients={}, _session=None)  # boto3 clients are not copied: they are reused
     return Snapshot(time.monotonic(), keys, backends, copy.deepcopy(_registries()), copy.deepcopy(bare))
 
@@ -53,7 +54,7 @@ def restore(snapshot: Snapshot, live: aws_seed.Seeded) -> aws_seed.Seeded:
     """Moto's backends and the registries as seeded; returns the ``Seeded`` to use from now on."""
     from moto.core.base_backend import backend_lock
 
-    backends = copy.deepcopy(snapshot.backends)
+    backends = _deepcopy(snapshot.backends)
     with backend_lock:
         for bd in _backend_dicts():
             for per in bd.values():
@@ -66,6 +67,25 @@ def restore(snapshot: Snapshot, live: aws_seed.Seeded) -> aws_seed.Seeded:
     seeded = copy.deepcopy(snapshot.seeded)
     seeded._clients, seeded._session = live._clients, live._session
     return seeded
+
+
+def _deepcopy(backends: list) -> list:
+    """``copy.deepcopy``, a ``WeakValueDictionary``'s values copied too: its own ``__deepcopy__`` copies the keys only,
+    so a copy's index (moto's ``LambdaStorage._arns``) would point at the objects first seeded, alive only while
+    something else holds them; another sandbox's start drops them, and DeleteFunction then fails (KeyError)."""
+    own = weakref.WeakValueDictionary.__deepcopy__
+    weakref.WeakValueDictionary.__deepcopy__ = _copy_weak_values  # type: ignore[method-assign]
+    try:
+        return copy.deepcopy(backends)
+    finally:
+        weakref.WeakValueDictionary.__deepcopy__ = own  # type: ignore[method-assign]
+
+
+def _copy_weak_values(self, memo):
+    new = self.__class__()
+    for key, value in list(self.items()):
+        new[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+    return new
 
 
 def _backend_dicts() -> list:

@@ -7,6 +7,8 @@ each followed by a reset; they must be equal.
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 
 from cabal_checks import facts as f
@@ -82,3 +84,19 @@ def test_seeding_in_process_leaves_only_clients_of_the_sandbox(sandbox):
     with sandbox.aws_env():
         for service in ("ec2", "acm", "logs"):
             assert sandbox.seeded.client(service).meta.endpoint_url == sandbox.endpoint_url
+
+
+def test_a_copied_weak_index_points_at_the_copies_not_at_the_originals():
+    """moto's LambdaStorage indexes its functions by ARN in a WeakValueDictionary, whose own deep copy keeps the
+    originals: a snapshot's copy must index its own functions (else another sandbox's start drops the originals and
+    DeleteFunction fails), and the stdlib's copy is back afterwards."""
+
+    class Function:
+        pass
+
+    original = Function()
+    storage = {"functions": {"list": original}, "arns": weakref.WeakValueDictionary({"arn:list": original})}
+    (copied,) = snapshot._deepcopy([storage])
+    assert copied["functions"]["list"] is not original
+    assert copied["arns"]["arn:list"] is copied["functions"]["list"]
+    assert weakref.WeakValueDictionary.__deepcopy__ is not snapshot._copy_weak_values
