@@ -48,8 +48,11 @@ TYPES = {
     "vpc_connect_to": ((str, list), TEXT), "aws_timeout": (NUMBER,), "monitoring": ((bool, str),), "alert": (TEXT,),
     "metrics_file": (TEXT,), "names": ((dict,),), "deployment": (TEXT,), "logs_rate": (NUMBER,),
 }
+# CloudWatch Logs' quota for FilterLogEvents per account and Region, the one read a run could send faster
+# (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html); --logs-rate lowers it.
+LOGS_RATE = 5
 DEFAULTS = {"topology": "2026-05", "probe_timeout": 5.0, "aws_timeout": 10.0, "monitoring": "auto",
-            "logs_rate": 5}  # CloudWatch Logs' FilterLogEvents quota per account and Region
+            "logs_rate": LOGS_RATE}
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check of a region name
 NOW_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
 DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", flags=re.ASCII)  # a label value and a file name
@@ -103,7 +106,7 @@ class Settings:
     alert: str | None = None  # --alert: the page, resolved against the topology at collection
     deployment: str = ""  # --deployment: which deployment this run checks (stage, prod, an operator's); "" = unnamed
     read_at: datetime | None = None  # when this run reads AWS (the real clock at load)
-    logs_rate: int = 5  # --logs-rate: FilterLogEvents started per second at most (the account's quota, shared)
+    logs_rate: int = LOGS_RATE  # --logs-rate: FilterLogEvents started per second at most (the account's quota, shared)
 
     @property
     def history_now(self) -> datetime:

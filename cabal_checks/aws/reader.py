@@ -35,6 +35,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from ..config import LOGS_RATE
 from ..verdict import CantTell
 
 READ_PREFIXES = ("Describe", "List", "Get", "Lookup", "Filter", "Search", "BatchGet")
@@ -56,9 +57,6 @@ SERVICES = ("acm", "cloudfront", "cloudwatch", "cognito-idp", "ec2", "ecs", "elb
             "dynamodb", "efs", "backup", "sqs",  # issue 16: DynamoDB/EFS, the heartbeats
             "apigateway")  # issue 16: lambda-throttles escalation 2 (the REST API's id, for its access-log group)
 SQS_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")  # SQS's "not found" codes
-# CloudWatch Logs' quota for FilterLogEvents per account and Region, the one read a run could send faster
-# (docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html); --logs-rate lowers it.
-LOGS_RATE = 5
 PACE_SECOND = 1.05  # the second a pace counts over, with a margin for the network's jitter
 # boto3 service name -> IAM action prefix, where they differ (iam/readonly-policy.json uses the IAM names).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing",
