@@ -403,24 +403,30 @@ def denial_groups(full_run) -> list[tuple[str, ...]]:
     return [tuple(actions) for actions, _ in groups]
 
 
+@pytest.fixture(scope="module")
+def groups(full_run) -> list[tuple[str, ...]]:
+    """The full run's denial groups, packed once for the module."""
+    return denial_groups(full_run)
+
+
 _DENIED_RUNS: dict[tuple[str, ...], object] = {}  # the runs of this process, by the actions they denied
 
 
-def run_denying(enforced, full_run, tmp_path, action: str):
+def run_denying(enforced, groups, tmp_path, action: str):
     """The run (made once per process) that denies ``action`` and the rest of its group; and that group."""
-    group = next(g for g in denial_groups(full_run) if action in g)
+    group = next(g for g in groups if action in g)
     if group not in _DENIED_RUNS:
         _DENIED_RUNS[group] = enforced.run(tmp_path, moto_copy(load_policy(), drop=group), args=("tests_live", "-m", "aws"))
     return _DENIED_RUNS[group], group
 
 
 @pytest.mark.parametrize("action", GRANTED)
-def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_run, tmp_path, action):
+def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_run, groups, tmp_path, action):
     """The shipped policy less ``action`` (and the actions of its group, ``denial_groups``: no check asked for two of
     them), over the checks that read AWS (marker aws; a wire probe's outcome is the network's, not a policy's):
     nothing red; every ERROR of a check that asked for ``action`` is a can't-tell naming it; every check whose facts
     (in the full run) asked for none of the group's actions is judged exactly as in the full run."""
-    run, group = run_denying(enforced, full_run, tmp_path, action)
+    run, group = run_denying(enforced, groups, tmp_path, action)
     assert not run.outcomes("failure"), f"a denied {'+'.join(group)} turned red: {run.outcomes('failure')}"
     askers = {n for n, needs in full_run.needs.items() if action in needs}
     wrong = {n: t.splitlines()[0] for n, t in run.outcomes("error").items()
@@ -437,8 +443,7 @@ def test_one_denied_action_blinds_only_the_checks_that_need_it(enforced, full_ru
         assert all(action not in full_run.needs[n] for n in checked), "their facts no longer ask for it"
 
 
-def test_the_denial_groups_share_no_check_and_cover_every_action(full_run):
-    groups = denial_groups(full_run)
+def test_the_denial_groups_share_no_check_and_cover_every_action(full_run, groups):
     assert sorted(a for g in groups for a in g) == GRANTED
     assert len(groups) <= len(GRANTED) // 4, groups  # the point of grouping: a few runs, not one per action
     for group in groups:
