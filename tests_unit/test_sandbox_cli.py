@@ -152,32 +152,43 @@ def test_paths_after_the_double_dash_are_the_callers_and_ctrl_c_writes_the_repor
     assert_interrupted_run(proc.returncode, got, user)
 
 
+def interrupted_run_suite(monkeypatch, child: str) -> int:
+    """``run_suite`` with ``child`` (Python source) as the suite, interrupted (SIGINT delivered to another thread of
+    this process, as the kernel may) once the child says it is up: it writes to the file descriptor in
+    ``sys.argv[1]``, so the interrupt never lands while its interpreter is still starting."""
+    up_read, up_write = os.pipe()
+    monkeypatch.setattr(sandbox_main.suite_run, "command", lambda *args: [sys.executable, "-c", child, str(up_write)])
+    monkeypatch.setattr(sandbox_main.suite_run, "environ", lambda env: env)
+    monkeypatch.setattr(sandbox_main, "_terminal_interrupts_the_child", lambda: False)
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(sandbox_main.subprocess, "Popen", lambda *a, **kw: real_popen(*a, **kw, pass_fds=(up_write,)))
+
+    def interrupt_from_another_thread():
+        if select.select([up_read], [], [], 30)[0]:  # bounded: a child that never comes up is not interrupted
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # this thread, not the main
+
+    helper = threading.Thread(target=interrupt_from_another_thread)
+    helper.start()
+    try:
+        return sandbox_main.run_suite(Path("cabal.toml"), dict(os.environ), [])
+    finally:
+        helper.join()
+        os.close(up_read)
+        os.close(up_write)
+
+
 def test_an_interrupt_landing_on_another_thread_still_reaches_the_child(monkeypatch):
     """The kernel delivers a process's SIGINT to any of its threads (cabal-sandbox runs moto's server and the wire
     plant in threads). Landing on one of those, it must still be forwarded: the main thread polls its wait for the
     child instead of blocking in waitpid(), where Python's handler would never run (the flaky Ctrl-C proof above)."""
-    monkeypatch.setattr(sandbox_main.suite_run, "command", lambda *args: [sys.executable, "-c",
-                                                                          "import time; time.sleep(60)"])
-    monkeypatch.setattr(sandbox_main.suite_run, "environ", lambda env: env)
-    monkeypatch.setattr(sandbox_main, "_terminal_interrupts_the_child", lambda: False)
-    started = threading.Event()
-
-    def interrupt_from_another_thread():
-        started.wait(30)
-        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-
-    real_popen = subprocess.Popen
-
-    def popen(*args, **kwargs):
-        proc = real_popen(*args, **kwargs)
-        started.set()
-        return proc
-
-    monkeypatch.setattr(sandbox_main.subprocess, "Popen", popen)
-    helper = threading.Thread(target=interrupt_from_another_thread)
-    helper.start()
-    try:
-        code = sandbox_main.run_suite(Path("cabal.toml"), dict(os.environ), [])
-    finally:
-        helper.join()
+    code = interrupted_run_suite(monkeypatch, "import os, sys, time; os.write(int(sys.argv[1]), b'up'); time.sleep(60)")
     assert code == 128 + signal.SIGINT, f"the child was not interrupted (it slept its 60 s out: exit {code})"
+
+
+def test_an_interrupted_child_that_exits_1_is_not_said_as_a_red_run(monkeypatch):
+    """A Python interrupted while it starts dies with 'Fatal Python error' and status 1, pytest's "tests failed": an
+    interrupted run's status is pytest's interrupted (2) when the child says so, else 128 + SIGINT, never a verdict."""
+    code = interrupted_run_suite(monkeypatch, "import os, signal, sys, time; "
+                                 "signal.signal(signal.SIGINT, lambda *_: os._exit(1)); "
+                                 "os.write(int(sys.argv[1]), b'up'); time.sleep(60)")
+    assert code == 128 + signal.SIGINT, f"an interrupted run said {code}"

@@ -144,17 +144,22 @@ def run_suite(config: Path, env: dict, pytest_args: list[str], cwd: str | Path |
     Ctrl-C: the child is never killed (its reports are what an interrupted run is for). It gets one SIGINT: from the
     terminal, which sends it to the whole foreground process group, or else (``kill -INT``, a supervisor, no
     terminal) forwarded from here; pytest then finishes as it does when interrupted (reports written, exit status 2),
-    and that is this command's exit status. The child stays in this process group, so ``--pdb`` still has the
-    terminal."""
+    and that is this command's exit status; any other status of an interrupted child (a Python interrupted while it
+    starts exits 1, pytest's "tests failed") is said as 128 + SIGINT, never as a verdict. The child stays in this
+    process group, so ``--pdb`` still has the terminal."""
     proc = subprocess.Popen(suite_run.command(f"--cabal-config={config}", *pytest_args), cwd=cwd or os.getcwd(),
                             env=suite_run.environ(env))
+    interrupted = False
     while True:
         try:
             code = proc.wait(timeout=WAIT_POLL)
-            return code if code >= 0 else 128 - code  # killed by a signal: as a shell says it
+            if code < 0 or (interrupted and code != 2):
+                return 128 + (-code if code < 0 else signal.SIGINT)  # as a shell says it (2: pytest interrupted)
+            return code
         except subprocess.TimeoutExpired:
             continue
         except KeyboardInterrupt:
+            interrupted = True
             if not _terminal_interrupts_the_child():
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGINT)
