@@ -6,9 +6,11 @@ per test process, started on first use) for the child: the server imported those
 process per run, which takes the given environment, working directory, stdin from /dev/null and stdout/stderr to
 files, and calls ``pytest.main(args)`` as ``python -m pytest`` would. Where PYTHONDONTWRITEBYTECODE is set, the
 children share a private bytecode cache (``sys.pycache_prefix``, removed when the server ends), so the suite's
-modules are compiled and assertion-rewritten once, not once per child. Nothing of this project is imported before
-the fork but the AWS reader's module, which parses botocore's service models once for every child (1 s a run); pytest
-imports and rewrites the suite's plugins and tests in the child, as usual. The libraries are imported under
+modules are compiled and assertion-rewritten once, not once per child. Before the fork the server imports the
+project's library (``cabal_checks`` but its sandbox: nothing there reads the environment as it is imported), whose AWS
+reader parses botocore's service models once for every child (1 s a run); pytest imports and rewrites the plugins
+(``fixtures``, and those of installed packages: importing them here would leave them unrewritten) and the tests in the
+child, as usual. The libraries are imported under
 pytest.ini's warning filters, as in a fresh process. The answer is a ``CompletedProcess``; a run
 past ``timeout`` is killed and raises ``TimeoutExpired``, as ``subprocess.run`` does.
 
@@ -34,8 +36,13 @@ with warnings.catch_warnings():  # pytest.ini's filters: a warning while importi
     warnings.simplefilter("error")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="botocore.*")
     import pytest, boto3, botocore.session, botocore.client, cryptography.x509, requests, urllib3  # noqa: F401
+    import importlib, pkgutil, ssl, encodings.idna  # noqa: E401
+    import cabal_checks
     from cabal_checks.aws import reader
     reader.warm()  # the service models, parsed once for every child (reader.new_session shares them)
+    for module in pkgutil.walk_packages(cabal_checks.__path__, "cabal_checks."):  # the suite's library
+        if not module.name.startswith("cabal_checks.sandbox"):
+            importlib.import_module(module.name)
 if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: nothing in the tree, so a private cache for the children
     import tempfile
     sys.pycache_prefix = tempfile.mkdtemp(prefix="cabal-pycache-")  # removed when the server ends (below)
@@ -57,6 +64,9 @@ for line in sys.stdin:
         code = 1
         try:
             code = pytest.main(job["args"])
+        except BaseException:
+            import traceback
+            traceback.print_exc()  # pytest did not report it: said on the child's stderr, not lost in os._exit
         finally:
             import atexit
             atexit._run_exitfuncs()

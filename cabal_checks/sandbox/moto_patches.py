@@ -20,10 +20,11 @@ reads a log group with, ``aws/log_counts.Scan``) matches the events holding any 
 event for it (moto-and-tooling-notes section 6), which the suite's re-check would survive but a sandbox should not
 need.
 
-Three more patches only make moto faster: a memo of botocore's region lists, one shared model loader, and
-``GetMetricData`` answered query by query over only the datapoints of the query's metric name (moto scans every
-datapoint of the window for every minute of every query: seconds for one request over the sandbox's histories); its
-answers are moto's own (``tests_unit/sandbox/test_moto_patches.py`` compares them on the seeded account).
+Four more patches only make moto faster: a memo of botocore's region lists, one shared model loader, a memo of the
+server's backend for a request's host, and ``GetMetricData`` answered query by query over only the datapoints of the
+query's metric name (moto scans every datapoint of the window for every minute of every query: seconds for one request
+over the sandbox's histories); their answers are moto's own (``tests_unit/sandbox/test_moto_patches.py`` compares
+them on the seeded account).
 """
 
 from __future__ import annotations
@@ -97,6 +98,20 @@ def _get_available_regions(self, service_name, partition_name="aws", allow_non_r
         return list(_REGIONS[key])
 
 
+_BACKENDS: dict[str, Any] = {}
+
+
+def _get_backend_for_host(self, host):  # moto.moto_server.werkzeug_app.DomainDispatcherApplication's
+    # moto's server asks this for every request, under the lock every request takes: it lists moto's package folder
+    # and stats each of its 200 entries, then tries each service's URL patterns in turn. Half of what the server spent
+    # answering a live run, and its requests queued behind it. The answer is fixed by the host and the installed moto.
+    if host is None:
+        return None
+    if host not in _BACKENDS:
+        _BACKENDS[host] = _ORIGINALS["get_backend_for_host"](self, host)  # the caller holds the dispatcher's lock
+    return _BACKENDS[host]
+
+
 _NARROWED = threading.local()  # .metrics: the datapoints this thread's GetMetricData query may see
 
 
@@ -152,8 +167,8 @@ def _region_session() -> botocore.session.Session:
 
 
 def install_patches() -> None:
-    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state), the region memo
-    and the per-query GetMetricData; idempotent. Call it before moto builds its first backend."""
+    """Install the moto monkeypatches (ACM describe, target health, Lambda config, route state), the region memo,
+    the server's backend memo and the per-query GetMetricData; idempotent. Call it before moto builds its first backend."""
     if _ORIGINALS:
         return
     _ORIGINALS["get_available_regions"] = botocore.session.Session.get_available_regions
@@ -162,6 +177,10 @@ def install_patches() -> None:
 
     _ORIGINALS["create_loader"] = moto.core.utils.create_loader
     moto.core.utils.create_loader = shared_loader
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    _ORIGINALS["get_backend_for_host"] = DomainDispatcherApplication.get_backend_for_host
+    DomainDispatcherApplication.get_backend_for_host = _get_backend_for_host  # type: ignore[method-assign]
     from moto.acm.models import CertBundle
     from moto.awslambda.models import LambdaFunction
     from moto.cloudwatch.models import CloudWatchBackend
@@ -207,6 +226,9 @@ def remove_patches() -> None:
     import moto.core.utils
 
     moto.core.utils.create_loader = _ORIGINALS.pop("create_loader")
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    DomainDispatcherApplication.get_backend_for_host = _ORIGINALS.pop("get_backend_for_host")  # type: ignore[method-assign]
     CertBundle.describe = _ORIGINALS.pop("acm_describe")  # type: ignore[method-assign]
     FakeTargetGroup.health_for = _ORIGINALS.pop("elbv2_health_for")  # type: ignore[method-assign]
     LambdaFunction.get_configuration = _ORIGINALS.pop("lambda_get_configuration")  # type: ignore[method-assign]

@@ -30,12 +30,12 @@ def test_get_metric_data_answers_as_moto_does(sandboxes, topology):
                                                     "Period": 60, "Stat": "Sum"}})
     end = datetime.now(timezone.utc).replace(second=0, microsecond=0, tzinfo=None)  # moto keeps naive UTC
     original = moto_patches._ORIGINALS["get_metric_data"]
-    for hours in (1, 6):
-        for scan in ("TimestampAscending", "TimestampDescending"):
-            window = (end - timedelta(hours=hours), end)
-            answer = backend.get_metric_data(queries, *window, scan)
-            assert answer == original(backend, queries, *window, scan)
-            assert sum(len(a["values"]) for a in answer) > 100, "datapoints in the window, not empty answers"
+    # each window and each order once (moto's own scan takes seconds over these histories: not every pair)
+    for hours, scan in ((1, "TimestampAscending"), (6, "TimestampDescending")):
+        window = (end - timedelta(hours=hours), end)
+        answer = backend.get_metric_data(queries, *window, scan)
+        assert answer == original(backend, queries, *window, scan)
+        assert sum(len(a["values"]) for a in answer) > 100, "datapoints in the window, not empty answers"
     assert len(backend.get_all_metrics()) > 1000, "the narrowing is undone after the request"
 
 

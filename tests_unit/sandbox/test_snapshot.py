@@ -100,3 +100,29 @@ def test_a_copied_weak_index_points_at_the_copies_not_at_the_originals():
     assert copied["functions"]["list"] is not original
     assert copied["arns"]["arn:list"] is copied["functions"]["list"]
     assert weakref.WeakValueDictionary.__deepcopy__ is not snapshot._copy_weak_values
+
+
+def test_a_flat_record_is_copied_whole_and_the_copy_is_its_own():
+    """The account's many small records (a metric datum and its dimensions, a log event) are copied attribute by
+    attribute: the copy equals the original, shares none of its mutable parts (a fault that moves the copy's times,
+    as certbot-not-run does, leaves the snapshot as seeded), and moto's classes are as they were afterwards."""
+    from datetime import datetime, timezone
+
+    from moto.cloudwatch.models import MetricDatum
+    from moto.logs.models import LogEvent
+
+    when = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    datum = MetricDatum("AWS/Lambda", "Errors", 1.0, [{"Name": "FunctionName", "Value": "list"}], when, "Count")
+    event = LogEvent(1, {"timestamp": 2, "message": "[reconfigure] Done."})
+    shared = [datum, datum]
+    copied_datum, copied_event, (first, second) = snapshot._deepcopy([datum, event, shared])
+    assert copied_datum is not datum and vars(copied_datum).keys() == vars(datum).keys()
+    assert (copied_datum.value, copied_datum.timestamp, copied_datum.unit) == (1.0, when, "Count")
+    assert copied_datum.dimensions is not datum.dimensions and copied_datum.dimensions[0] is not datum.dimensions[0]
+    assert [(d.name, d.value) for d in copied_datum.dimensions] == [("FunctionName", "list")]
+    assert first is second is not datum, "shared stays shared, as deepcopy keeps it"
+    copied_event.timestamp -= 1
+    copied_datum.dimensions.clear()
+    assert (event.timestamp, len(datum.dimensions)) == (2, 1), "the copy is its own"
+    assert vars(copied_event) | {"timestamp": 2} == vars(event)
+    assert all("__deepcopy__" not in cls.__dict__ for cls in snapshot._flat_classes())
