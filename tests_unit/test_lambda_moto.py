@@ -198,18 +198,17 @@ def test_account_limit_unknown_is_none_and_judged_where_known(ctx, monkeypatch):
 # --- lambda-throttles escalation 2: a runaway client in the API's access log ----------------------------------------
 
 
-def access_lines(group: str, sources: dict[str, int], minutes: int = 10) -> None:
-    """``sources[ip]`` access-log lines a minute (cabal-infra's JSON format) over the last ``minutes``, plus one
+def access_lines(ctx, group: str, sources: dict[str, int], minutes: int = 10) -> None:
+    """``sources[ip]`` access-log lines a minute (cabal-infra's JSON format) over the last ``minutes`` before the
+    run's instant (not the clock's: a minute turning meanwhile would move them past the read's window), plus one
     execution-log line that names no source."""
-    from datetime import UTC, datetime
-
     from cabal_checks.sandbox.history_lambda import access_line
     logs = boto3.client("logs", region_name=REGION)
     if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
         logs.create_log_group(logGroupName=group)
     stream = f"s{len(logs.describe_log_streams(logGroupName=group)['logStreams'])}"
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = ctx.settings.history_now.replace(second=0, microsecond=0)
     events = [{"timestamp": int((now - m * MIN).timestamp() * 1000) + k, "message": access_line(now - m * MIN, ip, k)}
               for m in range(minutes) for ip, rate in sources.items() for k in range(rate)]
     events.append({"timestamp": int(now.timestamp() * 1000), "message": "(abc) Method completed with status: 500"})
@@ -223,12 +222,12 @@ def rest_api(name: str = "cabal_gateway") -> str:
 def test_runaway_client_green_for_a_busy_operator_red_for_one_ip_over_half_the_hour(ctx):
     rest_api("cabal_gateway-staging")  # a neighbour's API: never the one read
     group = f"API-Gateway-Execution-Logs_{rest_api()}/prod"
-    access_lines(group, {"198.51.100.7": 25, "203.0.113.24": 2})  # one operator: most requests, under the floor
+    access_lines(ctx, group, {"198.51.100.7": 25, "203.0.113.24": 2})  # one operator: most requests, under the floor
     sources = lf.lambda_api_sources(ctx, "cabal_gateway", "prod")
     assert sources.group == group and sources.total == 270 and sources.by_ip[0] == ("198.51.100.7", 250)
     v = lj.no_runaway_client(sources)
     assert v.ok and "198.51.100.7: 250 request(s) (93%)" in v.render(), v.render()
-    access_lines(group, {"203.0.113.99": 190})
+    access_lines(ctx, group, {"203.0.113.99": 190})
     assert_red(lj.no_runaway_client(lf.lambda_api_sources(fresh(ctx), "cabal_gateway", "prod")),
                "runaway client 203.0.113.99: 1900 of the API's 2170 requests in the last 60 min (88%)",
                "lambda-throttles, escalation (runaway client", f"--log-group-name {group} --filter-pattern "

@@ -23,9 +23,9 @@ STAGE_CLUSTER = "cabal-mail-stage"
 
 
 def put(s: Seeded, namespace: str, data: list[dict]) -> None:
-    cw = s.client("cloudwatch")
-    for first in range(0, len(data), 1000):
-        cw.put_metric_data(Namespace=namespace, MetricData=data[first:first + 1000])
+    from .aws_seed import put_metrics
+
+    put_metrics(s, namespace, data)
 
 
 def _datum(name: str, dims: dict[str, str], when: datetime, value: float, unit: str = "None") -> dict:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .aws_seed import LAMBDA_CONFIG, Seeded, _zip, put_log_lines
+from .aws_seed import LAMBDA_CONFIG, Seeded, _zip, put_log_lines, put_metrics
 
 SPAN = timedelta(minutes=70)
 MIN = timedelta(minutes=1)
@@ -39,8 +39,7 @@ def per_minute(s: Seeded, namespace: str, metric: str, dims: dict, value: float,
     n = int((end - start) / MIN)
     data = [{"MetricName": metric, "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
              "Timestamp": start + i * MIN, "Value": float(value), "Unit": stat_unit} for i in range(n)]
-    for first in range(0, len(data), 1000):
-        s.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data[first:first + 1000])
+    put_metrics(s, namespace, data)
 
 
 def api_dims(s: Seeded) -> dict:
