@@ -29,9 +29,9 @@ def collected(topology: str) -> list:
     if topology not in _collected:
         out = Path(tempfile.mkdtemp(prefix="cabal-collected-")) / f"{topology}.json"
         try:
-            subprocess.run([sys.executable, "-m", "pytest", "tests_live", "--collect-only", "-q", f"--control-domain={CD}",
-                            f"--topology={topology}", "-p", "tests_unit.collected"], cwd=REPO, check=True, timeout=120,
-                           capture_output=True, env=clean_environ({"CABAL_COLLECTED_TO": str(out)}))
+            proc = pytest_run("tests_live", "--collect-only", "-q", f"--control-domain={CD}", f"--topology={topology}",
+                              "-p", "tests_unit.collected", env_extra={"CABAL_COLLECTED_TO": str(out)})
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
             _collected[topology] = [(n, set(m), tuple(s) if s else None) for n, m, s in json.loads(out.read_text())]
         finally:
             out.unlink(missing_ok=True)

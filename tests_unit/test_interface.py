@@ -9,12 +9,14 @@ import pytest
 
 from cabal_checks.sandbox.sandbox import clean_environ
 
+from . import child_pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def pytest_run(*args, env_extra=None, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, env=clean_environ(env_extra),
-                          capture_output=True, text=True, timeout=120)
+    """``python -m pytest ARGS`` in a child, as a user runs it (forked from a warm server: child_pytest.py)."""
+    return child_pytest.run(list(args), env=clean_environ(env_extra), cwd=cwd, timeout=120)
 
 
 @pytest.mark.parametrize("toml, words", [

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from cabal_checks.results import Result
 from cabal_checks.runbooks import STEPS
 from cabal_checks.sandbox.faults import unsigned_jwt
 
+from . import child_pytest
 from .live_run import REPO, run_live
 
 ID_LABELS = {"runbook", "step", "check", "target"}
@@ -178,9 +177,8 @@ def test_metrics_file_from_the_toml_key(sandbox, tmp_path):
     config, target = tmp_path / "cabal.toml", tmp_path / "m" / "cabal.prom"
     sandbox.write_config(config)
     config.write_text(config.read_text() + f'metrics_file = "{target}"\n')
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-q",
-                           "-k", "ecs_service_running"], cwd=REPO, env=sandbox.process_env(), capture_output=True,
-                          text=True, timeout=180)
+    proc = child_pytest.run(["tests_live", f"--cabal-config={config}", "-q", "-k", "ecs_service_running"],
+                            env=sandbox.process_env(), cwd=REPO, timeout=180)
     assert proc.returncode == 0, proc.stdout[-2000:]
     success = {s.labels["target"]: s.value for s in samples(target.read_text())["cabal_check_success"]}
     assert success and set(success.values()) == {1}

@@ -5,12 +5,12 @@ reports), with red checks so that failure messages and captured logs are produce
 is searched for each secret.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 from cabal_checks.sandbox.faults import unsigned_jwt
 from cabal_checks.sandbox.sandbox import Sandbox
+
+from . import child_pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,9 +19,8 @@ def run(sb: Sandbox, tmp_path: Path, env_extra: dict) -> str:
     """Everything the run wrote: stdout, stderr, JUnit XML, the runbook report."""
     config, junit, report = sb.write_config(tmp_path / "c.toml"), tmp_path / "j.xml", tmp_path / "r.md"
     env = sb.process_env(env_extra)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "tests_live", f"--cabal-config={config}", "-rA", "-v",
-                           "--log-level=DEBUG", f"--junitxml={junit}", f"--runbook-report={report}"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = child_pytest.run(["tests_live", f"--cabal-config={config}", "-rA", "-v", "--log-level=DEBUG",
+                             f"--junitxml={junit}", f"--runbook-report={report}"], env=env, cwd=REPO, timeout=300)
     assert "passed" in proc.stdout and "failed" in proc.stdout, proc.stdout[-2000:]  # reds were produced
     return proc.stdout + proc.stderr + junit.read_text() + report.read_text()
 
