@@ -10,9 +10,8 @@ modules are compiled and assertion-rewritten once, not once per child. Before th
 project's library (``cabal_checks`` but its sandbox: nothing there reads the environment as it is imported), whose AWS
 reader parses botocore's service models once for every child (1 s a run); pytest imports and rewrites the plugins
 (``fixtures``, and those of installed packages: importing them here would leave them unrewritten) and the tests in the
-child, as usual. The libraries are imported under
-pytest.ini's warning filters, as in a fresh process. The answer is a ``CompletedProcess``; a run
-past ``timeout`` is killed and raises ``TimeoutExpired``, as ``subprocess.run`` does.
+child, as usual. The libraries are imported under pytest.ini's warning filters, as in a fresh process. The answer is
+a ``CompletedProcess``; a run past ``timeout`` is killed and raises ``TimeoutExpired``, as ``subprocess.run`` does.
 
 The server ends when its parent closes the pipe (at exit) or dies.
 """
