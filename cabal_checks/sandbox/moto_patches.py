@@ -98,15 +98,13 @@ def _get_available_regions(self, service_name, partition_name="aws", allow_non_r
         return list(_REGIONS[key])
 
 
-_BACKENDS: dict[str, Any] = {}
+_BACKENDS: dict[str | None, Any] = {}
 
 
 def _get_backend_for_host(self, host):  # moto.moto_server.werkzeug_app.DomainDispatcherApplication's
     # moto's server asks this for every request, under the lock every request takes: it lists moto's package folder
     # and stats each of its 200 entries, then tries each service's URL patterns in turn. Half of what the server spent
     # answering a live run, and its requests queued behind it. The answer is fixed by the host and the installed moto.
-    if host is None:
-        return None
     if host not in _BACKENDS:
         _BACKENDS[host] = _ORIGINALS["get_backend_for_host"](self, host)  # the caller holds the dispatcher's lock
     return _BACKENDS[host]
