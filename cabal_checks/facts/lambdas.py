@@ -51,12 +51,8 @@ def is_ours(fn: dict, certbot: tuple[str, str]) -> str:
     return f"logs to {group}, not /cabal/lambda/{name}: not a Cabal function of this deployment"
 
 
-def lambda_fleet(ctx: Context, only: tuple[str, ...] = ()) -> LambdaFleet:
-    """Cabal's functions and, in one GetMetricData request, each one's Errors, Throttles and Invocations, the API's
-    5XXError and Count and the account's ConcurrentExecutions, per minute over the last ``SPAN``; with ``only`` (the
-    functions a page names, ``--alert``), those alone (``narrow``), from the same request."""
-    if only:
-        return narrow(lambda_fleet(ctx), only)
+def cabal_functions(ctx: Context) -> tuple[tuple[Function, ...], tuple[tuple[str, str], ...]]:
+    """Cabal's functions, and every other function of the account with why it is not judged (``ListFunctions``)."""
     certbot = (ctx.name("certbot_function"), ctx.name("certbot_log_group"))
     ours, left_out = [], []
     for fn in sorted(lambdas.functions(ctx.aws), key=lambda f: f.get("FunctionName", "")):
@@ -66,6 +62,16 @@ def lambda_fleet(ctx: Context, only: tuple[str, ...] = ()) -> LambdaFleet:
         else:
             ours.append(Function(fn["FunctionName"], (fn.get("LoggingConfig") or {}).get("LogGroup")
                                  or f"/aws/lambda/{fn['FunctionName']}", _when(fn.get("LastModified"))))
+    return tuple(ours), tuple(left_out)
+
+
+def lambda_fleet(ctx: Context, only: tuple[str, ...] = ()) -> LambdaFleet:
+    """Cabal's functions and, in one GetMetricData request, each one's Errors, Throttles and Invocations, the API's
+    5XXError and Count and the account's ConcurrentExecutions, per minute over the last ``SPAN``; with ``only`` (the
+    functions a page names, ``--alert``), those alone (``narrow``), from the same request."""
+    if only:
+        return narrow(lambda_fleet(ctx), only)
+    ours, left_out = cabal_functions(ctx)
     at = evaluation_instant(history_now(ctx.settings))
     api = (("ApiName", ctx.name("api_name")), ("Stage", ctx.name("api_stage")))
     per_fn = {(metric, f.name): Metric("AWS/Lambda", metric, (("FunctionName", f.name),))
@@ -77,31 +83,40 @@ def lambda_fleet(ctx: Context, only: tuple[str, ...] = ()) -> LambdaFleet:
     def of(metric: str) -> dict:
         return {name: got[m] for (kind, name), m in per_fn.items() if kind == metric}
 
-    return LambdaFleet(tuple(ours), tuple(left_out), at, of("Errors"), of("Throttles"), of("Invocations"),
+    return LambdaFleet(ours, left_out, at, of("Errors"), of("Throttles"), of("Invocations"),
                        got[api_5xx], got[api_count], got[concurrent])
 
 
 def narrow(fleet: LambdaFleet, only: tuple[str, ...]) -> LambdaFleet:
     """The fleet cut to the functions ``only`` names (a page's ``function_name``): the others are not judged, and not
     named. A name that is not one of Cabal's functions here is can't tell (one line), never a green."""
-    ours = {f.name: f for f in fleet.ours}
-    missing = [n for n in only if n not in ours]
-    if missing:
-        neighbour = dict(fleet.left_out)
-        why = "; ".join(f"{n}: {neighbour[n]}" if n in neighbour else f"{n}: no such function in this account"
-                        for n in missing)
-        raise CantTell(f"{NOT_CABALS} function {', '.join(missing)}, not one of Cabal's {len(ours)} functions here "
-                       f"({why}); Cabal's: {', '.join(sorted(ours)) or 'none'}")
     keep = set(only)
-    return replace(fleet, ours=tuple(ours[n] for n in only), left_out=(), whole=len(ours),
+    return replace(fleet, ours=only_these(fleet.ours, fleet.left_out, only), left_out=(), whole=len(fleet.ours),
                    errors={n: v for n, v in fleet.errors.items() if n in keep},
                    throttles={n: v for n, v in fleet.throttles.items() if n in keep},
                    invocations={n: v for n, v in fleet.invocations.items() if n in keep})
 
 
+def only_these(ours: tuple[Function, ...], left_out: tuple[tuple[str, str], ...],
+               only: tuple[str, ...]) -> tuple[Function, ...]:
+    """The functions ``only`` names, in its order. A name that is not one of Cabal's functions here is can't tell (one
+    line), never a green."""
+    by_name = {f.name: f for f in ours}
+    missing = [n for n in only if n not in by_name]
+    if missing:
+        neighbour = dict(left_out)
+        why = "; ".join(f"{n}: {neighbour[n]}" if n in neighbour else f"{n}: no such function in this account"
+                        for n in missing)
+        raise CantTell(f"{NOT_CABALS} function {', '.join(missing)}, not one of Cabal's {len(by_name)} functions here "
+                       f"({why}); Cabal's: {', '.join(sorted(by_name)) or 'none'}")
+    return tuple(by_name[n] for n in only)
+
+
 def lambda_concurrency(ctx: Context, only: tuple[str, ...] = ()) -> dict[str, int | None]:
-    """Each Cabal function's reserved concurrency (None: it sets none), one GetFunctionConcurrency each, at once."""
-    names = [f.name for f in lambda_fleet(ctx, only).ours]
+    """Each Cabal function's reserved concurrency (None: it sets none), one GetFunctionConcurrency each, at once, as
+    soon as the functions are listed (not after their metrics: one round trip fewer)."""
+    ours, left_out = cabal_functions(ctx)
+    names = [f.name for f in (only_these(ours, left_out, only) if only else ours)]
     found = concurrently(*(lambda n=n: lambdas.reserved_concurrency(ctx.aws, n) for n in names))
     return dict(zip(names, found, strict=True))
 

@@ -133,7 +133,7 @@ TABLE = (
     Fact("backup_facts", "aws", backup_state, ("backup",)),
     # lambda family (lambda-5xx-spike, lambda-throttles, lambda-errors): one GetMetricData for every function
     Fact("lambda_fleet", "aws", lambda_fleet, ("lambda", "cloudwatch"), _lambda_only),
-    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda", "cloudwatch"), _lambda_only),
+    Fact("lambda_concurrency", "aws", lambda_concurrency, ("lambda",), _lambda_only),
     Fact("lambda_account_limit", "aws", lambda_account_limit, ("lambda",)),
     Fact("lambda_error_lines", "aws", lambda_error_lines, ("lambda", "cloudwatch", "logs"), _lambda_only),
     Fact("lambda_api_sources", "aws", lambda_api_sources, ("apigateway", "logs"), lambda p: p["api_stage"]),
