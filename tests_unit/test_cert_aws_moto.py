@@ -561,6 +561,25 @@ def test_certbot_last_run_errors_asked_at_a_period_cloudwatch_still_keeps(now, p
     assert not v.ok and "AWS/Lambda Errors 1" in v.render(), v.render()
 
 
+@pytest.mark.parametrize("error_ago, finer", [(None, False), (timedelta(days=9), False), (timedelta(hours=6), True)],
+                         ids=["no-errors", "errors-nine-days-before", "errors-earlier-the-same-day"])
+def test_certbot_last_run_minutes_are_read_only_when_its_days_had_errors(error_ago, finer):
+    """The last run's own minutes are a second request, after the log read that finds the run: made only when the
+    daily Errors read beside that read have some from the day before the run to its end (else none, and no chain).
+    Either way an earlier run's Errors are not the last run's: green. (Errors in the run itself: the test above.)"""
+    log_run("START RequestId: 5f1c Version: $LATEST", "Updated SSM parameter /cabal/control_domain_ssl_cert")
+    if error_ago:
+        metric("Errors", 1, ago=error_ago)
+    ctx, asked = context(), []
+    ctx.aws.client("cloudwatch").meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricStatistics", lambda params, **_: asked.append(params))
+    seen = f.certbot_activity(ctx)
+    assert [p["Period"] for p in asked if p["Period"] != 86400] == ([60] if finer else []), asked
+    assert seen.last_start is not None and seen.last_run_errors == ()  # none in the run's own minutes
+    v = le.last_run_succeeded(seen, names())
+    assert v.ok, v.render()
+
+
 @pytest.mark.parametrize("line", ["urn:ietf:params:acme:error:rateLimited :: too many new orders",
                                   "An unexpected error occurred: HTTP 429",
                                   "Error creating new order :: too many certificates (5) already issued"])

@@ -59,9 +59,20 @@ def certbot_activity(ctx: Context, parts: tuple[str, ...] = ACTIVITY_PARTS) -> C
         last_start = datetime.fromtimestamp(starts[-1]["timestamp"] / 1000, UTC) if starts else None
         # the last invocation: its START line (a warm re-run shares the failed run's stream), its own Errors
         out["last_start"] = last_start
-        out["last_run_errors"] = tuple(certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(
-            last_start, CERTBOT_RUN_SPAN, now))) if last_start else None
+        out["last_run_errors"] = last_run_errors(ctx, fn, last_start, now, out.get("errors"))
     return CertbotActivity(group, **out)
+
+
+def last_run_errors(ctx: Context, fn: str, last_start: datetime | None, now: datetime, daily) -> tuple | None:
+    """The last run's own Errors points, at the finest period CloudWatch still keeps for its age (None without a
+    run). When the daily Errors read beside it (``daily``) have none from the day before the run to its end, its
+    minutes have none either: () without a second request, so that the log read finding the run heads no chain."""
+    if last_start is None:
+        return None
+    if daily is not None and not any(p.get("Sum", 0) > 0 and last_start - timedelta(days=2) < p["Timestamp"]
+                                     <= last_start + CERTBOT_RUN_SPAN for p in daily):
+        return ()
+    return tuple(certbot.metric_points(ctx.aws, fn, "Errors", *certbot.window_of(last_start, CERTBOT_RUN_SPAN, now)))
 
 
 def ssm_certificate(ctx: Context, key: str) -> SsmCertificate | None:
