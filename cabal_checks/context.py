@@ -16,6 +16,7 @@ class Context:
     aws: AwsReader = None  # type: ignore[assignment]
     gatherer: Gatherer = field(default_factory=Gatherer)
     vpc_endpoints: tuple = ()  # the endpoints the run compares from inside the VPC, probed there in one batch
+    early: tuple = ()  # (kind, fn, args) of the facts started before discovery (facts/early.py), as a record
 
     def __post_init__(self):
         if self.aws is None:

@@ -65,14 +65,24 @@ class Shape:
 # --- gathering ------------------------------------------------------------------------------------------------
 
 
-def read(ctx, make_clients: bool = False) -> dict:
+def read(ctx, make_clients: bool = False, early=()) -> dict:
     """Everything the decision needs, gathered at once; each part None when it could not be read. The requests
     are the checks' own (both load balancers in one, their listeners): the run sends them once. With
-    ``make_clients``, the main thread makes the checks' AWS clients while it waits for the answers."""
+    ``make_clients``, the main thread makes the checks' AWS clients while it waits for the answers; the ``early``
+    facts ((kind, fn, args) each: what the run will ask whatever the answers) start meanwhile, once their clients are
+    made."""
     ctx.aws.prepare(SERVICES_NEEDED)  # in the main thread (see AwsReader.prepare)
     parts: dict[str, tuple] = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
                                "aliases": (_aliases,), "target_groups": (_tg_states,)}
     started = [ctx.start("aws", fn, *args) for fn, *args in parts.values()]
+    waiting = list(early)
+
+    def start_ready(_service=None):
+        for kind, fn, args in [e for e in waiting if ctx.aws.made(facts.CLIENTS[e[1]])]:
+            waiting.remove((kind, fn, args))
+            ctx.start(kind, fn, *args)
+
+    ctx.aws.prepare(facts.clients_needed(ctx.settings, early), each=start_ready)
     if make_clients:
         ctx.aws.make_while(lambda: not all(f.done() for f in started), facts.CLIENT_ORDER)
     got: dict = {}

@@ -10,7 +10,8 @@ Child side (the plugin hooks below): every AWS call is recorded twice, so that n
 reader's own ``calls`` (what went through the one door to AWS) and every botocore API call made by any
 client in the process (``BaseClient._make_api_call``), as ``[service, Operation]`` pairs. At the end of the
 session they are written, with each test's marker names, the reader's ``retried``, the clients it made outside the
-main thread (``made_late``) and whether garbage collection is on (``gc_enabled``), to ``CABAL_RECORD_TO``.
+main thread (``made_late``), whether garbage collection is on (``gc_enabled``) and the facts started before
+discovery (``early``), to ``CABAL_RECORD_TO``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class LiveRun:
     gc_enabled: bool  # garbage collection on as the session ends (conftest.py turns it off while the plugins import)
     properties: dict = field(default_factory=dict)  # the JUnit testsuite properties (the diagnosis)
     needs: dict = field(default_factory=dict)  # nodeid -> the IAM actions its facts asked the reader for (see below)
+    early: list = field(default_factory=list)  # the facts started before discovery (cabal_checks/facts/early.py)
+    asked: set = field(default_factory=set)  # every fact the tests not skipped asked for, and those facts waited for
 
     def diagnosis(self) -> tuple[set, set]:
         """(causes, consequences) the run's diagnosis names, as test ids."""
@@ -68,28 +71,35 @@ def run_live(sandbox, tmp_path: Path, env: dict | None = None, args: tuple = (),
                             env=child_env, cwd=REPO, timeout=timeout)
     assert junit.exists() and record.exists(), f"live suite did not run:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     rec = json.loads(record.read_text())
-    return LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
-                   {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
-                   rec["gc_enabled"], junit_properties(junit), actions_needed(rec))
+    asked = facts_asked(rec, [k for n, keys in rec["test_facts"].items() if n not in rec["skipped"] for k in keys])
+    run = LiveRun(junit_results(junit), rec["markers"], {tuple(c) for c in rec["reader_calls"]},
+                  {tuple(c) for c in rec["botocore_calls"]}, rec["retried"], proc.stdout, rec["made_late"],
+                  rec["gc_enabled"], junit_properties(junit), actions_needed(rec), rec["early"], asked)
+    # what a run of every live test starts before discovery, its tests then ask for (cabal_checks/facts/early.py)
+    assert set(run.early) <= run.asked, f"started before discovery, asked by no test: {sorted(set(run.early) - run.asked)}"
+    return run
+
+
+def facts_asked(rec: dict, keys) -> set[str]:
+    """These facts and every fact they wait for, through the Gatherer (``fact_uses``), as fact keys."""
+    uses = rec.get("fact_uses", {})
+    seen, todo = set(), list(keys)
+    while todo:
+        key = todo.pop()
+        if key not in seen:
+            seen.add(key)
+            todo += uses.get(key, [])
+    return seen
 
 
 def actions_needed(rec: dict) -> dict[str, set[str]]:
     """nodeid -> every IAM action the facts it asks for (its fixtures', and the facts those facts wait for, through
     the Gatherer) sent or shared through the reader; the shape check's are discovery's. Computed from what the run
     recorded (``test_facts``, ``fact_uses``, ``fact_actions``)."""
-    uses, actions = rec.get("fact_uses", {}), rec.get("fact_actions", {})
-
-    def closure(keys) -> set[str]:
-        seen, todo = set(), list(keys)
-        while todo:
-            key = todo.pop()
-            if key not in seen:
-                seen.add(key)
-                todo += uses.get(key, [])
-        return {a for key in seen for a in actions.get(key, [])}
-
+    actions = rec.get("fact_actions", {})
     discovery = [k for k in actions if k.startswith("cabal_checks.discovery.")]
-    return {nodeid: closure(keys + (discovery if "::test_deployment_matches_topology[" in nodeid else []))
+    return {nodeid: {a for key in facts_asked(rec, keys + (discovery if "::test_deployment_matches_topology[" in nodeid
+                                                            else [])) for a in actions.get(key, [])}
             for nodeid, keys in rec.get("test_facts", {}).items()}
 
 
@@ -120,6 +130,7 @@ def junit_properties(junit: Path) -> dict[str, str]:
 
 _botocore_calls: list[tuple[str, str]] = []
 _markers: dict[str, list[str]] = {}
+_skipped: list[str] = []  # tests collected with a skip mark (the prefetch starts none of their facts)
 _lock = threading.Lock()
 _original = BaseClient._make_api_call
 # Which facts each test asks for, which facts each fact waits for, which IAM actions each fact asks the reader for
@@ -175,6 +186,8 @@ def pytest_collection_finish(session):
 
     for item in session.items:
         _markers[item.nodeid] = sorted({m.name for m in item.iter_markers()})
+        if item.get_closest_marker("skip"):
+            _skipped.append(item.nodeid)
         params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
         keys = []
         for name in item.fixturenames:
@@ -202,6 +215,7 @@ def pytest_sessionfinish(session):
         json.dump({"reader_calls": sorted(set(ctx.aws.calls)) if ctx else [], "botocore_calls": botocore_calls,
                    "retried": [[s, a, n] for (s, a), n in sorted(ctx.aws.retried.items())] if ctx else [],
                    "markers": _markers, "made_late": ctx.aws.made_late if ctx else [], "gc_enabled": gc.isenabled(),
+                   "early": [fact_key(fn, args) for _, fn, args in ctx.early] if ctx else [], "skipped": _skipped,
                    "test_facts": _test_facts, "fact_uses": _by_fact(_uses), "fact_actions": _by_fact(_asked)},
                   out, indent=1)
 

@@ -202,6 +202,7 @@ def test_a_fault_on_list_is_red_only_on_the_page_that_names_list(sandboxes, tmp_
         (tmp_path / name).mkdir()
         runs[name] = run_live(sb, tmp_path / name, options=(f'--alert=LambdaErrors{{function_name="{name}"}}',))
     checks = ("test_lambda_errors_condition", "test_lambda_errors_error_text", "test_lambda_errors_not_after_deploy")
+    assert not any(run.early for run in runs.values()), "a page's run starts nothing before discovery (facts/early.py)"
 
     def results(name: str) -> dict:
         return {n.split("::")[-1]: r for n, r in runs[name].results.items()}

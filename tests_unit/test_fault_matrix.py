@@ -158,6 +158,7 @@ def check_faults(sandboxes, topology: str, faults: tuple, tmp_path) -> None:
     sb.apply(*faults)
     run = run_live(sb, tmp_path, options=(f"--results-json={tmp_path / 'results.json'}",))
     assert not run.made_late, f"AWS clients made in a gathering thread (the os.environ race): {run.made_late}"
+    assert run.early, "a run of every live test starts facts before discovery (run_live proves its tests ask for them)"
     assert run.gc_enabled, "garbage collection left off after the prefetch (fixtures/facts.py turns it back on)"
     results = {nodeid.split("::")[-1]: r for nodeid, r in run.results.items()}
     errors = {name: msg for name, (outcome, msg) in results.items() if outcome == "error"}
