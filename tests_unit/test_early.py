@@ -1,5 +1,6 @@
-"""What a run of every live test starts before discovery (cabal_checks/facts/early.py), and which runs do. The fault
-matrix proves end to end, in every topology and fault, that each fact started early is one a test then asks for."""
+"""What a run of every live test starts before discovery (cabal_checks/facts/early.py), and which runs do. Every live
+run of the unit tests proves end to end (tests_unit/live_run.py: each topology and fault of the matrix, a topology the
+account contradicts, AWS silent or denying) that each fact started early is one a test of that run then asks for."""
 
 from __future__ import annotations
 
