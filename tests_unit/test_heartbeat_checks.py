@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -207,6 +208,23 @@ def test_cognito_user_without_osid_is_red_and_lists_no_email():
     assert any("bob: no custom:osid" in e for e in v.evidence)
     assert "example.test" not in v.render()  # ListUsers asked for custom:osid only
     assert any("admin-get-user" in n and "--username bob" in n for n in v.next)
+
+
+def test_cognito_user_creation_is_said_in_utc_on_a_machine_in_another_zone(monkeypatch):
+    """The message says "UTC": botocore's own parse gave AWS's instants the machine's zone, and an operator in New York
+    read a creation time five hours off (the reader parses them to UTC: reader.parse_timestamp)."""
+    pid = pool()
+    idp = c("cognito-idp")
+    idp.admin_create_user(UserPoolId=pid, Username="bob", MessageAction="SUPPRESS")
+    created = idp.admin_get_user(UserPoolId=pid, Username="bob")["UserCreateDate"].astimezone(UTC)
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        v = hb.users_have_osid(fh.user_sync(ctx()), now(), NAMES)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert f"bob: no custom:osid, created {created:%Y-%m-%d %H:%M} UTC" in v.evidence, v.evidence
 
 
 def test_cognito_trigger_not_wired_is_red():

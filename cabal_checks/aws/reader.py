@@ -18,11 +18,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import botocore.loaders
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -75,11 +77,30 @@ _LOADERS: dict[str | None, botocore.loaders.Loader] = {}  # AWS_DATA_PATH -> the
 _LOADERS_LOCK = threading.Lock()
 
 
+def parse_timestamp(value) -> datetime:
+    """botocore's timestamp parser, made cheap for what AWS answers: epoch seconds and ISO 8601 with a zone become
+    UTC datetimes at once (botocore builds a dateutil ``tzlocal`` for each, and one GetMetricData answer holds
+    thousands); anything else (RFC 822, no zone) is botocore's own parse. The same instants either way."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return botocore.utils.parse_timestamp(value)
+    return parsed if parsed.tzinfo else botocore.utils.parse_timestamp(value)
+
+
 def new_session(region: str | None) -> boto3.session.Session:
     """A boto3 session (the default credential chain, as ``boto3.session.Session``) whose service models come from one
     loader per process: botocore parses each service's JSON model again for every new session (about 1 s for the
-    sixteen services), so a process making several readers (the unit tests; a forked run) parses them once."""
+    sixteen services), so a process making several readers (the unit tests; a forked run) parses them once. Its
+    answers' timestamps are parsed by ``parse_timestamp``."""
     core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     path = core.get_config_variable("data_path")
     with _LOADERS_LOCK:
         if path not in _LOADERS:
