@@ -78,9 +78,9 @@ _LOADERS_LOCK = threading.Lock()
 
 
 def parse_timestamp(value) -> datetime:
-    """botocore's timestamp parser, made cheap for what AWS answers: epoch seconds and ISO 8601 with a zone become
-    UTC datetimes at once (botocore builds a dateutil ``tzlocal`` for each, and one GetMetricData answer holds
-    thousands); anything else (RFC 822, no zone) is botocore's own parse. The same instants either way."""
+    """The answers' timestamps as UTC datetimes, whatever the machine's zone: botocore's own parse gives them the
+    local zone, and the checks print them as UTC. Epoch seconds and ISO 8601 with a zone are parsed here (without
+    dateutil); anything else (RFC 822, no zone) is botocore's own parse. The same instants either way."""
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, UTC)
     try:
