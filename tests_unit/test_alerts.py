@@ -25,14 +25,16 @@ _collected: dict = {}
 
 
 def collected(topology: str) -> list:
-    """[(test id, markers, scope)] of the live suite in ``topology``, collected once in a child."""
+    """[(test id, markers, scope, facts asked)] of the live suite in ``topology``, in run order, collected once in a
+    child."""
     if topology not in _collected:
         out = Path(tempfile.mkdtemp(prefix="cabal-collected-")) / f"{topology}.json"
         try:
             proc = pytest_run("tests_live", "--collect-only", "-q", f"--control-domain={CD}", f"--topology={topology}",
                               "-p", "tests_unit.collected", env_extra={"CABAL_COLLECTED_TO": str(out)})
             assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-            _collected[topology] = [(n, set(m), tuple(s) if s else None) for n, m, s in json.loads(out.read_text())]
+            _collected[topology] = [(n, set(m), tuple(s) if s else None, tuple(f))
+                                    for n, m, s, f in json.loads(out.read_text())]
         finally:
             out.unlink(missing_ok=True)
             out.parent.rmdir()
@@ -41,7 +43,7 @@ def collected(topology: str) -> list:
 
 def selection(text: str, topology: str) -> set[str]:
     path = alerts.resolve(text, load_topology(topology, CD), CD)
-    return {name for name, markers, scope in collected(topology) if alerts.selects(path, markers, scope)}
+    return {name for name, markers, scope, _ in collected(topology) if alerts.selects(path, markers, scope)}
 
 
 def pages(topology: str) -> list[str]:
@@ -61,12 +63,12 @@ def pages(topology: str) -> list[str]:
 
 @pytest.mark.parametrize("topology", TOPOLOGIES)
 def test_every_monitor_and_blackbox_target_maps_to_tests_of_its_path(topology):
-    tests = {name for name, _, _ in collected(topology)}
+    tests = {name for name, *_ in collected(topology)}
     for page in pages(topology):
         chosen = selection(page, topology)
         assert chosen and chosen <= tests, page
         path = alerts.resolve(page, load_topology(topology, CD), CD)
-        for name, markers, _ in collected(topology):
+        for name, markers, *_ in collected(topology):
             if name in chosen:
                 assert set(path.markers) & markers, (page, name)
 
@@ -141,7 +143,7 @@ def test_alert_is_an_option_and_a_toml_key_and_combines_with_m(tmp_path):
     proc = pytest_run("tests_live", f"--cabal-config={config}", "--collect-only", "-q", "-m", "aws")
     listed = {line.split("::")[-1] for line in proc.stdout.splitlines() if "::" in line}
     assert listed == {n for n in selection("kuma/Admin app", "2026-05") if "aws" in dict(
-        (name, m) for name, m, _ in collected("2026-05"))[n]}, proc.stdout
+        (name, m) for name, m, *_ in collected("2026-05"))[n]}, proc.stdout
     proc = pytest_run("tests_live", f"--cabal-config={config}", "--alert=kuma/Nope")
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
     assert proc.returncode == 4 and len(errors) == 1 and "unknown Kuma monitor" in errors[0], proc.stderr
@@ -178,6 +180,6 @@ def test_end_to_end_from_the_push_to_the_cause(tmp_path):
 
 def test_an_alert_without_instance_is_its_whole_runbook():
     everything = collected("2026-05")
-    assert selection("alertmanager/BlackboxProbeFailure", "2026-05") == {n for n, m, _ in everything if "probe_failure" in m}
+    assert selection("alertmanager/BlackboxProbeFailure", "2026-05") == {n for n, m, *_ in everything if "probe_failure" in m}
     assert selection("BlackboxTLSCertExpiringSoonCritical", "2026-05") == {
-        n for n, m, _ in everything if "cert_expiring" in m and "warning" not in m}
+        n for n, m, *_ in everything if "cert_expiring" in m and "warning" not in m}

@@ -1,6 +1,7 @@
-"""What a run of every live test starts before discovery (cabal_checks/facts/early.py), and which runs do. Every live
-run of the unit tests proves end to end (tests_unit/live_run.py: each topology and fault of the matrix, a topology the
-account contradicts, AWS silent or denying) that each fact started early is one a test of that run then asks for."""
+"""The pace's place in a run: what a run of every live test starts before discovery (cabal_checks/facts/early.py),
+which runs do, and the tests that wait on CloudWatch Logs' paced reads running last. Every live run of the unit tests
+proves end to end (tests_unit/live_run.py: each topology and fault of the matrix, a topology the account contradicts,
+AWS silent or denying) that each fact started early is one a test of that run then asks for."""
 
 from __future__ import annotations
 
@@ -72,3 +73,20 @@ def test_the_early_facts_are_the_log_reads_no_discovery_answer_changes_and_the_m
     assert ("aws", minted_token, ()) in before_discovery(minting)
     given = load_settings({"control_domain": CD}, env={**probe_user, "CABAL_API_TOKEN": "t"})
     assert all(fn is not minted_token for _, fn, _ in before_discovery(given))
+
+
+@pytest.mark.parametrize("topology", ["2026-05", "2026-08"])
+def test_the_tests_that_wait_on_the_logs_pace_run_last_and_the_shape_check_first(topology):
+    """Tests run one after another, each waiting for its facts: one waiting on a paced CloudWatch Logs read (the last
+    answers of a full run) would hold every test after it. So they run last, in file order among themselves."""
+    from fixtures.facts import PACED
+
+    from .test_alerts import collected
+
+    order = collected(topology)
+    paced = [any(f in PACED for f in facts) for _, _, _, facts in order]
+    assert order[0][0].startswith("test_deployment_matches_topology[")
+    assert paced[1:] == sorted(paced[1:]) and 0 < sum(paced) < len(paced) - 1, paced
+    names = {name.split("[")[0]: p for (name, *_), p in zip(order, paced, strict=True)}
+    assert names["test_no_efs_chown_failure"] and names["test_certbot_last_run_succeeded"]
+    assert not names["test_ecs_service_running"] and not names["test_cert_days_left_critical"]
