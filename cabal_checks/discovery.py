@@ -75,14 +75,7 @@ def read(ctx, make_clients: bool = False, early=()) -> dict:
     parts: dict[str, tuple] = {"load_balancers": (_load_balancers,), "monitoring_services": (_monitoring_services,),
                                "aliases": (_aliases,), "target_groups": (_tg_states,)}
     started = [ctx.start("aws", fn, *args) for fn, *args in parts.values()]
-    waiting = list(early)
-
-    def start_ready(_service=None):
-        for kind, fn, args in [e for e in waiting if ctx.aws.made(facts.CLIENTS[e[1]])]:
-            waiting.remove((kind, fn, args))
-            ctx.start(kind, fn, *args)
-
-    ctx.aws.prepare(facts.clients_needed(ctx.settings, early), each=start_ready)
+    facts.start_as_made(ctx, early, facts.clients_needed(ctx.settings, early))
     if make_clients:
         ctx.aws.make_while(lambda: not all(f.done() for f in started), facts.CLIENT_ORDER)
     got: dict = {}

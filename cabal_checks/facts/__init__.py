@@ -57,7 +57,7 @@ from .load_balancers import (
     target_group,
     target_group_description,
 )
-from .table import CLIENT_ORDER, CLIENTS, clients_needed
+from .table import CLIENT_ORDER, CLIENTS, clients_needed, start_as_made
 
 __all__ = [
     "ACTIVITY_PARTS", "FRONTS", "NETWORK_PARTS", "backend_said", "front_dns_name", "front_listeners", "front_zones",
@@ -68,7 +68,7 @@ __all__ = [
     "clients_needed", "cloudfront_domain", "container_instances", "dns_view", "ecs_services", "facts_of_pem",
     "fail2ban_lines", "front_load_balancers", "load_balancer", "minted_token", "network", "probe", "probe_in_vpc",
     "probe_spec", "probes_in_vpc", "public_zone", "running_tasks", "security_group", "served",
-    "served_certificates", "ssm_certificate", "stopped_tasks", "subnets", "target_group", "wants_token",
+    "served_certificates", "ssm_certificate", "start_as_made", "stopped_tasks", "subnets", "target_group", "wants_token",
     # lambda family
     "lambda_account_limit", "lambda_api_sources", "lambda_concurrency", "lambda_error_lines", "lambda_fleet",
     "capacity_metrics", "chown_failures", "ecs_hosts", "launch_template", "task_definition",

@@ -160,6 +160,25 @@ CLIENT_ORDER = ("elbv2", "cognito-idp", "acm", "logs", "cloudwatch", "route53", 
 assert sorted(CLIENT_ORDER) == sorted(SERVICES)
 
 
+def start_as_made(ctx, facts, clients) -> None:
+    """Make ``clients`` in the calling (main) thread, in this order, and start each AWS fact of ``facts`` ((kind, fn,
+    args) each) as soon as the client of its first request (``CLIENTS``) exists; a fact needing another client before
+    it is made waits for it (``AwsReader.promise``). A client that cannot be made (no region): its facts start anyway,
+    and each says so itself."""
+    ctx.aws.promise(clients)
+    waiting = [(fn, args) for kind, fn, args in facts if kind == "aws"]
+
+    def start_ready(_service=None):
+        for fn, args in [w for w in waiting if ctx.aws.made(CLIENTS.get(w[0], ())[:1])]:
+            waiting.remove((fn, args))
+            ctx.start("aws", fn, *args)
+
+    start_ready()
+    ctx.aws.prepare(clients, each=start_ready)  # here, in the main thread (see AwsReader.prepare)
+    for fn, args in waiting:
+        ctx.start("aws", fn, *args)
+
+
 def clients_needed(s, facts) -> tuple[str, ...]:
     """The AWS clients a run gathering ``facts`` ((kind, fn, args) each) will use (``CLIENTS``), Cognito's when the
     /list probe mints its token; in the order to make them: the services at the head of the longest chains first."""
